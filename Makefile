@@ -1,0 +1,54 @@
+# s3events — `make demo` runs the reference series end to end; `make test` runs every check.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PLUGIN_DIRS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
+DEMO_DIR ?= build/demo
+
+.PHONY: demo test lint typecheck docs pytest bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Runtime install: the library and its CLI only.
+$(VENV)/.runtime: $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q -e .
+	touch $@
+
+# Everything the tests need: extras, every plugin distribution, the JS calendar parser.
+$(VENV)/.dev: $(BIN)/python pyproject.toml $(wildcard plugins/*/pyproject.toml)
+	$(BIN)/pip install -q -e '.[dev,web,postgresql]' $(foreach p,$(PLUGIN_DIRS),-e $(p))
+	touch $(VENV)/.runtime $@
+
+tests/js/node_modules: tests/js/package.json tests/js/package-lock.json
+	cd tests/js && npm ci --no-audit --no-fund --silent
+
+demo: $(VENV)/.runtime
+	@mkdir -p $(DEMO_DIR)
+	$(BIN)/s3events validate examples/s3-latam-2021/series.yaml
+	$(BIN)/s3events times examples/s3-latam-2021/series.yaml --tz Europe/Brussels --tz America/Mexico_City --tz America/Santiago --tz America/Lima
+	$(BIN)/s3events calendar examples/s3-latam-2021/series.yaml --lang es -o $(DEMO_DIR)/s3-latam-2021.es.ics
+	$(BIN)/s3events agenda examples/s3-latam-2021/series.yaml --lang es --format md > $(DEMO_DIR)/agenda.es.md
+	@echo "Calendar and Spanish agenda written to $(DEMO_DIR)/"
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check src tests plugins examples benchmarks
+
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy
+
+docs: $(VENV)/.dev
+	$(BIN)/mkdocs build --strict --quiet -d build/site
+
+pytest: $(VENV)/.dev tests/js/node_modules
+	$(BIN)/pytest tests plugins examples
+
+test: lint typecheck docs pytest
+
+bench: $(VENV)/.dev
+	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/dispatch.py
+
+clean:
+	rm -rf $(VENV) build .s3events tests/js/node_modules

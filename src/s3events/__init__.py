@@ -1,0 +1,87 @@
+"""s3events: run online seminar series on any video platform, in every time zone and language.
+
+The flat public API. Names are imported lazily so that ``import s3events`` (and the CLI's
+``--help``) stays fast: nothing heavy is loaded until it is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    "AuthenticationError": "errors",
+    "ConfigurationError": "errors",
+    "DispatchSettings": "models",
+    "Document": "models",
+    "InputError": "errors",
+    "InvalidRequest": "errors",
+    "Meeting": "platforms.base",
+    "MeetingRequest": "platforms.base",
+    "NotFound": "errors",
+    "OutgoingMessage": "transports.base",
+    "PermissionDenied": "errors",
+    "PlatformAdapter": "platforms.base",
+    "PluginError": "errors",
+    "Problem": "errors",
+    "RateLimited": "errors",
+    "S3EventsError": "errors",
+    "Series": "models",
+    "SeriesError": "errors",
+    "ServiceError": "errors",
+    "ServiceUnavailable": "errors",
+    "Session": "models",
+    "SessionStatus": "models",
+    "TimetableRow": "timezones",
+    "Transport": "transports.base",
+    "hookimpl": "hookspecs",
+    "load_series": "loading",
+    "localize": "i18n",
+    "series_calendar": "calendar",
+    "session_invitation": "calendar",
+    "timetable": "timezones",
+    "to_zone": "timezones",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 's3events' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .calendar import series_calendar, session_invitation
+    from .errors import (
+        AuthenticationError,
+        ConfigurationError,
+        InputError,
+        InvalidRequest,
+        NotFound,
+        PermissionDenied,
+        PluginError,
+        Problem,
+        RateLimited,
+        S3EventsError,
+        SeriesError,
+        ServiceError,
+        ServiceUnavailable,
+    )
+    from .hookspecs import hookimpl
+    from .i18n import localize
+    from .loading import load_series
+    from .models import DispatchSettings, Document, Series, Session, SessionStatus
+    from .platforms.base import Meeting, MeetingRequest, PlatformAdapter
+    from .timezones import TimetableRow, timetable, to_zone
+    from .transports.base import OutgoingMessage, Transport

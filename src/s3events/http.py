@@ -1,0 +1,331 @@
+"""HTTP for adapters: one ``requests.Session``, timeouts, retries, tokens, error mapping.
+
+:class:`HttpClient` is what platform adapters and messaging transports use to talk to
+vendors. It gives every adapter the same behaviour:
+
+* a timeout on every call;
+* retries with exponential backoff and jitter on 429 (honouring ``Retry-After`` given as
+  seconds, an HTTP date or an ISO 8601 timestamp) and, for idempotent calls only, on 5xx and
+  connection errors;
+* a bearer token from a :class:`TokenProvider`, cached, refreshed before it expires, and
+  refreshed once more (with one retry) when the vendor answers 401;
+* vendor errors mapped to :mod:`s3events.errors`, with the vendor's message and a hint.
+
+Adapters take the ``requests.Session`` from the caller when given, so tests mock it with
+``responses``; the clock and ``sleep`` are injectable too.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import requests
+
+from .errors import (
+    AuthenticationError,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ServiceError,
+    ServiceUnavailable,
+)
+
+__all__ = [
+    "HttpClient",
+    "RetryPolicy",
+    "Token",
+    "TokenProvider",
+    "error_for_status",
+    "parse_retry_after",
+]
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value: seconds, an HTTP date or ISO 8601."""
+    if value is None or not str(value).strip():
+        return None
+    value = str(value).strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    now = time.time() if now is None else now
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        try:
+            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, when.timestamp() - now)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry. ``max_wait`` caps a single wait."""
+
+    attempts: int = 4
+    backoff: float = 0.5
+    max_backoff: float = 30.0
+    max_wait: float = 120.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Wait before retry number ``attempt`` (1-based)."""
+        if retry_after is not None:
+            return min(retry_after, self.max_wait)
+        base = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
+        return base / 2 + random.uniform(0, base / 2)
+
+
+@dataclass
+class Token:
+    """An access token and when it stops being usable (epoch seconds)."""
+
+    value: str
+    expires_at: float
+
+    def __repr__(self) -> str:
+        return f"Token(value='**********', expires_at={self.expires_at})"
+
+
+class TokenProvider:
+    """Fetches and caches a bearer token; subclasses implement :meth:`fetch`.
+
+    The token is refreshed 60 seconds before ``expires_in`` says it ends, and on demand
+    after a 401.
+    """
+
+    margin = 60.0
+
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._token: Token | None = None
+        self._lock = threading.Lock()
+
+    def fetch(self, client: HttpClient) -> Token:  # pragma: no cover - abstract
+        """Get a new token from the vendor."""
+        raise NotImplementedError
+
+    def token(self, client: HttpClient, *, force: bool = False) -> str:
+        """A valid token, fetching one if there is none or it is about to expire."""
+        with self._lock:
+            tok = self._token
+            if force or tok is None or self._clock() >= tok.expires_at - self.margin:
+                tok = self._token = self.fetch(client)
+            return tok.value
+
+    def expires_at(self, expires_in: Any) -> float:
+        """Absolute expiry from a token response's ``expires_in`` seconds."""
+        return self._clock() + float(expires_in)
+
+    def invalidate(self) -> None:
+        """Forget the cached token."""
+        self._token = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+
+ErrorParser = Callable[[requests.Response], "tuple[str | None, str | None]"]
+
+
+def _default_parser(response: requests.Response) -> tuple[str | None, str | None]:
+    """(vendor message, vendor code) from common JSON error shapes."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return (text[:300] or None, None)
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict):
+            return (str(err.get("message") or err.get("code") or err), str(err.get("code", "")))
+        for key in ("message", "error_description", "description", "error"):
+            if body.get(key):
+                return (str(body[key]), str(body.get("code", body.get("errcode", ""))) or None)
+    return (None, None)
+
+
+def error_for_status(
+    status: int,
+    *,
+    service: str,
+    vendor_message: str | None = None,
+    hint: str | None = None,
+    retry_after: float | None = None,
+    action: str = "request",
+) -> ServiceError:
+    """The :mod:`s3events.errors` exception for an HTTP status from ``service``."""
+    kwargs: dict[str, Any] = {
+        "service": service, "status": status, "vendor_message": vendor_message, "hint": hint,
+    }
+    if status == 401:
+        return AuthenticationError(
+            f"{service} refused the credentials (HTTP 401) during {action}", **kwargs)
+    if status == 403:
+        return PermissionDenied(
+            f"{service} denied permission (HTTP 403) for {action}", **kwargs)
+    if status in (404, 410):
+        return NotFound(f"{service}: not found (HTTP {status}) during {action}", **kwargs)
+    if status == 429:
+        return RateLimited(f"{service} is rate limiting (HTTP 429) {action}",
+                           retry_after=retry_after, **kwargs)
+    if status >= 500:
+        return ServiceUnavailable(f"{service} is unavailable (HTTP {status}) for {action}",
+                                  retry_after=retry_after, **kwargs)
+    return InvalidRequest(f"{service} rejected the {action} (HTTP {status})", **kwargs)
+
+
+class HttpClient:
+    """A vendor API client: base URL, auth, timeouts, retries and error mapping.
+
+    ``hints`` maps an HTTP status to advice for the person running s3events (for example
+    the scope to add on 403). ``error_parser`` extracts (message, code) from a vendor error
+    body.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        base_url: str,
+        *,
+        session: requests.Session | None = None,
+        token_provider: TokenProvider | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        hints: Mapping[int, str] | None = None,
+        error_parser: ErrorParser | None = None,
+        user_agent: str | None = None,
+    ) -> None:
+        from . import __version__
+
+        self.service = service
+        self.base_url = base_url.rstrip("/")
+        self.session = session or requests.Session()
+        self.session.headers.setdefault("User-Agent", user_agent or f"s3events/{__version__}")
+        self.token_provider = token_provider
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep
+        self.hints = dict(hints or {})
+        self.error_parser = error_parser or _default_parser
+
+    def url(self, path: str) -> str:
+        """An absolute URL for ``path`` (absolute URLs pass through)."""
+        if path.startswith(("http://", "https://")):
+            return path
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool | None = None,
+        auth: bool = True,
+        action: str | None = None,
+        ok: Callable[[requests.Response], bool] | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Send a request with retries; return the response or raise a ServiceError.
+
+        ``idempotent`` defaults from the method (POST and PATCH are not). ``ok`` decides
+        whether a response is a success (default: status below 400).
+        """
+        method = method.upper()
+        idempotent = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        action = action or f"{method} {path.split('?')[0]}"
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._send(method, path, auth=auth, **kwargs)
+            except requests.RequestException as exc:
+                if idempotent and attempt < self.retry.attempts:
+                    self._wait(attempt, None, action, f"{type(exc).__name__}")
+                    continue
+                raise ServiceUnavailable(
+                    f"could not reach {self.service} for {action}: {type(exc).__name__}",
+                    service=self.service,
+                    hint="check the network and the api_base_url option",
+                ) from exc
+            if (ok or _is_ok)(response):
+                return response
+            status = response.status_code
+            if status == 401 and auth and self.token_provider and not refreshed:
+                refreshed = True
+                self.token_provider.invalidate()
+                continue
+            error = self.error(response, action=action)
+            retry_status = status == 429 or (status >= 500 and idempotent)
+            if isinstance(error, RateLimited) or (error.retryable and idempotent):
+                retry_status = True
+            if retry_status and attempt < self.retry.attempts:
+                self._wait(attempt, error.retry_after, action, f"HTTP {status}")
+                continue
+            raise error
+
+    def error(self, response: requests.Response, *, action: str) -> ServiceError:
+        """The ServiceError for a failed response (override to add vendor meaning)."""
+        message, _code = self.error_parser(response)
+        return error_for_status(
+            response.status_code,
+            service=self.service,
+            vendor_message=message,
+            hint=self.hints.get(response.status_code),
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            action=action,
+        )
+
+    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """:meth:`request` and return the decoded JSON body (``None`` when empty)."""
+        response = self.request(method, path, **kwargs)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ServiceUnavailable(
+                f"{self.service} answered {kwargs.get('action') or path} with a body that is "
+                "not JSON", service=self.service, status=response.status_code,
+            ) from exc
+
+    def _send(self, method: str, path: str, *, auth: bool, **kwargs: Any) -> requests.Response:
+        headers = dict(kwargs.pop("headers", None) or {})
+        if auth and self.token_provider is not None:
+            headers["Authorization"] = f"Bearer {self.token_provider.token(self)}"
+        kwargs.setdefault("timeout", self.timeout)
+        return self.session.request(method, self.url(path), headers=headers, **kwargs)
+
+    def _wait(self, attempt: int, retry_after: float | None, action: str, why: str) -> None:
+        delay = self.retry.delay(attempt, retry_after)
+        log.info("%s: %s on %s; retrying in %.1fs", self.service, why, action, delay)
+        self.sleep(delay)
+
+    def close(self) -> None:
+        """Close the underlying session."""
+        self.session.close()
+
+    def __repr__(self) -> str:
+        return f"<HttpClient {self.service} {self.base_url}>"
+
+
+def _is_ok(response: requests.Response) -> bool:
+    return response.status_code < 400

@@ -1,0 +1,480 @@
+"""The series model: what organisers write in a series file, as typed pydantic models.
+
+:class:`Series` is the root. It is validated as a whole: besides each field's own rules,
+the sessions must not overlap, ids must be unique, local start times must exist exactly once
+in the series' time zone, and every language used in a text must be declared. After
+validation every session's ``start`` and ``end`` are aware datetimes in UTC (compare and
+add to them safely; convert with :func:`s3events.to_zone` for display).
+
+When a ``problems`` list is passed in the validation context
+(``Series.model_validate(data, context={"problems": [...]})``) the whole-series checks append
+:class:`~s3events.errors.Problem` objects there instead of raising, so a loader can report
+every problem of a file at once; :func:`s3events.load_series` does this.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from datetime import date, datetime, time, timedelta, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from .errors import Problem
+from .i18n import LanguageCode, LocalizedText, localize, text_languages
+from .timezones import ZoneNameError, check_zone_name, classify_local_time, get_zone
+
+__all__ = [
+    "DateWindow",
+    "DispatchSettings",
+    "Document",
+    "InfoSection",
+    "MeetingOptions",
+    "Organiser",
+    "PlatformSettings",
+    "RegistrationSettings",
+    "ReleaseRule",
+    "Series",
+    "Session",
+    "SessionStatus",
+]
+
+Identifier = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        description="Letters, digits, '-', '_' and '.'; stable: it keys meetings and messages.",
+    ),
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class SessionStatus(str, Enum):
+    """Whether a session takes place."""
+
+    scheduled = "scheduled"
+    cancelled = "cancelled"
+
+
+class Organiser(_Model):
+    """Who runs the series; the ORGANIZER of calendar invitations and sender of messages."""
+
+    name: LocalizedText = Field(description="Organisation or person, as participants see it.")
+    email: str = Field(
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="Address used as ORGANIZER in invitations and as the default sender.",
+    )
+    url: str | None = Field(default=None, description="Web page of the organiser or series.")
+
+
+class Document(_Model):
+    """A document attached to a session, such as the full agenda in one language."""
+
+    id: Identifier
+    title: LocalizedText
+    language: LanguageCode | None = Field(
+        default=None, description="Language of the document itself, if it has one."
+    )
+    url: str | None = Field(default=None, description="Where the document is published.")
+    path: str | None = Field(
+        default=None, description="A file next to the series file (relative path)."
+    )
+
+
+class Session(_Model):
+    """One seminar of the series: a meeting, with its own link, on one date."""
+
+    id: Identifier = Field(description="Unique in the series; never change it once published.")
+    label: LocalizedText | None = Field(default=None, description='Short label, e.g. "Day 1".')
+    title: LocalizedText
+    start: datetime = Field(
+        description=(
+            "Start. A wall time without offset (2021-10-28T17:00:00) is read in the series' "
+            "time zone and must exist exactly once there; a time with an offset is taken as is."
+        )
+    )
+    end: datetime | None = Field(default=None, description="End; give this or `duration`.")
+    duration: timedelta | None = Field(
+        default=None, description="Length (ISO 8601 such as PT2H30M, or seconds)."
+    )
+    topics: list[LocalizedText] = Field(default_factory=list, description="Topic bullets.")
+    exercises: list[LocalizedText] = Field(
+        default_factory=list, description="What the interactive exercise will aim at."
+    )
+    documents: list[Document] = Field(default_factory=list)
+    status: SessionStatus = SessionStatus.scheduled
+    join_url: str | None = Field(
+        default=None, description="Fixed join link, for the `static` platform."
+    )
+    passcode: SecretStr | None = Field(
+        default=None, description="Passcode for the fixed join link (`static` platform)."
+    )
+
+    @model_validator(mode="after")
+    def _end_or_duration(self) -> Session:
+        if self.end is None and self.duration is None:
+            raise ValueError("give either 'end' or 'duration'")
+        if self.end is not None and self.duration is not None:
+            if self.start.tzinfo is None and self.end.tzinfo is None:
+                if self.start + self.duration != self.end:
+                    raise ValueError("'end' and 'duration' disagree; give only one")
+        if self.duration is not None and self.duration <= timedelta(0):
+            raise ValueError("'duration' must be positive")
+        return self
+
+    @property
+    def cancelled(self) -> bool:
+        """True when the session will not take place."""
+        return self.status is SessionStatus.cancelled
+
+    def texts(self) -> list[Any]:
+        """Every human text of the session (for language checks)."""
+        docs = [d.title for d in self.documents]
+        return [self.label, self.title, *self.topics, *self.exercises, *docs]
+
+
+class DateWindow(_Model):
+    """The dates the series runs, as announced (inclusive)."""
+
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DateWindow:
+        if self.end < self.start:
+            raise ValueError("the window ends before it starts")
+        return self
+
+
+class InfoSection(_Model):
+    """A titled block of text on the event page, such as "What is Smart Specialisation?"."""
+
+    id: Identifier
+    title: LocalizedText
+    body: LocalizedText
+
+
+class RegistrationSettings(_Model):
+    """How people register."""
+
+    open: bool = Field(default=True, description="Whether registration is open.")
+    capacity: int | None = Field(
+        default=None, ge=1, description="Seats; later registrations go to a waiting list."
+    )
+    double_opt_in: bool = Field(
+        default=True,
+        description="Online registrations count once the emailed confirmation link is followed.",
+    )
+    note: LocalizedText | None = Field(
+        default=None, description="Shown next to the form, e.g. when the link is sent."
+    )
+
+
+class ReleaseRule(_Model):
+    """When a message is released, relative to the session start.
+
+    With ``local_time`` the message goes out at that wall time in the participant's zone,
+    ``days_before`` days before the session's date there (the default: the day before at
+    09:00). Without it, the message goes out ``days_before`` days plus ``hours_before`` hours
+    before the start.
+    """
+
+    days_before: int = Field(default=1, ge=0, le=60)
+    hours_before: float = Field(default=0, ge=0, le=24 * 60)
+    local_time: time | None = Field(default=time(9, 0))
+
+    @field_validator("local_time", mode="before")
+    @classmethod
+    def _hhmm(cls, value: Any) -> Any:
+        if isinstance(value, int) and 0 <= value < 24 * 60:  # YAML 1.1 reads 09:00 as 540
+            return time(value // 60, value % 60)
+        return value
+
+
+class DispatchSettings(_Model):
+    """What is sent, when, and through which channels and transports."""
+
+    channels: list[str] = Field(
+        default_factory=lambda: ["email"],
+        description="Channels in use, in order of preference: email, whatsapp, telegram, …",
+    )
+    link: ReleaseRule = Field(default_factory=ReleaseRule, description="When links go out.")
+    reminder: ReleaseRule | None = Field(
+        default=None, description="An optional reminder, e.g. {hours_before: 1, local_time: null}."
+    )
+    sender: str | None = Field(
+        default=None, description="From address of emails; default the organiser's."
+    )
+    transport: str | None = Field(
+        default=None,
+        description="Email transport URL: smtp://…, smtps://…, outbox:PATH or console:.",
+    )
+    transports: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Options per messaging transport (slack, telegram …)."
+    )
+    templates: str | None = Field(
+        default=None, description="Folder of template overrides, relative to the series file."
+    )
+    max_attempts: int = Field(default=5, ge=1, le=100)
+    retry_backoff: timedelta = Field(
+        default=timedelta(minutes=1), description="First retry delay; doubles each attempt."
+    )
+    rate_limit: float | None = Field(
+        default=None, gt=0, description="At most this many messages per second per transport."
+    )
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one channel is needed, e.g. [email]")
+        if len(set(value)) != len(value):
+            raise ValueError("a channel is listed twice")
+        return value
+
+
+class MeetingOptions(_Model):
+    """Meeting settings asked of the platform, where it supports them."""
+
+    waiting_room: bool = False
+    auto_recording: Literal["none", "local", "cloud"] = "none"
+    join_before_host: bool = False
+    mute_on_entry: bool = True
+
+
+class PlatformSettings(_Model):
+    """The video platform for the sessions and its options (secrets may come from env)."""
+
+    name: str = Field(default="jitsi", description="jitsi, static, zoom, webex, msteams, …")
+    options: dict[str, Any] = Field(default_factory=dict)
+    meeting: MeetingOptions = Field(default_factory=MeetingOptions)
+
+
+class Series(_Model):
+    """A seminar series: its texts, its sessions, and how meetings and messages are handled."""
+
+    id: Identifier = Field(description="Stable id; keys the state database and calendar UIDs.")
+    title: LocalizedText
+    subtitle: LocalizedText | None = None
+    organiser: Organiser
+    languages: list[LanguageCode] = Field(default_factory=lambda: ["en"], min_length=1)
+    default_language: LanguageCode = "en"
+    timezone: str = Field(description="Reference IANA time zone, e.g. Europe/Brussels.")
+    window: DateWindow | None = None
+    focus_countries: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] = Field(
+        default_factory=list, description="ISO 3166 alpha-2 codes."
+    )
+    audience: LocalizedText | None = None
+    summary: LocalizedText | None = None
+    description: LocalizedText | None = None
+    sections: list[InfoSection] = Field(default_factory=list)
+    practical_information: LocalizedText | None = None
+    registration: RegistrationSettings = Field(default_factory=RegistrationSettings)
+    platform: PlatformSettings = Field(default_factory=PlatformSettings)
+    dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
+    sessions: list[Session] = Field(min_length=1)
+
+    _source: Path | None = PrivateAttr(default=None)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            return check_zone_name(value)
+        except ZoneNameError as exc:
+            raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _whole_series(self, info: ValidationInfo) -> Series:
+        problems: list[Problem] = []
+        sessions = _anchor_sessions(self, problems)
+        if sessions is not None:
+            object.__setattr__(self, "sessions", sessions)
+            _check_sessions(self, problems)
+        _check_languages(self, problems)
+        return _report(self, problems, info)
+
+    # -- convenience -------------------------------------------------------------------
+    @property
+    def zone(self) -> Any:
+        """The series' zone as a :class:`zoneinfo.ZoneInfo`."""
+        return get_zone(self.timezone)
+
+    @property
+    def source(self) -> Path | None:
+        """The file the series was loaded from, if any."""
+        return self._source
+
+    def text(self, value: Any, lang: str | None = None) -> str:
+        """``value`` in ``lang`` with the series' fallback rule (see :mod:`s3events.i18n`)."""
+        return localize(value, lang or self.default_language, self.default_language)
+
+    def session(self, session_id: str) -> Session:
+        """The session with id ``session_id``; ``KeyError`` if there is none."""
+        for session in self.sessions:
+            if session.id == session_id:
+                return session
+        raise KeyError(session_id)
+
+    def texts(self) -> list[Any]:
+        """Every human text of the series and its sessions."""
+        texts: list[Any] = [
+            self.title, self.subtitle, self.organiser.name, self.audience, self.summary,
+            self.description, self.practical_information, self.registration.note,
+        ]
+        for section in self.sections:
+            texts += [section.title, section.body]
+        for session in self.sessions:
+            texts += session.texts()
+        return texts
+
+
+def _anchor_sessions(series: Series, problems: list[Problem]) -> list[Session] | None:
+    """Attach the series' zone to wall times, recording gaps and overlaps."""
+    try:
+        zone = get_zone(series.timezone)
+    except ZoneNameError:  # already reported by the field validator
+        return None
+    anchored = []
+    for i, session in enumerate(series.sessions):
+        start = _anchor(session.start, zone, f"sessions.{i}.start", problems)
+        end = session.end
+        if end is not None:
+            end = _anchor(end, zone, f"sessions.{i}.end", problems)
+        elif session.duration is not None:
+            end = start + session.duration
+        anchored.append(session.model_copy(update={"start": start, "end": end}))
+    return anchored
+
+
+_UTC = timezone.utc
+
+
+def _anchor(moment: datetime, zone: Any, path: str, problems: list[Problem]) -> datetime:
+    """The instant of ``moment`` in UTC; a wall time is read in ``zone``."""
+    if moment.tzinfo is not None:
+        return moment.astimezone(_UTC)
+    kind = classify_local_time(moment, zone)
+    if kind == "gap":
+        problems.append(Problem(
+            f"{moment:%Y-%m-%d %H:%M} does not exist in {zone.key}: the clocks jump forward "
+            "over it. Choose another time, or write the time with an explicit UTC offset.",
+            path=path,
+        ))
+    elif kind == "ambiguous":
+        problems.append(Problem(
+            f"{moment:%Y-%m-%d %H:%M} happens twice in {zone.key}: the clocks go back over "
+            "it. Choose another time, or write the time with an explicit UTC offset.",
+            path=path,
+        ))
+    return moment.replace(tzinfo=zone).astimezone(_UTC)
+
+
+def _check_sessions(series: Series, problems: list[Problem]) -> None:
+    seen: dict[str, int] = {}
+    for i, session in enumerate(series.sessions):
+        assert session.end is not None
+        if session.end <= session.start:
+            problems.append(Problem("'end' must be after 'start'", path=f"sessions.{i}.end"))
+        if session.id in seen:
+            problems.append(Problem(
+                f"duplicate session id '{session.id}' (also sessions.{seen[session.id]}); "
+                "every session needs its own id",
+                path=f"sessions.{i}.id",
+            ))
+        seen.setdefault(session.id, i)
+        _check_window(series, i, session, problems)
+    _check_overlaps(series, problems)
+
+
+def _check_overlaps(series: Series, problems: list[Problem]) -> None:
+    ordered = sorted(
+        (s.start, s.end, i, s) for i, s in enumerate(series.sessions) if not s.cancelled
+    )
+    for (_, end_a, i, a), (start_b, _, j, b) in zip(ordered, ordered[1:]):
+        if end_a is not None and start_b < end_a:
+            problems.append(Problem(
+                f"session '{b.id}' starts before session '{a.id}' (sessions.{i}) ends; "
+                "sessions of one series must not overlap",
+                path=f"sessions.{j}.start",
+            ))
+
+
+def _check_window(series: Series, i: int, session: Session, problems: list[Problem]) -> None:
+    window = series.window
+    if window is None:
+        return
+    day = session.start.astimezone(series.zone).date()
+    if not window.start <= day <= window.end:
+        problems.append(Problem(
+            f"session '{session.id}' on {day} is outside the series window "
+            f"{window.start} to {window.end}",
+            path=f"sessions.{i}.start",
+            severity="warning",
+        ))
+
+
+def _check_languages(series: Series, problems: list[Problem]) -> None:
+    declared = set(series.languages)
+    if series.default_language not in declared:
+        problems.append(Problem(
+            f"default_language '{series.default_language}' is not in languages "
+            f"{sorted(declared)}",
+            path="default_language",
+        ))
+    for path, text in _walk_texts(series):
+        for lang in sorted(text_languages([text]) - declared):
+            problems.append(Problem(
+                f"text in language '{lang}' but the series declares only {sorted(declared)}; "
+                f"add '{lang}' to languages or remove the text",
+                path=path,
+            ))
+
+
+def _walk_texts(series: Series) -> list[tuple[str, Any]]:
+    found: list[tuple[str, Any]] = []
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                walk(getattr(value, name), f"{path}.{name}" if path else name)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, f"{path}.{i}")
+        elif isinstance(value, dict) and value and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ) and not path.endswith(("options", "transports")) and ".options" not in path:
+            if all(re.match(r"^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})*$", k) for k in value):
+                found.append((path, value))
+
+    walk(series, "")
+    return found
+
+
+def _report(series: Series, problems: list[Problem], info: ValidationInfo) -> Series:
+    context = info.context if isinstance(info.context, dict) else None
+    if context is not None and isinstance(context.get("problems"), list):
+        context["problems"].extend(problems)
+        return series
+    for problem in problems:
+        if problem.severity == "warning":
+            warnings.warn(str(problem), stacklevel=2)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise ValueError("; ".join(f"{p.path}: {p.message}" for p in errors))
+    return series

@@ -1,0 +1,210 @@
+"""What a platform adapter is: the meeting asked for, the meeting that comes back, the methods.
+
+A platform adapter turns a :class:`MeetingRequest` into a :class:`Meeting` on one video
+platform. Adapters are registered by plugins through
+:func:`~s3events.hookspecs.s3events_register_platforms` and chosen by their ``name``.
+
+The host (start) URL of a meeting is a secret: it is a :class:`~pydantic.SecretStr`, never
+shown in reprs or logs, never written into participant messages or calendar files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from ..models import MeetingOptions
+
+__all__ = [
+    "DialIn",
+    "Meeting",
+    "MeetingRequest",
+    "Participant",
+    "PlatformAdapter",
+    "PlatformOptions",
+    "meeting_marker",
+]
+
+
+def meeting_marker(series_id: str, session_id: str) -> str:
+    """A stable, opaque marker for one session's meeting: the same on every run and machine.
+
+    Adapters put it on the meeting (Zoom tracking field, Webex integration tag, Graph
+    externalId, Google event id) so a meeting created just before a crash can be found again.
+    """
+    digest = hashlib.sha256(f"s3events\x00{series_id}\x00{session_id}".encode()).hexdigest()
+    return f"s3e{digest[:29]}"
+
+
+class MeetingRequest(BaseModel):
+    """What is asked of the platform for one session."""
+
+    model_config = ConfigDict(frozen=True)
+
+    series_id: str
+    session_id: str
+    topic: str = Field(description="Title, in the series' default language.")
+    start: datetime = Field(description="Start as an aware datetime in UTC.")
+    timezone: str = Field(description="IANA zone the meeting is scheduled in (display).")
+    duration: timedelta
+    agenda: str = ""
+    language: str = "en"
+    settings: MeetingOptions = Field(default_factory=MeetingOptions)
+    join_url: str | None = Field(default=None, description="Given link (static platform).")
+    passcode: SecretStr | None = None
+
+    @field_validator("start")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("start must be an aware datetime")
+        return value
+
+    @property
+    def end(self) -> datetime:
+        """Start plus duration."""
+        return self.start + self.duration
+
+    @property
+    def marker(self) -> str:
+        """The stable marker of this session's meeting (see :func:`meeting_marker`)."""
+        return meeting_marker(self.series_id, self.session_id)
+
+    @property
+    def duration_minutes(self) -> int:
+        """Duration in whole minutes, rounded up."""
+        return -(-int(self.duration.total_seconds()) // 60)
+
+    def fingerprint(self) -> str:
+        """A hash of everything that, when changed, needs the meeting updated."""
+        data = self.model_dump_json(exclude={"passcode"})
+        return hashlib.sha256(data.encode()).hexdigest()[:16]
+
+
+class DialIn(BaseModel):
+    """A telephone dial-in number."""
+
+    model_config = ConfigDict(frozen=True)
+
+    number: str
+    country: str | None = None
+    label: str | None = None
+
+
+class Meeting(BaseModel):
+    """A meeting as the platform reports it.
+
+    ``host_url`` is the link that starts the meeting as host: a secret, kept out of reprs,
+    logs, messages and calendar files. ``extra`` holds non-secret vendor data such as the
+    Webex meeting number.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    platform: str
+    meeting_id: str
+    join_url: str
+    passcode: SecretStr | None = None
+    dial_in: list[DialIn] = Field(default_factory=list)
+    host_url: SecretStr | None = None
+    start: datetime | None = None
+    duration: timedelta | None = None
+    topic: str | None = None
+    marker: str | None = None
+    per_participant_links: bool = Field(
+        default=False, description="True when each participant gets their own join link."
+    )
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class Participant(BaseModel):
+    """Who a per-participant join link is for (no more personal data than needed)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    email: str | None = None
+    moderator: bool = False
+
+
+class PlatformOptions(BaseModel):
+    """Base of every adapter's options model. Secrets are :class:`SecretStr`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PlatformAdapter(ABC):
+    """Base class of platform adapters.
+
+    Subclasses set ``name`` (the string in series files), ``options_model`` and implement
+    the four meeting methods. ``create_meeting`` must not make a second meeting for the same
+    ``request.marker``: use the platform's idempotency key where it has one, and implement
+    :meth:`find_meeting` where it does not, so provisioning can reconcile after a crash.
+    Errors are raised as :mod:`s3events.errors` classes, never as vendor exceptions.
+    """
+
+    name: ClassVar[str]
+    options_model: ClassVar[type[PlatformOptions]] = PlatformOptions
+    #: True when the platform itself refuses duplicates for one marker (Graph createOrGet,
+    #: Google event id, BigBlueButton meetingID, Jitsi/static which create nothing).
+    idempotent_create: ClassVar[bool] = False
+    #: One-line description for ``s3events plugins`` and the docs.
+    description: ClassVar[str] = ""
+
+    def __init__(self, options: PlatformOptions | None = None, **kwargs: Any) -> None:
+        self.options = options if options is not None else self.options_model()
+
+    @classmethod
+    def from_options(
+        cls, options: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> PlatformAdapter:
+        """Build the adapter from file options overlaid by ``S3EVENTS_<NAME>_<OPTION>``."""
+        from ..config import resolve_options
+
+        return cls(resolve_options("platform", cls.name, cls.options_model, options, environ),
+                   **kwargs)
+
+    @abstractmethod
+    def create_meeting(self, request: MeetingRequest) -> Meeting:
+        """Create the meeting for ``request`` (or return the one already made for its marker)."""
+
+    @abstractmethod
+    def update_meeting(self, meeting: Meeting, request: MeetingRequest) -> Meeting:
+        """Change ``meeting`` to match ``request``; return the meeting as it now is."""
+
+    @abstractmethod
+    def delete_meeting(self, meeting: Meeting) -> None:
+        """Delete ``meeting``. A meeting that is already gone counts as deleted."""
+
+    @abstractmethod
+    def get_meeting(self, meeting_id: str) -> Meeting | None:
+        """The meeting with ``meeting_id``, or ``None`` if the platform no longer has it."""
+
+    def find_meeting(self, request: MeetingRequest) -> Meeting | None:
+        """Look up the meeting carrying ``request.marker``, for reconciliation after a crash.
+
+        Adapters without ``idempotent_create`` should implement this; the default finds
+        nothing.
+        """
+        return None
+
+    def join_url_for(self, meeting: Meeting, participant: Participant) -> str:
+        """The join link for one participant (default: the meeting's shared link)."""
+        return meeting.join_url
+
+    def prepare(self, meeting: Meeting, request: MeetingRequest) -> Meeting:
+        """Make the meeting usable just before links go out (BigBlueButton creates it here)."""
+        return meeting
+
+    def close(self) -> None:
+        """Release connections."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} options={self.options!r}>"

@@ -1,0 +1,299 @@
+"""The state database: meetings, registrations and the delivery ledger, via SQLAlchemy Core.
+
+SQLite by default (one file, WAL journal, owner-only permissions), or any PostgreSQL URL
+(``postgresql://user@host/db``) for several dispatch workers on several machines.
+
+Where the state lives, first match wins: the ``--state`` option (a path or a URL), the
+``S3EVENTS_STATE`` environment variable, ``.s3events/state.db`` in the current directory.
+
+Times are stored as UTC and always come back as aware UTC datetimes. The ledger holds no
+personal data: it refers to registrations by id, so erasing a person removes them from one
+table.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from .errors import StoreError
+
+__all__ = [
+    "DEFAULT_STATE",
+    "SCHEMA_VERSION",
+    "Store",
+    "UTCDateTime",
+    "ledger",
+    "meetings",
+    "metadata",
+    "open_store",
+    "registrations",
+    "resolve_state_url",
+    "utcnow",
+]
+
+DEFAULT_STATE = Path(".s3events") / "state.db"
+SCHEMA_VERSION = 1
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as naive UTC; returns aware UTC datetimes."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("refusing to store a naive datetime")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+metadata = MetaData()
+
+meta = Table(
+    "s3e_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", String(256), nullable=False),
+)
+
+#: One row per (series, session): the meeting on the platform and the intent to create it.
+meetings = Table(
+    "s3e_meetings",
+    metadata,
+    Column("series_id", String(64), primary_key=True),
+    Column("session_id", String(64), primary_key=True),
+    Column("platform", String(64), nullable=False),
+    # intent: a create was started (and may have happened); active; deleted
+    Column("state", String(16), nullable=False),
+    Column("marker", String(64), nullable=False),
+    Column("meeting_id", String(256)),
+    Column("join_url", Text),
+    Column("passcode", String(256)),
+    Column("dial_in", JSON, nullable=False, default=list),
+    Column("data", JSON, nullable=False, default=dict),
+    Column("fingerprint", String(64)),
+    Column("start_utc", UTCDateTime()),
+    Column("duration_s", Integer),
+    # calendar SEQUENCE: bumped when the time or the link changes
+    Column("sequence", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+#: One row per person and series. Personal data lives here and only here.
+registrations = Table(
+    "s3e_registrations",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("series_id", String(64), nullable=False),
+    Column("email_key", String(320), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("language", String(16), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("timezone_source", String(16), nullable=False, default="given"),
+    Column("country", String(2)),
+    Column("organisation", String(256)),
+    Column("sector", String(32)),
+    Column("channels", JSON, nullable=False, default=dict),
+    Column("sessions", JSON),  # null: all sessions
+    Column("consent", JSON, nullable=False, default=dict),
+    # pending (awaiting opt-in), confirmed, waitlisted, cancelled
+    Column("status", String(16), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("token", String(64), nullable=False, unique=True),
+    Column("source", String(256)),
+    Column("registered_at", UTCDateTime(), nullable=False),
+    Column("confirmed_at", UTCDateTime()),
+    Column("cancelled_at", UTCDateTime()),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("series_id", "email_key", name="uq_registration_email"),
+)
+Index("ix_registrations_series_status", registrations.c.series_id, registrations.c.status,
+      registrations.c.position)
+
+#: The delivery ledger: one row per (registration, session, kind, revision, channel).
+ledger = Table(
+    "s3e_ledger",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(256), nullable=False, unique=True),
+    Column("series_id", String(64), nullable=False),
+    Column("registration_id", String(32), nullable=False),
+    Column("session_id", String(64)),
+    Column("kind", String(16), nullable=False),
+    Column("revision", Integer, nullable=False, default=0),
+    Column("channel", String(32), nullable=False),
+    Column("due_at", UTCDateTime(), nullable=False),
+    # pending, sending, sent, failed, cancelled
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("next_attempt_at", UTCDateTime()),
+    Column("claimed_by", String(64)),
+    Column("claimed_at", UTCDateTime()),
+    Column("sent_at", UTCDateTime()),
+    Column("message_id", String(256)),
+    Column("provider_id", String(256)),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+Index("ix_ledger_due", ledger.c.series_id, ledger.c.state, ledger.c.due_at)
+Index("ix_ledger_registration", ledger.c.registration_id)
+
+
+def resolve_state_url(state: str | os.PathLike[str] | None = None,
+                      environ: Mapping[str, str] | None = None) -> str:
+    """The database URL for ``--state``, ``S3EVENTS_STATE`` or the default file."""
+    environ = os.environ if environ is None else environ
+    value = str(state) if state else environ.get("S3EVENTS_STATE") or str(DEFAULT_STATE)
+    if "://" in value:
+        if value.startswith(("postgresql://", "postgres://")):
+            return "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+    return f"sqlite:///{Path(value).expanduser().absolute()}"
+
+
+def _prepare_sqlite_file(url: str) -> None:
+    path = Path(url.removeprefix("sqlite:///"))
+    if str(path) in ("", ":memory:"):
+        return
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.exists():
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+    os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA secure_delete=ON")  # erased personal data is overwritten
+    cursor.close()
+
+
+class Store:
+    """A connection to the state database. Create with :func:`open_store`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    @property
+    def url(self) -> str:
+        """The database URL with any password hidden."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A transaction: committed on success, rolled back on error."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"state database {self.url}: {type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0]}") from exc
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A connection for reading (or for explicit transactions)."""
+        with self.engine.connect() as conn:
+            yield conn
+
+    def create_schema(self) -> None:
+        """Create missing tables and record the schema version."""
+        try:
+            metadata.create_all(self.engine)
+            with self.engine.begin() as conn:
+                found = conn.execute(
+                    meta.select().where(meta.c.key == "schema_version")
+                ).first()
+                if found is None:
+                    conn.execute(meta.insert().values(key="schema_version",
+                                                      value=str(SCHEMA_VERSION)))
+                elif int(found.value) > SCHEMA_VERSION:
+                    raise StoreError(
+                        f"state database {self.url} has schema version {found.value}, newer "
+                        f"than this s3events ({SCHEMA_VERSION}); upgrade s3events")
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot open state database {self.url}: "
+                             f"{str(exc).splitlines()[0]}") from exc
+
+    def close(self) -> None:
+        """Release all connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Store {self.url}>"
+
+
+def open_store(state: str | os.PathLike[str] | None = None, *,
+               environ: Mapping[str, str] | None = None, create: bool = True) -> Store:
+    """Open (and by default create) the state database named by ``state``."""
+    url = resolve_state_url(state, environ)
+    kwargs: dict[str, Any] = {"future": True}
+    if url.startswith("sqlite:///"):
+        _prepare_sqlite_file(url)
+        kwargs["connect_args"] = {"timeout": 30}
+    try:
+        engine = create_engine(url, **kwargs)
+    except (SQLAlchemyError, ImportError) as exc:
+        hint = " (pip install 's3events[postgresql]')" if "postgresql" in url else ""
+        raise StoreError(f"cannot use state database {url.split('@')[-1]}: {exc}{hint}") from exc
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    store = Store(engine)
+    if create:
+        store.create_schema()
+    return store
+
+
