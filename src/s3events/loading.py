@@ -2,43 +2,55 @@
 
 :func:`load_series` returns a validated :class:`~s3events.models.Series` or raises
 :class:`~s3events.errors.SeriesError` listing every problem with its file, line and field
-path. Warnings (a session outside the series window) are returned on the series via
-:func:`load_series_with_warnings` or logged.
+path. When some fields do not validate, the whole-series checks (duplicate ids, overlaps,
+local times in a DST gap or overlap, undeclared languages) still run on the parts that did,
+so one run shows every kind of problem. Warnings (a session outside the series window) come
+back from :func:`load_series_with_warnings`; :func:`load_series` logs them.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from .errors import Problem, SeriesError
-from .models import Series
+from .models import Series, Session, check_whole_series
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
 
 __all__ = ["load_series", "load_series_with_warnings", "parse_series_data"]
 
 log = logging.getLogger(__name__)
 
+#: File suffixes read as each format; anything else is read as YAML.
+FORMATS = {".toml": "toml", ".json": "json", ".yaml": "yaml", ".yml": "yaml"}
+
+
 Lines = dict[tuple[Any, ...], int]
 
 
+# -- line numbers ---------------------------------------------------------------------------
+
+
 class _LineLoader(yaml.SafeLoader):
-    """A safe YAML loader that also records the line of every mapping key and list item."""
+    """A safe YAML loader; the composed node tree gives every key's and item's line."""
 
 
-def _yaml_with_lines(text: str) -> tuple[Any, Lines]:
+def yaml_with_lines(text: str) -> tuple[Any, Lines]:
+    """Parse YAML (or JSON) text; return the data and the line of every key and list item."""
     loader = _LineLoader(text)
     try:
         node = loader.get_single_node()
@@ -55,68 +67,214 @@ def _index(node: yaml.Node, path: tuple[Any, ...], lines: Lines) -> None:
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
-            key = key_node.value
-            lines[(*path, key)] = key_node.start_mark.line + 1
-            _index(value_node, (*path, key), lines)
-            lines[(*path, key)] = key_node.start_mark.line + 1
+            where = (*path, key_node.value)
+            _index(value_node, where, lines)
+            lines[where] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _index(item, (*path, i), lines)
 
 
-def _toml_lines(text: str, data: Any) -> Lines:
-    """Approximate lines for TOML: the first line that mentions each key."""
+_TOML_KEY = r'(?:[A-Za-z0-9_-]+|"[^"]*"|\'[^\']*\')'
+_TOML_HEADER = re.compile(rf"^\s*(\[\[?)\s*({_TOML_KEY}(?:\s*\.\s*{_TOML_KEY})*)\s*\]")
+_TOML_ASSIGN = re.compile(rf"^\s*({_TOML_KEY}(?:\s*\.\s*{_TOML_KEY})*)\s*=")
+_TOML_STRINGS = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:\\.|[^"\\])*"|\'[^\']*\'')
+
+
+def _toml_keys(dotted: str) -> list[str]:
+    parts = re.findall(_TOML_KEY, dotted)
+    return [p[1:-1] if p[:1] in "\"'" else p for p in parts]
+
+
+def toml_lines(text: str) -> Lines:
+    """The line of every table, array-of-tables item and key of a TOML document.
+
+    Tables (``[a.b]``), arrays of tables (``[[sessions]]``, counted per parent item) and
+    dotted keys are followed; keys inside inline tables and multi-line values take the line
+    of the key that holds them.
+    """
     lines: Lines = {}
-    text_lines = text.splitlines()
-
-    def find(key: str, start: int) -> int:
-        pattern = re.compile(rf"^\s*(\[+[^\]]*\b{re.escape(key)}\b[^\]]*\]+|\"?{re.escape(key)}\"?\s*=)")
-        for i in range(start, len(text_lines)):
-            if pattern.search(text_lines[i]):
-                return i + 1
-        return start + 1
-
-    def walk(value: Any, path: tuple[Any, ...], start: int) -> None:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                line = find(str(key), max(start - 1, 0))
-                lines[(*path, key)] = line
-                walk(item, (*path, key), line)
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                lines[(*path, i)] = start
-                walk(item, (*path, i), start)
-
-    walk(data, (), 1)
+    counters: dict[tuple[Any, ...], int] = {}
+    current: tuple[Any, ...] = ()
+    depth = 0  # open brackets/braces of a multi-line value
+    body = _TOML_STRINGS.sub(lambda m: '""' + "\n" * m.group(0).count("\n"), text)
+    for number, line in enumerate(body.splitlines(), start=1):
+        code = line.split("#", 1)[0]
+        if depth == 0:
+            current = _toml_line(code, number, current, counters, lines)
+        depth = max(0, depth + code.count("[") + code.count("{")
+                    - code.count("]") - code.count("}"))
+        if depth and _TOML_HEADER.match(code):
+            depth = 0
     return lines
 
 
+def _toml_line(code: str, number: int, current: tuple[Any, ...],
+               counters: dict[tuple[Any, ...], int], lines: Lines) -> tuple[Any, ...]:
+    header = _TOML_HEADER.match(code)
+    if header:
+        keys = _toml_keys(header.group(2))
+        table = _toml_resolve(keys, counters)
+        if header.group(1) == "[[":
+            counters[table] = counters.get(table, -1) + 1
+            lines.setdefault(table, number)
+            table = (*table, counters[table])
+        lines.setdefault(table, number)
+        return table
+    assign = _TOML_ASSIGN.match(code)
+    if assign:
+        where = (*current, *_toml_keys(assign.group(1)))
+        lines[where] = number
+    return current
+
+
+def _toml_resolve(keys: list[str], counters: dict[tuple[Any, ...], int]) -> tuple[Any, ...]:
+    """A header's path, with the current index of every array of tables on the way."""
+    path: tuple[Any, ...] = ()
+    for i, key in enumerate(keys):
+        path = (*path, key)
+        if i < len(keys) - 1 and path in counters:
+            path = (*path, counters[path])
+    return path
+
+
+# -- messages -------------------------------------------------------------------------------
+
+_PATTERN_MESSAGES = {
+    "@": "{input!r} is not an email address (expected something like name@example.org)",
+    "[A-Za-z0-9_.-]": (
+        "{input!r} is not a valid id: use letters, digits, '-', '_' and '.', starting with "
+        "a letter or digit, at most 64 characters"
+    ),
+    "[a-z]{2,3}": "{input!r} is not a language code such as en, es or pt-BR",
+    "[A-Z]{2}": "{input!r} is not an ISO 3166 country code such as MX, CL or PE",
+}
+
+_TYPE_MESSAGES = {
+    "missing": "this field is required",
+    "extra_forbidden": "unknown field; check the spelling (see `s3events schema`)",
+    "string_type": "must be text",
+    "int_parsing": "must be a whole number",
+    "int_type": "must be a whole number",
+    "float_parsing": "must be a number",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "list_type": "must be a list",
+    "dict_type": "must be a mapping (key: value)",
+    "model_type": "must be a mapping (key: value)",
+    "model_attributes_type": "must be a mapping (key: value)",
+}
+
+_PARSING_MESSAGES = {
+    "datetime": "not a date and time such as 2021-10-28T17:00:00",
+    "date": "not a date such as 2021-10-28",
+    "time": "not a time of day such as 09:00",
+    "time_delta": "not a duration such as PT2H30M (ISO 8601) or a number of seconds",
+}
+
+_TEXT_MESSAGE = (
+    "a text must be a string, or a mapping from language code to string "
+    "(e.g. {en: ..., es: ...})"
+)
+
+
+def _human_message(err: Any) -> str:
+    """A sentence for one pydantic error, in the words of a series file's author."""
+    kind, message = err["type"], err["msg"]
+    if kind in _TYPE_MESSAGES:
+        return _TYPE_MESSAGES[kind]
+    if kind == "value_error":
+        return str(message).removeprefix("Value error, ")
+    if kind == "string_pattern_mismatch":
+        pattern = str(err.get("ctx", {}).get("pattern", ""))
+        for needle, template in _PATTERN_MESSAGES.items():
+            if needle in pattern:
+                return template.format(input=err.get("input"))
+    for prefix, text in _PARSING_MESSAGES.items():
+        if kind.startswith(prefix) and ("parsing" in kind or kind.endswith("_type")):
+            reason = err.get("ctx", {}).get("error")
+            return f"{text} ({reason})" if reason else text
+    if kind == "too_short":
+        return f"needs at least {err.get('ctx', {}).get('min_length', 1)} item(s)"
+    return str(message)
+
+
+def _is_union_tag(part: Any) -> bool:
+    return isinstance(part, str) and (
+        part in {"str", "[key]"} or part.startswith(("dict[", "function-", "nullable["))
+    )
+
+
+def _text_problem(errors: list[Any]) -> str:
+    """One message for a localized text that matched neither a string nor a mapping."""
+    for err in errors:
+        loc = list(err["loc"])
+        if "[key]" in loc:
+            return f"{err.get('input')!r} is not a language code such as en, es or pt-BR"
+        tag = next((i for i, p in enumerate(loc) if isinstance(p, str) and p.startswith("dict[")),
+                   None)
+        if tag is not None and tag < len(loc) - 1:
+            return f"the text for language {loc[tag + 1]!r} must be a string"
+    return _TEXT_MESSAGE
+
+
+def pydantic_problems(
+    exc: ValidationError, *, file: str, line_for: Callable[[tuple[Any, ...]], int | None]
+) -> list[Problem]:
+    """Turn a pydantic ``ValidationError`` into one :class:`Problem` per field."""
+    grouped: dict[tuple[Any, ...], list[Any]] = {}
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        cut = next((i for i, p in enumerate(loc) if _is_union_tag(p)), len(loc))
+        grouped.setdefault(loc[:cut], []).append(err)
+    problems = []
+    for loc, errors in grouped.items():
+        union = any(len(e["loc"]) > len(loc) for e in errors)
+        message = _text_problem(errors) if union else _human_message(errors[0])
+        path = ".".join(str(p) for p in loc)
+        problems.append(Problem(message, file=file, line=line_for(loc), path=path))
+    return problems
+
+
+# -- reading --------------------------------------------------------------------------------
+
+
+def _fail(path: Path, message: str, line: int | None = None) -> SeriesError:
+    return SeriesError([Problem(message, file=str(path), line=line)], file=str(path))
+
+
 def _parse(path: Path, text: str) -> tuple[Any, Lines]:
-    suffix = path.suffix.lower()
+    kind = FORMATS.get(path.suffix.lower(), "yaml")
     try:
-        if suffix == ".toml":
+        if kind == "toml":
             data = tomllib.loads(text)
-            return data, _toml_lines(text, data)
-        if suffix == ".json":
+            return data, toml_lines(text)
+        if kind == "json":
             data = json.loads(text)
             try:  # JSON is YAML: reuse the YAML composer to find lines
-                return data, _yaml_with_lines(text)[1]
+                return data, yaml_with_lines(text)[1]
             except yaml.YAMLError:
                 return data, {}
-        return _yaml_with_lines(text)
+        return yaml_with_lines(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
-        line = mark.line + 1 if mark is not None else None
-        raise SeriesError([Problem(f"not valid YAML: {exc.problem}", file=str(path), line=line)],
-                          file=str(path)) from None
+        raise _fail(path, f"not valid YAML: {exc.problem}",
+                    mark.line + 1 if mark is not None else None) from None
+    except yaml.YAMLError as exc:
+        raise _fail(path, f"not valid YAML: {exc}") from None
     except json.JSONDecodeError as exc:
-        raise SeriesError([Problem(f"not valid JSON: {exc.msg}", file=str(path),
-                                   line=exc.lineno)], file=str(path)) from None
+        raise _fail(path, f"not valid JSON: {exc.msg} (column {exc.colno})", exc.lineno) from None
     except tomllib.TOMLDecodeError as exc:
+        return _toml_error(path, exc)
+
+
+def _toml_error(path: Path, exc: Exception) -> tuple[Any, Lines]:
+    line = getattr(exc, "lineno", None)
+    if line is None:
         match = re.search(r"line (\d+)", str(exc))
-        raise SeriesError([Problem(f"not valid TOML: {exc}", file=str(path),
-                                   line=int(match.group(1)) if match else None)],
-                          file=str(path)) from None
+        line = int(match.group(1)) if match else None
+    message = getattr(exc, "msg", None) or str(exc)
+    raise _fail(path, f"not valid TOML: {message}", line) from None
 
 
 def _line_for(loc: tuple[Any, ...], lines: Lines) -> int | None:
@@ -130,26 +288,52 @@ def _loc_from_path(path: str) -> tuple[Any, ...]:
     return tuple(int(p) if p.isdigit() else p for p in path.split(".") if p)
 
 
-def _pydantic_problems(exc: ValidationError, file: str, lines: Lines) -> list[Problem]:
-    problems = []
-    for err in exc.errors(include_url=False):
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and _is_union_tag(p)))
-        message = err["msg"]
-        if message.startswith("Value error, "):
-            message = message[len("Value error, "):]
-        if err["type"] == "missing":
-            message = "this field is required"
-        elif err["type"] == "extra_forbidden":
-            message = "unknown field; check the spelling (see `s3events schema`)"
-        problems.append(Problem(message, file=file, line=_line_for(loc, lines),
-                                path=".".join(str(p) for p in loc)))
-    return _dedupe(problems)
+def _place(problems: list[Problem], file: str, lines: Lines) -> list[Problem]:
+    """The same problems with file and line filled in from their field paths."""
+    return [
+        Problem(p.message, file=file, line=_line_for(_loc_from_path(p.path), lines),
+                path=p.path, severity=p.severity)
+        for p in problems
+    ]
 
 
-def _is_union_tag(part: str) -> bool:
-    return part in {"str", "dict[str,str]", "function-after[_hhmm(), nullable[time]]"} or (
-        part.startswith(("dict[", "function-", "nullable["))
-    )
+@functools.cache
+def _field_adapter(name: str) -> TypeAdapter[Any]:
+    info = Series.model_fields[name]
+    form: Any = Annotated[info.annotation, info]
+    return TypeAdapter(form)
+
+
+def _partial_checks(data: dict[str, Any]) -> list[Problem]:
+    """The whole-series checks, run on the fields and sessions that validate on their own."""
+    fields: dict[str, Any] = {}
+    failed: set[str] = set()
+    for name in Series.model_fields:
+        if name in data and name not in {"sessions", "timezone"}:
+            try:
+                fields[name] = _field_adapter(name).validate_python(data[name])
+            except ValidationError:
+                fields[name] = None
+                failed.add(name)
+    zone = data.get("timezone")
+    fields["timezone"] = zone if isinstance(zone, str) else ""
+    sessions, positions = _parsed_sessions(data.get("sessions"))
+    series = Series.model_construct(**fields, sessions=sessions)
+    check_languages = not failed & {"languages", "default_language"}
+    return check_whole_series(series, positions=positions, languages=check_languages)[1]
+
+
+def _parsed_sessions(raw: Any) -> tuple[list[Session], list[int]]:
+    sessions: list[Session] = []
+    positions: list[int] = []
+    if isinstance(raw, list):
+        for i, item in enumerate(raw):
+            try:
+                sessions.append(Session.model_validate(item))
+            except ValidationError:
+                continue
+            positions.append(i)
+    return sessions, positions
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
@@ -163,9 +347,14 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
     return out
 
 
-def parse_series_data(data: Any, *, file: str = "<data>", lines: Lines | None = None
-                      ) -> tuple[Series, list[Problem]]:
-    """Validate already-parsed data; return the series and its warnings."""
+def parse_series_data(
+    data: Any, *, file: str = "<data>", lines: Lines | None = None
+) -> tuple[Series, list[Problem]]:
+    """Validate already-parsed data; return the series and its warnings.
+
+    Raises :class:`~s3events.errors.SeriesError` with every problem found, field-level and
+    whole-series alike; ``lines`` maps field paths to line numbers for the messages.
+    """
     lines = lines or {}
     if not isinstance(data, dict):
         raise SeriesError([Problem("a series file must hold a mapping at the top level",
@@ -174,12 +363,10 @@ def parse_series_data(data: Any, *, file: str = "<data>", lines: Lines | None = 
     try:
         series = Series.model_validate(data, context=context)
     except ValidationError as exc:
-        raise SeriesError(_pydantic_problems(exc, file, lines), file=file) from None
-    problems = [
-        Problem(p.message, file=file, line=_line_for(_loc_from_path(p.path), lines),
-                path=p.path, severity=p.severity)
-        for p in context["problems"]
-    ]
+        problems = pydantic_problems(exc, file=file, line_for=lambda loc: _line_for(loc, lines))
+        problems += _place(_partial_checks(data), file, lines)
+        raise SeriesError(_dedupe(problems), file=file) from None
+    problems = _place(context["problems"], file, lines)
     if any(p.severity == "error" for p in problems):
         raise SeriesError(problems, file=file)
     return series, problems
@@ -191,13 +378,13 @@ def load_series_with_warnings(path: str | os.PathLike[str]) -> tuple[Series, lis
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise SeriesError([Problem("file not found", file=str(path))], file=str(path)) from None
+        raise _fail(path, "file not found") from None
+    except IsADirectoryError:
+        raise _fail(path, "is a folder; give the series file (YAML, JSON or TOML)") from None
     except UnicodeDecodeError as exc:
-        raise SeriesError([Problem(f"not UTF-8 text ({exc.reason}); save the file as UTF-8",
-                                   file=str(path))], file=str(path)) from None
+        raise _fail(path, f"not UTF-8 text ({exc.reason}); save the file as UTF-8") from None
     except OSError as exc:
-        raise SeriesError([Problem(f"cannot read: {exc.strerror}", file=str(path))],
-                          file=str(path)) from None
+        raise _fail(path, f"cannot read: {exc.strerror}") from None
     data, lines = _parse(path, text)
     series, warnings = parse_series_data(data, file=str(path), lines=lines)
     series._source = path.resolve()

@@ -14,8 +14,10 @@ every problem of a file at once; :func:`s3events.load_series` does this.
 
 from __future__ import annotations
 
+import itertools
 import re
 import warnings
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta, timezone
 from enum import Enum
 from pathlib import Path
@@ -49,6 +51,7 @@ __all__ = [
     "Series",
     "Session",
     "SessionStatus",
+    "check_whole_series",
 ]
 
 Identifier = Annotated[
@@ -129,10 +132,14 @@ class Session(_Model):
     def _end_or_duration(self) -> Session:
         if self.end is None and self.duration is None:
             raise ValueError("give either 'end' or 'duration'")
-        if self.end is not None and self.duration is not None:
-            if self.start.tzinfo is None and self.end.tzinfo is None:
-                if self.start + self.duration != self.end:
-                    raise ValueError("'end' and 'duration' disagree; give only one")
+        if (
+            self.end is not None
+            and self.duration is not None
+            and self.start.tzinfo is None
+            and self.end.tzinfo is None
+            and self.start + self.duration != self.end
+        ):
+            raise ValueError("'end' and 'duration' disagree; give only one")
         if self.duration is not None and self.duration <= timedelta(0):
             raise ValueError("'duration' must be positive")
         return self
@@ -301,12 +308,9 @@ class Series(_Model):
 
     @model_validator(mode="after")
     def _whole_series(self, info: ValidationInfo) -> Series:
-        problems: list[Problem] = []
-        sessions = _anchor_sessions(self, problems)
+        sessions, problems = check_whole_series(self)
         if sessions is not None:
             object.__setattr__(self, "sessions", sessions)
-            _check_sessions(self, problems)
-        _check_languages(self, problems)
         return _report(self, problems, info)
 
     # -- convenience -------------------------------------------------------------------
@@ -344,14 +348,37 @@ class Series(_Model):
         return texts
 
 
-def _anchor_sessions(series: Series, problems: list[Problem]) -> list[Session] | None:
+def check_whole_series(
+    series: Series, *, positions: Sequence[int] | None = None, languages: bool = True
+) -> tuple[list[Session] | None, list[Problem]]:
+    """Run the checks that need the whole series; return anchored sessions and problems.
+
+    The sessions come back with ``start``/``end`` in UTC (``None`` when the zone is not
+    usable). ``positions`` gives each session's index in the file, for a loader that checks
+    only the sessions that parsed; ``languages=False`` skips the language check (when the
+    declared languages themselves are invalid).
+    """
+    where = list(positions) if positions is not None else list(range(len(series.sessions)))
+    problems: list[Problem] = []
+    _check_ids(series.sessions, where, problems)
+    sessions = _anchor_sessions(series, where, problems)
+    if sessions is not None:
+        _check_sessions(series, sessions, where, problems)
+    if languages:
+        _check_languages(series, problems)
+    return sessions, problems
+
+
+def _anchor_sessions(
+    series: Series, where: list[int], problems: list[Problem]
+) -> list[Session] | None:
     """Attach the series' zone to wall times, recording gaps and overlaps."""
     try:
         zone = get_zone(series.timezone)
     except ZoneNameError:  # already reported by the field validator
         return None
     anchored = []
-    for i, session in enumerate(series.sessions):
+    for i, session in zip(where, series.sessions, strict=True):
         start = _anchor(session.start, zone, f"sessions.{i}.start", problems)
         end = session.end
         if end is not None:
@@ -385,12 +412,9 @@ def _anchor(moment: datetime, zone: Any, path: str, problems: list[Problem]) -> 
     return moment.replace(tzinfo=zone).astimezone(_UTC)
 
 
-def _check_sessions(series: Series, problems: list[Problem]) -> None:
+def _check_ids(sessions: list[Session], where: list[int], problems: list[Problem]) -> None:
     seen: dict[str, int] = {}
-    for i, session in enumerate(series.sessions):
-        assert session.end is not None
-        if session.end <= session.start:
-            problems.append(Problem("'end' must be after 'start'", path=f"sessions.{i}.end"))
+    for i, session in zip(where, sessions, strict=True):
         if session.id in seen:
             problems.append(Problem(
                 f"duplicate session id '{session.id}' (also sessions.{seen[session.id]}); "
@@ -398,15 +422,24 @@ def _check_sessions(series: Series, problems: list[Problem]) -> None:
                 path=f"sessions.{i}.id",
             ))
         seen.setdefault(session.id, i)
+
+
+def _check_sessions(
+    series: Series, sessions: list[Session], where: list[int], problems: list[Problem]
+) -> None:
+    for i, session in zip(where, sessions, strict=True):
+        assert session.end is not None
+        if session.end <= session.start:
+            problems.append(Problem("'end' must be after 'start'", path=f"sessions.{i}.end"))
         _check_window(series, i, session, problems)
-    _check_overlaps(series, problems)
+    _check_overlaps(sessions, where, problems)
 
 
-def _check_overlaps(series: Series, problems: list[Problem]) -> None:
+def _check_overlaps(sessions: list[Session], where: list[int], problems: list[Problem]) -> None:
     ordered = sorted(
-        (s.start, s.end, i, s) for i, s in enumerate(series.sessions) if not s.cancelled
+        (s.start, s.end, i, s) for i, s in zip(where, sessions, strict=True) if not s.cancelled
     )
-    for (_, end_a, i, a), (start_b, _, j, b) in zip(ordered, ordered[1:]):
+    for (_, end_a, i, a), (start_b, _, j, b) in itertools.pairwise(ordered):
         if end_a is not None and start_b < end_a:
             problems.append(Problem(
                 f"session '{b.id}' starts before session '{a.id}' (sessions.{i}) ends; "
@@ -456,14 +489,24 @@ def _walk_texts(series: Series) -> list[tuple[str, Any]]:
         elif isinstance(value, list):
             for i, item in enumerate(value):
                 walk(item, f"{path}.{i}")
-        elif isinstance(value, dict) and value and all(
-            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-        ) and not path.endswith(("options", "transports")) and ".options" not in path:
-            if all(re.match(r"^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})*$", k) for k in value):
-                found.append((path, value))
+        elif _is_localized_mapping(value, path):
+            found.append((path, value))
 
     walk(series, "")
     return found
+
+
+def _is_localized_mapping(value: Any, path: str) -> bool:
+    """A language → text mapping (not a free-form options mapping)."""
+    if not isinstance(value, dict) or not value:
+        return False
+    if path.endswith(("options", "transports")) or ".options" in path:
+        return False
+    return all(
+        isinstance(k, str) and isinstance(v, str)
+        and re.match(r"^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})*$", k) is not None
+        for k, v in value.items()
+    )
 
 
 def _report(series: Series, problems: list[Problem], info: ValidationInfo) -> Series:
