@@ -3,11 +3,16 @@
 Every human text in a series file can be a plain string (the same in every language) or a
 mapping from a language code to the text::
 
-    title: {en: "The governance of Smart Specialisation", es: "La gobernanza de la Especialización Inteligente"}
+    title: {en: "The governance of Smart Specialisation",
+            es: "La gobernanza de la Especialización Inteligente"}
 
 :func:`localize` picks the text for a requested language with this fallback:
 the requested language → its base language (``es`` for ``es-MX``) → the series' default
 language → the first text given.
+
+The fixed phrases s3events itself writes (headings of agendas and calendar descriptions)
+live in :data:`PHRASES` and are picked with :func:`phrase`, in English, Spanish and
+Portuguese, falling back to English.
 """
 
 from __future__ import annotations
@@ -18,7 +23,15 @@ from typing import Annotated, TypeAlias
 
 from pydantic import Field, StringConstraints
 
-__all__ = ["LanguageCode", "LocalizedText", "base_language", "localize", "text_languages"]
+__all__ = [
+    "PHRASES",
+    "LanguageCode",
+    "LocalizedText",
+    "base_language",
+    "localize",
+    "phrase",
+    "text_languages",
+]
 
 _LANG_RE = r"^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"
 
@@ -66,3 +79,36 @@ def text_languages(texts: Iterable[str | Mapping[str, str] | None]) -> set[str]:
         if isinstance(text, Mapping):
             found.update(text)
     return found
+
+
+#: Phrases s3events writes itself, by key and language. English is the fallback.
+PHRASES: dict[str, dict[str, str]] = {
+    "topics": {"en": "Topics", "es": "Temas", "pt": "Temas"},
+    "exercises": {
+        "en": "Interactive exercise will aim at:",
+        "es": "El ejercicio interactivo tendrá como objetivo:",
+        "pt": "O exercício interativo terá como objetivo:",
+    },
+    "documents": {"en": "Documents", "es": "Documentos", "pt": "Documentos"},
+    "programme": {"en": "Programme", "es": "Programa", "pt": "Programação"},
+    "audience": {"en": "Audience", "es": "Público", "pt": "Público"},
+    "practical": {
+        "en": "Practical information",
+        "es": "Información práctica",
+        "pt": "Informações práticas",
+    },
+    "registration": {"en": "Registration", "es": "Inscripción", "pt": "Inscrição"},
+    "local_times": {"en": "Local times", "es": "Horarios locales", "pt": "Horários locais"},
+    "join": {"en": "Join", "es": "Enlace de conexión", "pt": "Link de acesso"},
+    "online": {"en": "Online", "es": "En línea", "pt": "Online"},
+    "cancelled": {"en": "Cancelled", "es": "Cancelada", "pt": "Cancelada"},
+}
+
+
+def phrase(key: str, lang: str) -> str:
+    """The fixed phrase ``key`` in ``lang`` (or its base language), else in English.
+
+    Raises ``KeyError`` for a key that is not in :data:`PHRASES`.
+    """
+    texts = PHRASES[key]
+    return texts.get(lang) or texts.get(base_language(lang)) or texts["en"]
