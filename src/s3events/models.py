@@ -145,6 +145,13 @@ class Session(_Model):
         return self
 
     @property
+    def ends_at(self) -> datetime:
+        """The end: ``end``, or ``start + duration`` (aware UTC once the series validated)."""
+        if self.end is not None:
+            return self.end
+        return self.start + (self.duration or timedelta(0))
+
+    @property
     def cancelled(self) -> bool:
         """True when the session will not take place."""
         return self.status is SessionStatus.cancelled

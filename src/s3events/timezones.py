@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import importlib.resources
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -26,8 +27,10 @@ __all__ = [
     "ZoneNameError",
     "check_zone_name",
     "classify_local_time",
+    "country_zones",
     "get_zone",
     "localize_wall_time",
+    "main_zone",
     "suggest_zones",
     "timetable",
     "to_utc",
@@ -168,6 +171,47 @@ def localize_wall_time(wall: datetime, zone: ZoneInfo) -> datetime:
     return wall.replace(tzinfo=zone)
 
 
+#: Countries whose first zone in the tz database's zone.tab is not where most people live.
+_MAIN_ZONE_OVERRIDES = {
+    "AU": "Australia/Sydney",
+    "BR": "America/Sao_Paulo",
+    "CA": "America/Toronto",
+    "RU": "Europe/Moscow",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _zone_table() -> dict[str, tuple[str, ...]]:
+    """Country code → zones, in the order of the tz database's ``zone.tab`` (tzdata)."""
+    text = importlib.resources.files("tzdata").joinpath("zoneinfo/zone.tab").read_text(
+        encoding="utf-8"
+    )
+    table: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            fields = line.split("\t")
+            table.setdefault(fields[0], []).append(fields[2])
+    return {code: tuple(zones) for code, zones in table.items()}
+
+
+def country_zones(country: str) -> list[str]:
+    """The IANA zones of an ISO 3166 alpha-2 country code (empty for an unknown code)."""
+    return list(_zone_table().get(country.upper(), ()))
+
+
+def main_zone(country: str) -> str | None:
+    """The zone most of a country's people live in (``MX`` → ``America/Mexico_City``).
+
+    The first zone ``zone.tab`` lists for the country, except for a few large countries
+    where that is a small region (``BR`` lists ``America/Noronha`` first).
+    """
+    code = country.upper()
+    zones = _zone_table().get(code, ())
+    if not zones:
+        return None
+    return _MAIN_ZONE_OVERRIDES.get(code, zones[0])
+
+
 def to_utc(moment: datetime) -> datetime:
     """An aware datetime in UTC; naive input is refused."""
     if moment.tzinfo is None or moment.utcoffset() is None:
@@ -218,14 +262,15 @@ def timetable(
     rows = []
     for session in series.sessions:
         local = {
-            name: (to_zone(session.start, name), to_zone(session.end, name)) for name in names
+            name: (to_zone(session.start, name), to_zone(session.ends_at, name))
+            for name in names
         }
         rows.append(
             TimetableRow(
                 session=session.id,
                 title=series.text(session.title, lang),
                 start_utc=to_utc(session.start),
-                end_utc=to_utc(session.end),
+                end_utc=to_utc(session.ends_at),
                 local=local,
             )
         )
