@@ -1,0 +1,294 @@
+"""The telegram transport against a mocked Bot API (``responses``) and the Bot API spec."""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+import traceback
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+import responses
+from s3events_telegram import TelegramOptions, TelegramTransport, telegram_text
+
+from s3events.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ServiceError,
+    ServiceUnavailable,
+)
+from s3events.plugins import transport_class
+from s3events.testing.specs import spec_available, validate_request
+from s3events.transports.base import OutgoingMessage
+
+SPEC = "telegram-bot-api-subset-unofficial.json"
+BASE = "https://telegram.test"
+TOKEN = "123456789:AAHsecretTELEGRAMtoken_-x9"
+URL = f"{BASE}/bot{TOKEN}/sendMessage"
+LINK = "https://meet.jit.si/s3e-latam-2021-s1?lang=es&x=1"
+
+
+def make_message(**overrides: Any) -> OutgoingMessage:
+    data: dict[str, Any] = {
+        "key": "reg-7/s1/link/0", "channel": "telegram", "kind": "link",
+        "recipient": "987654321", "language": "es",
+        "subject": "Sesión 1: <S3> & territorio",
+        "text": "Mañana a las 10:00 (America/Lima). Enlace: " + LINK,
+        "facts": {"link": LINK, "title": "Sesión 1", "local_time": "28 oct 2021, 11:00"},
+    }
+    data.update(overrides)
+    return OutgoingMessage(**data)
+
+
+def ok_body(message_id: int = 42) -> dict[str, Any]:
+    return {"ok": True, "result": {"message_id": message_id, "date": 1635436800,
+                                   "chat": {"id": 987654321, "type": "private"}, "text": "…"}}
+
+
+def error_body(code: int, description: str, **parameters: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return body
+
+
+@pytest.fixture
+def rsps() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def waits() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def transport(waits: list[float]) -> TelegramTransport:
+    options = TelegramOptions(bot_token=TOKEN, api_base_url=BASE)  # type: ignore[arg-type]
+    return TelegramTransport(options, session=requests.Session(), sleep=waits.append)
+
+
+def sent_body(rsps: responses.RequestsMock, index: int = -1) -> dict[str, Any]:
+    body = rsps.calls[index].request.body
+    assert body is not None
+    decoded: dict[str, Any] = json.loads(body)
+    return decoded
+
+
+def check_spec(body: dict[str, Any]) -> None:
+    if not spec_available(SPEC):
+        pytest.skip("../shared/specs is absent: the Telegram spec check is skipped")
+    validate_request(SPEC, method="POST", path="/sendMessage", body=body)
+
+
+def visible(text: str) -> str:
+    """What Telegram shows after parsing the HTML entities of ``text``."""
+    return html.unescape(re.sub(r"</?b>", "", text))
+
+
+def test_send_round_trip_returns_the_message_id(
+    rsps: responses.RequestsMock, transport: TelegramTransport
+) -> None:
+    rsps.post(URL, json=ok_body(42))
+    result = transport.send(make_message())
+    body = sent_body(rsps)
+    assert result.provider_id == "42"
+    assert body["chat_id"] == 987654321
+    assert body["parse_mode"] == "HTML"
+    assert body["link_preview_options"] == {"is_disabled": True}
+    assert body["reply_markup"] == {"inline_keyboard": [[{"text": "Unirse", "url": LINK}]]}
+    check_spec(body)
+
+
+def test_body_without_link_has_no_keyboard_and_matches_the_spec(
+    rsps: responses.RequestsMock, transport: TelegramTransport
+) -> None:
+    rsps.post(URL, json=ok_body())
+    transport.send(make_message(kind="confirmation", facts={}, recipient="@s3e_latam"))
+    body = sent_body(rsps)
+    assert "reply_markup" not in body
+    assert body["chat_id"] == "@s3e_latam"
+    check_spec(body)
+
+
+def test_spec_check_rejects_a_chat_id_of_the_wrong_type() -> None:
+    if not spec_available(SPEC):
+        pytest.skip("../shared/specs is absent")
+    with pytest.raises(AssertionError, match="chat_id"):
+        validate_request(SPEC, method="POST", path="/sendMessage",
+                         body={"chat_id": [1], "text": "hi"})
+
+
+@pytest.mark.parametrize(
+    ("recipient", "expected"),
+    [
+        ("-1001234567890", -1001234567890),
+        (" 5000000000123 ", 5000000000123),
+        ("@s3e_latam", "@s3e_latam"),
+        ("s3e_latam", "@s3e_latam"),
+    ],
+)
+def test_chat_ids_are_integers_when_numeric_else_usernames(
+    rsps: responses.RequestsMock, transport: TelegramTransport, recipient: str,
+    expected: int | str,
+) -> None:
+    rsps.post(URL, json=ok_body())
+    transport.send(make_message(recipient=recipient))
+    assert sent_body(rsps)["chat_id"] == expected
+
+
+def test_an_address_that_is_no_chat_id_fails_without_calling_telegram(
+    rsps: responses.RequestsMock, transport: TelegramTransport
+) -> None:
+    with pytest.raises(InvalidRequest, match="chat id"):
+        transport.send(make_message(recipient="José Peña"))
+    assert len(rsps.calls) == 0
+
+
+def test_text_is_html_escaped_with_the_subject_in_bold(
+    rsps: responses.RequestsMock, transport: TelegramTransport
+) -> None:
+    rsps.post(URL, json=ok_body())
+    transport.send(make_message())
+    text = sent_body(rsps)["text"]
+    assert text.startswith("<b>Sesión 1: &lt;S3&gt; &amp; territorio</b>\n\n")
+    assert "lang=es&amp;x=1" in text
+    assert "<S3>" not in text
+
+
+def test_long_text_is_cut_to_4096_characters_after_entity_parsing() -> None:
+    message = make_message(text="a < b & c > d 😀 " * 400)
+    text = telegram_text(message)
+    shown = visible(text)
+    assert len(shown.encode("utf-16-le")) // 2 <= 4096
+    assert shown.endswith("…")
+    assert len(text) > 4096  # the escapes do not count against the limit
+
+
+def test_flood_limit_waits_parameters_retry_after_then_sends(
+    rsps: responses.RequestsMock, transport: TelegramTransport, waits: list[float]
+) -> None:
+    rsps.post(URL, status=429,
+              json=error_body(429, "Too Many Requests: retry after 5", retry_after=5))
+    rsps.post(URL, json=ok_body(43))
+    assert transport.send(make_message()).provider_id == "43"
+    assert waits == [5.0]
+
+
+def test_persistent_flood_limit_raises_rate_limited_with_retry_after(
+    rsps: responses.RequestsMock, transport: TelegramTransport, waits: list[float]
+) -> None:
+    rsps.post(URL, status=429,
+              json=error_body(429, "Too Many Requests: retry after 9", retry_after=9))
+    with pytest.raises(RateLimited) as info:
+        transport.send(make_message())
+    assert info.value.retry_after == 9.0
+    assert waits and set(waits) == {9.0}
+
+
+def test_group_migrated_to_supergroup_names_the_new_chat_id(
+    rsps: responses.RequestsMock, transport: TelegramTransport
+) -> None:
+    rsps.post(URL, status=400, json=error_body(
+        400, "Bad Request: group chat was upgraded to a supergroup chat",
+        migrate_to_chat_id=-1009876543210))
+    with pytest.raises(InvalidRequest) as info:
+        transport.send(make_message(recipient="-4567"))
+    assert info.value.hint is not None and "-1009876543210" in info.value.hint
+    assert len(rsps.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "description", "error"),
+    [
+        (401, "Unauthorized", AuthenticationError),
+        (404, "Not Found", AuthenticationError),
+        (403, "Forbidden: bot was blocked by the user", PermissionDenied),
+        (400, "Bad Request: chat not found", NotFound),
+        (400, "Bad Request: can't parse entities", InvalidRequest),
+        (502, "Bad Gateway", ServiceUnavailable),
+    ],
+)
+def test_error_answers_map_to_s3events_errors_without_retrying(
+    rsps: responses.RequestsMock, transport: TelegramTransport, waits: list[float],
+    status: int, description: str, error: type[ServiceError],
+) -> None:
+    rsps.post(URL, status=status, json=error_body(status, description))
+    with pytest.raises(error) as info:
+        transport.send(make_message())
+    assert type(info.value) is error
+    assert info.value.vendor_message == description
+    assert len(rsps.calls) == 1
+    assert waits == []
+
+
+def test_connection_errors_never_show_the_token_in_the_whole_exception_chain(
+    transport: TelegramTransport,
+) -> None:
+    with responses.RequestsMock() as rsps:  # nothing registered: responses quotes the URL
+        with pytest.raises(ServiceUnavailable) as info:
+            transport.send(make_message())
+        assert len(rsps.calls) == 1
+    chain = "".join(traceback.format_exception(info.value))
+    assert "sendMessage" in chain
+    assert TOKEN not in chain
+    assert "AAHsecret" not in chain
+
+
+def test_urllib3_request_lines_are_redacted_in_logs(
+    transport: TelegramTransport, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("urllib3.connectionpool").debug(
+        '%s://%s:%s "%s %s %s" %s %s', "https", "api.telegram.org", 443, "POST",
+        f"/bot{TOKEN}/sendMessage", "HTTP/1.1", 200, 120)
+    assert "/bot<bot-token>/sendMessage" in caplog.text
+    assert TOKEN not in caplog.text
+
+
+def test_token_never_shows_in_repr_logs_or_errors(
+    rsps: responses.RequestsMock, transport: TelegramTransport,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    rsps.post(URL, status=429, json=error_body(429, "Too Many Requests", retry_after=1))
+    rsps.post(URL, json=ok_body())
+    rsps.post(URL, status=401, json=error_body(401, "Unauthorized"))
+    transport.send(make_message())
+    with pytest.raises(AuthenticationError) as info:
+        transport.send(make_message())
+    shown = " ".join([repr(transport), str(transport.options), repr(transport.client),
+                      "".join(traceback.format_exception(info.value)), caplog.text])
+    assert "retrying" in caplog.text
+    assert TOKEN not in shown
+    assert "AAHsecret" not in shown
+
+
+def test_options_come_from_the_environment_over_the_series_file() -> None:
+    transport = TelegramTransport.from_options(
+        {"bot_token": "1:from-file"},
+        environ={"S3EVENTS_TELEGRAM_BOT_TOKEN": TOKEN, "S3EVENTS_TELEGRAM_API_BASE_URL": BASE},
+    )
+    assert isinstance(transport, TelegramTransport)
+    assert transport.options.bot_token.get_secret_value() == TOKEN
+    assert transport.client.base_url == BASE
+
+
+def test_missing_token_is_a_configuration_error_naming_the_variable() -> None:
+    with pytest.raises(ConfigurationError, match="S3EVENTS_TELEGRAM_BOT_TOKEN"):
+        TelegramTransport.from_options({}, environ={})
+
+
+def test_transport_is_registered_through_the_entry_point() -> None:
+    cls = transport_class("telegram")
+    assert cls is TelegramTransport
+    assert (cls.name, cls.channel) == ("telegram", "telegram")
