@@ -336,6 +336,10 @@ def _parsed_sessions(raw: Any) -> tuple[list[Session], list[int]]:
     return sessions, positions
 
 
+def _by_line(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: p.line or 0)
+
+
 def _dedupe(problems: list[Problem]) -> list[Problem]:
     seen: set[tuple[Any, ...]] = set()
     out = []
@@ -365,8 +369,8 @@ def parse_series_data(
     except ValidationError as exc:
         problems = pydantic_problems(exc, file=file, line_for=lambda loc: _line_for(loc, lines))
         problems += _place(_partial_checks(data), file, lines)
-        raise SeriesError(_dedupe(problems), file=file) from None
-    problems = _place(context["problems"], file, lines)
+        raise SeriesError(_by_line(_dedupe(problems)), file=file) from None
+    problems = _by_line(_place(context["problems"], file, lines))
     if any(p.severity == "error" for p in problems):
         raise SeriesError(problems, file=file)
     return series, problems

@@ -1,0 +1,201 @@
+"""Core commands: ``validate``, ``times``, ``calendar``, ``agenda`` and ``schema``.
+
+Each is a few lines over the library. Heavy modules (rich, icalendar, Babel, Jinja2) are
+imported inside the command that needs them, so ``s3events validate`` stays quick.
+Bad input raises :class:`~s3events.errors.InputError` (or a click usage error): exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from ..cli import series_argument
+from ..errors import InputError
+
+if TYPE_CHECKING:
+    from ..models import Series
+    from ..timezones import TimetableRow
+
+__all__ = ["agenda", "calendar", "schema", "times", "validate"]
+
+
+def _load(path: str) -> Series:
+    """Load a series, printing its warnings to stderr."""
+    from ..loading import load_series_with_warnings
+
+    series, warnings = load_series_with_warnings(path)
+    for warning in warnings:
+        click.echo(str(warning), err=True)
+    return series
+
+
+def _language(series: Series, lang: str | None) -> str:
+    """``--lang`` checked against the series' languages (default: its default language)."""
+    from ..i18n import base_language
+
+    if lang is None:
+        return series.default_language
+    if lang in series.languages or base_language(lang) in series.languages:
+        return lang
+    raise InputError(
+        f"--lang {lang!r} is not a language of this series; use one of "
+        f"{', '.join(series.languages)}"
+    )
+
+
+def _write(data: bytes, output: str | None) -> None:
+    if output is None:
+        click.echo(data, nl=False)  # bytes go to the binary stream as they are
+        return
+    Path(output).write_bytes(data)
+    click.echo(f"wrote {output}", err=True)
+
+
+lang_option = click.option(
+    "--lang", "lang", metavar="LANG", default=None,
+    help="Language of the texts (default: the series' default language).",
+)
+output_option = click.option(
+    "-o", "--output", "output", metavar="FILE", default=None,
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to FILE instead of standard output.",
+)
+
+
+@click.command()
+@series_argument
+def validate(series_path: str) -> None:
+    """Check a series file and report every problem (exit 2 when there are errors).
+
+    Problems are listed with file, line and field. Warnings (a session outside the
+    series window) are printed but do not fail the check.
+    """
+    series = _load(series_path)
+    first = series.sessions[0].start.astimezone(series.zone).date()
+    last = series.sessions[-1].start.astimezone(series.zone).date()
+    cancelled = sum(1 for s in series.sessions if s.cancelled)
+    extra = f", {cancelled} cancelled" if cancelled else ""
+    click.echo(
+        f"ok: {len(series.sessions)} sessions{extra}, {first} to {last} ({series.timezone}), "
+        f"languages {', '.join(series.languages)}"
+    )
+
+
+def _zones(values: Sequence[str]) -> list[str]:
+    from ..timezones import ZoneNameError, check_zone_name
+
+    names = []
+    for value in values:
+        try:
+            names.append(check_zone_name(value))
+        except ZoneNameError as exc:
+            raise click.BadParameter(str(exc), param_hint="--tz") from None
+    return names
+
+
+@click.command()
+@series_argument
+@click.option("--tz", "zones", metavar="ZONE", multiple=True,
+              help="An IANA time zone such as America/Lima; repeat for more "
+                   "(default: the series' zone).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list, one object per session, instead of a table.")
+@lang_option
+def times(series_path: str, zones: tuple[str, ...], as_json: bool, lang: str | None) -> None:
+    """Show each session's start and end in several time zones.
+
+    Conversions come from the tz database for each instant, so daylight-saving changes
+    on different dates in different countries come out right.
+    """
+    from ..timezones import timetable
+
+    names = _zones(zones)
+    series = _load(series_path)
+    rows = timetable(series, names or [series.timezone], lang=_language(series, lang))
+    if as_json:
+        click.echo(json.dumps([row.to_json() for row in rows], ensure_ascii=False, indent=2))
+    else:
+        _print_table(rows, _language(series, lang))
+
+
+def _print_table(rows: list[TimetableRow], lang: str) -> None:
+    from babel.dates import format_interval, format_skeleton
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..agenda import babel_locale
+
+    locale = babel_locale(lang)
+    console = Console()
+    zones = list(rows[0].local) if rows else []
+    # Titles only when the terminal has room for them next to the zone columns.
+    with_titles = console.width - 12 - 18 * len(zones) >= 20
+    table = Table(show_lines=True)
+    table.add_column("Session", no_wrap=True)
+    if with_titles:
+        table.add_column("Title", min_width=20)
+    for zone in zones:
+        table.add_column(zone.replace("/", "/\n", 1), no_wrap=True)
+    for row in rows:
+        cells = []
+        for start, end in (row.local[z] for z in zones):
+            day = format_skeleton("MMMEd", start, locale=locale)
+            span = format_interval(start, end, "Hm", locale=locale)
+            later = (end.date() - start.date()).days
+            cells.append(f"{day}\n{span}" + (f" (+{later})" if later else ""))
+        table.add_row(row.session, *([row.title] if with_titles else []), *cells)
+    console.print(table)
+
+
+@click.command()
+@series_argument
+@lang_option
+@output_option
+def calendar(series_path: str, lang: str | None, output: str | None) -> None:
+    """Write the series as an iCalendar feed (METHOD:PUBLISH) with one event per session.
+
+    Events carry the series' time zone with its VTIMEZONE, stable UIDs, and titles and
+    descriptions in the chosen language. Join links are not included.
+    """
+    from ..calendar import series_calendar, to_ics
+
+    series = _load(series_path)
+    _write(to_ics(series_calendar(series, lang=_language(series, lang))), output)
+
+
+@click.command()
+@series_argument
+@lang_option
+@click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md",
+              show_default=True, help="Markdown or a standalone HTML page.")
+@output_option
+def agenda(series_path: str, lang: str | None, fmt: str, output: str | None) -> None:
+    """Write the full agenda of a series (all sessions, topics and exercises) in one language.
+
+    Dates and times are formatted for the language, in the series' zone and in the main
+    zone of each focus country.
+    """
+    from ..agenda import render_agenda
+
+    series = _load(series_path)
+    chosen = _language(series, lang)
+    text = render_agenda(series, lang=chosen, fmt="html" if fmt == "html" else "md")
+    _write(text.encode("utf-8"), output)
+
+
+@click.command()
+def schema() -> None:
+    """Print the JSON Schema of series files, for editors that check YAML or JSON."""
+    from ..models import Series
+
+    document = Series.model_json_schema()
+    document = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **document,
+    }
+    click.echo(json.dumps(document, ensure_ascii=False, indent=2))
