@@ -37,8 +37,11 @@ hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
+# Hook specifications have no body: mypy's empty-body check does not apply to them.
+
+
 @hookspec
-def s3events_register_platforms() -> Iterable[type[PlatformAdapter]]:
+def s3events_register_platforms() -> Iterable[type[PlatformAdapter]]:  # type: ignore[empty-body]
     """Return the video-platform adapter classes this plugin provides.
 
     Each class has a unique ``name`` (the string used in series files and ``--platform``),
@@ -50,7 +53,7 @@ def s3events_register_platforms() -> Iterable[type[PlatformAdapter]]:
 
 
 @hookspec
-def s3events_register_transports() -> Iterable[type[Transport]]:
+def s3events_register_transports() -> Iterable[type[Transport]]:  # type: ignore[empty-body]
     """Return the message transport classes this plugin provides.
 
     Each class has a unique ``name`` (``smtp``, ``slack`` …), the ``channel`` it serves
