@@ -11,6 +11,7 @@ shown in reprs or logs, never written into participant messages or calendar file
 from __future__ import annotations
 
 import hashlib
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -31,13 +32,20 @@ __all__ = [
 ]
 
 
-def meeting_marker(series_id: str, session_id: str) -> str:
+def meeting_marker(series_id: str, session_id: str, generation: int = 0) -> str:
     """A stable, opaque marker for one session's meeting: the same on every run and machine.
 
     Adapters put it on the meeting (Zoom tracking field, Webex integration tag, Graph
     externalId, Google event id) so a meeting created just before a crash can be found again.
+    ``generation`` counts how often the session's meeting was made anew (after it was deleted
+    on the platform by hand, or the session was cancelled and rescheduled): a new meeting gets
+    a new marker, because some platforms never reuse the id of a deleted one. The marker is 32
+    characters of ``[a-z0-9]``, starting with ``s3e``.
     """
-    digest = hashlib.sha256(f"s3events\x00{series_id}\x00{session_id}".encode()).hexdigest()
+    key = f"s3events\x00{series_id}\x00{session_id}"
+    if generation:
+        key += f"\x00{generation}"
+    digest = hashlib.sha256(key.encode()).hexdigest()
     return f"s3e{digest[:29]}"
 
 
@@ -57,6 +65,17 @@ class MeetingRequest(BaseModel):
     settings: MeetingOptions = Field(default_factory=MeetingOptions)
     join_url: str | None = Field(default=None, description="Given link (static platform).")
     passcode: SecretStr | None = None
+    generation: int = Field(
+        default=0, ge=0, description="How often this session's meeting was made anew."
+    )
+    secret: SecretStr | None = Field(
+        default=None,
+        exclude=True,
+        description=(
+            "A random secret kept in the state database, for adapters that derive unguessable "
+            "names from it (jitsi rooms). Never sent anywhere; not part of the fingerprint."
+        ),
+    )
 
     @field_validator("start")
     @classmethod
@@ -73,7 +92,7 @@ class MeetingRequest(BaseModel):
     @property
     def marker(self) -> str:
         """The stable marker of this session's meeting (see :func:`meeting_marker`)."""
-        return meeting_marker(self.series_id, self.session_id)
+        return meeting_marker(self.series_id, self.session_id, self.generation)
 
     @property
     def duration_minutes(self) -> int:
@@ -81,9 +100,17 @@ class MeetingRequest(BaseModel):
         return -(-int(self.duration.total_seconds()) // 60)
 
     def fingerprint(self) -> str:
-        """A hash of everything that, when changed, needs the meeting updated."""
-        data = self.model_dump_json(exclude={"passcode"})
-        return hashlib.sha256(data.encode()).hexdigest()[:16]
+        """A hash of everything that, when changed, needs the meeting updated.
+
+        The marker's generation and the state secret are left out; a passcode counts only
+        through its own hash, so the fingerprint can be stored without revealing it.
+        """
+        data = self.model_dump(mode="json", exclude={"passcode", "generation", "secret"})
+        if self.passcode is not None:
+            secret = self.passcode.get_secret_value().encode()
+            data["passcode"] = hashlib.sha256(secret).hexdigest()
+        encoded = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(encoded.encode()).hexdigest()[:16]
 
 
 class DialIn(BaseModel):
@@ -121,6 +148,10 @@ class Meeting(BaseModel):
     )
     extra: dict[str, Any] = Field(default_factory=dict)
 
+    def without_host_url(self) -> Meeting:
+        """A copy without the host URL: what may travel towards participants."""
+        return self.model_copy(update={"host_url": None})
+
 
 class Participant(BaseModel):
     """Who a per-participant join link is for (no more personal data than needed)."""
@@ -154,6 +185,10 @@ class PlatformAdapter(ABC):
     #: True when the platform itself refuses duplicates for one marker (Graph createOrGet,
     #: Google event id, BigBlueButton meetingID, Jitsi/static which create nothing).
     idempotent_create: ClassVar[bool] = False
+    #: True when meetings live on the platform and can be deleted there by hand; provisioning
+    #: then checks each one with :meth:`get_meeting`. False for platforms where s3events only
+    #: builds links and nothing exists remotely ahead of time (jitsi, static).
+    stores_meetings: ClassVar[bool] = True
     #: One-line description for ``s3events plugins`` and the docs.
     description: ClassVar[str] = ""
 
@@ -194,6 +229,21 @@ class PlatformAdapter(ABC):
         nothing.
         """
         return None
+
+    def validate_request(self, request: MeetingRequest) -> None:
+        """Raise :class:`~s3events.errors.ConfigurationError` if ``request`` cannot be met.
+
+        Called by ``s3events plan`` before anything is written, so problems in the series
+        file show up early (the static platform needs a link per session). Default: no check.
+        """
+
+    def fingerprint(self, request: MeetingRequest) -> str:
+        """What provisioning compares to decide that a meeting needs an update.
+
+        The default is :meth:`MeetingRequest.fingerprint`. Adapters whose links depend on
+        their options (a Jitsi domain) mix those in, so changing them updates the meetings.
+        """
+        return request.fingerprint()
 
     def join_url_for(self, meeting: Meeting, participant: Participant) -> str:
         """The join link for one participant (default: the meeting's shared link)."""
