@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from .errors import ConfigurationError
 
-__all__ = ["env_options", "env_prefix", "resolve_options"]
+if TYPE_CHECKING:
+    from .models import PlatformSettings
+
+__all__ = ["env_options", "env_prefix", "platform_choice", "resolve_options"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -32,17 +35,16 @@ def env_options(
     """The options of ``model`` that the environment sets for ``name``."""
     environ = os.environ if environ is None else environ
     prefix = env_prefix(name)
-    fields = {
-        field.upper().replace("-", "_"): field for field in model.model_fields
-    }
+    keys = {}  # VARIABLE SUFFIX → the key the model validates (its alias, if it has one)
     for field, info in model.model_fields.items():
+        keys[field.upper().replace("-", "_")] = info.alias or field
         if info.alias:
-            fields[info.alias.upper().replace("-", "_")] = field
-    found = {}
-    for key, value in environ.items():
-        if key.startswith(prefix) and key[len(prefix):] in fields:
-            found[fields[key[len(prefix):]]] = value
-    return found
+            keys[info.alias.upper().replace("-", "_")] = info.alias
+    return {
+        keys[key[len(prefix):]]: value
+        for key, value in environ.items()
+        if key.startswith(prefix) and key[len(prefix):] in keys
+    }
 
 
 def resolve_options(
@@ -54,19 +56,49 @@ def resolve_options(
 ) -> M:
     """Validate the options of platform/transport ``name``; environment over file.
 
-    Raises :class:`ConfigurationError` naming every missing or invalid option and the
-    environment variable that can supply it. Secret values never appear in the message.
+    Raises :class:`ConfigurationError` naming every missing, unknown or invalid option, where
+    its value came from, and the environment variable that can supply it. Option values
+    never appear in the message (they may be secrets).
     """
+    from_env = env_options(name, model, environ)
     merged: dict[str, Any] = dict(file_options or {})
-    merged.update(env_options(name, model, environ))
+    merged.update(from_env)
     try:
         return model.model_validate(merged)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            field = ".".join(str(p) for p in err["loc"]) or "(options)"
-            var = env_prefix(name) + field.upper().replace("-", "_")
-            what = "is required" if err["type"] == "missing" else err["msg"].lower()
-            lines.append(f"{kind} '{name}': option '{field}' {what} (set it in the series "
-                         f"file or as {var})")
+        lines = [_problem(kind, name, model, err, from_env) for err in exc.errors()]
         raise ConfigurationError("\n".join(lines)) from None
+
+
+def _problem(kind: str, name: str, model: type[BaseModel], err: Any,
+             from_env: Mapping[str, str]) -> str:
+    field = ".".join(str(p) for p in err["loc"])
+    where = f"{kind} '{name}'"
+    if not field:
+        return f"{where}: {_message(err)}"
+    var = env_prefix(name) + field.split(".")[0].upper().replace("-", "_")
+    if err["type"] == "missing":
+        return f"{where}: option '{field}' is required (set it in the series file or as {var})"
+    if err["type"] == "extra_forbidden":
+        known = ", ".join(sorted(model.model_fields)) or "none"
+        return f"{where}: unknown option '{field}' (options: {known})"
+    source = var if field.split(".")[0] in from_env else "the series file"
+    return f"{where}: option '{field}' from {source}: {_message(err)}"
+
+
+def _message(err: Any) -> str:
+    message = str(err["msg"])
+    return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def platform_choice(
+    settings: PlatformSettings, override: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The platform name and file options to use: ``--platform`` wins over the series file.
+
+    The file's options apply only to the platform the file names; with another platform
+    chosen on the command line, its options come from the environment alone.
+    """
+    name = override or settings.name
+    options = dict(settings.options) if name == settings.name else {}
+    return name, options

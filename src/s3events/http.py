@@ -5,8 +5,10 @@ vendors. It gives every adapter the same behaviour:
 
 * a timeout on every call;
 * retries with exponential backoff and jitter on 429 (honouring ``Retry-After`` given as
-  seconds, an HTTP date or an ISO 8601 timestamp) and, for idempotent calls only, on 5xx and
-  connection errors;
+  seconds, an HTTP date or an ISO 8601 timestamp; a wait longer than the policy's
+  ``max_wait`` is not slept through but raised as :class:`~s3events.errors.RateLimited`)
+  and, for idempotent calls only, on 5xx and connection errors (a connection that could not
+  even be opened is retried for every call: nothing reached the vendor);
 * a bearer token from a :class:`TokenProvider`, cached, refreshed before it expires, and
   refreshed once more (with one retry) when the vendor answers 401;
 * vendor errors mapped to :mod:`s3events.errors`, with the vendor's message and a hint.
@@ -85,19 +87,20 @@ class RetryPolicy:
     max_wait: float = 120.0
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
-        """Wait before retry number ``attempt`` (1-based)."""
+        """Wait before retry number ``attempt`` (1-based): ``retry_after`` when given."""
         if retry_after is not None:
             return min(retry_after, self.max_wait)
-        base = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
+        base = min(self.max_backoff, self.backoff * 2.0 ** (attempt - 1))
         return base / 2 + random.uniform(0, base / 2)
 
 
 @dataclass
 class Token:
-    """An access token and when it stops being usable (epoch seconds)."""
+    """An access token, when it stops being usable and when it was obtained (epoch seconds)."""
 
     value: str
     expires_at: float
+    obtained_at: float | None = None
 
     def __repr__(self) -> str:
         return f"Token(value='**********', expires_at={self.expires_at})"
@@ -106,8 +109,9 @@ class Token:
 class TokenProvider:
     """Fetches and caches a bearer token; subclasses implement :meth:`fetch`.
 
-    The token is refreshed 60 seconds before ``expires_in`` says it ends, and on demand
-    after a 401.
+    The token is refreshed 60 seconds before ``expires_in`` says it ends (or halfway
+    through its life, for tokens that live less than two minutes), and on demand after a
+    401. ``clock`` returns epoch seconds; tests pass their own.
     """
 
     margin = 60.0
@@ -125,9 +129,20 @@ class TokenProvider:
         """A valid token, fetching one if there is none or it is about to expire."""
         with self._lock:
             tok = self._token
-            if force or tok is None or self._clock() >= tok.expires_at - self.margin:
+            if force or tok is None or self._stale(tok):
                 tok = self._token = self.fetch(client)
             return tok.value
+
+    def _stale(self, tok: Token) -> bool:
+        margin = self.margin
+        if tok.obtained_at is not None:
+            margin = min(margin, (tok.expires_at - tok.obtained_at) / 2)
+        return self._clock() >= tok.expires_at - margin
+
+    def new_token(self, value: str, expires_in: Any) -> Token:
+        """A :class:`Token` from a token response's value and ``expires_in`` seconds."""
+        now = self._clock()
+        return Token(value=value, expires_at=now + float(expires_in), obtained_at=now)
 
     def expires_at(self, expires_in: Any) -> float:
         """Absolute expiry from a token response's ``expires_in`` seconds."""
@@ -212,6 +227,7 @@ class HttpClient:
         hints: Mapping[int, str] | None = None,
         error_parser: ErrorParser | None = None,
         user_agent: str | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         from . import __version__
 
@@ -225,6 +241,7 @@ class HttpClient:
         self.sleep = sleep
         self.hints = dict(hints or {})
         self.error_parser = error_parser or _default_parser
+        self.clock = clock
 
     def url(self, path: str) -> str:
         """An absolute URL for ``path`` (absolute URLs pass through)."""
@@ -258,7 +275,8 @@ class HttpClient:
             try:
                 response = self._send(method, path, auth=auth, **kwargs)
             except requests.RequestException as exc:
-                if idempotent and attempt < self.retry.attempts:
+                unsent = isinstance(exc, requests.ConnectTimeout)
+                if (idempotent or unsent) and attempt < self.retry.attempts:
                     self._wait(attempt, None, action, f"{type(exc).__name__}")
                     continue
                 raise ServiceUnavailable(
@@ -274,13 +292,18 @@ class HttpClient:
                 self.token_provider.invalidate()
                 continue
             error = self.error(response, action=action)
-            retry_status = status == 429 or (status >= 500 and idempotent)
-            if isinstance(error, RateLimited) or (error.retryable and idempotent):
-                retry_status = True
-            if retry_status and attempt < self.retry.attempts:
+            if self._should_retry(error, idempotent=idempotent, attempt=attempt):
                 self._wait(attempt, error.retry_after, action, f"HTTP {status}")
                 continue
             raise error
+
+    def _should_retry(self, error: ServiceError, *, idempotent: bool, attempt: int) -> bool:
+        """429 always (the vendor did nothing), 5xx only when idempotent; within limits."""
+        if attempt >= self.retry.attempts:
+            return False
+        if error.retry_after is not None and error.retry_after > self.retry.max_wait:
+            return False  # e.g. a daily quota: waiting here would only hang the command
+        return isinstance(error, RateLimited) or (error.retryable and idempotent)
 
     def error(self, response: requests.Response, *, action: str) -> ServiceError:
         """The ServiceError for a failed response (override to add vendor meaning)."""
@@ -290,7 +313,7 @@ class HttpClient:
             service=self.service,
             vendor_message=message,
             hint=self.hints.get(response.status_code),
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            retry_after=parse_retry_after(response.headers.get("Retry-After"), now=self.clock()),
             action=action,
         )
 
