@@ -308,13 +308,17 @@ def _partial_checks(data: dict[str, Any]) -> list[Problem]:
     """The whole-series checks, run on the fields and sessions that validate on their own."""
     fields: dict[str, Any] = {}
     failed: set[str] = set()
-    for name in Series.model_fields:
-        if name in data and name not in {"sessions", "timezone"}:
+    for name, info in Series.model_fields.items():
+        if name in {"sessions", "timezone"}:
+            continue
+        if name in data:
             try:
                 fields[name] = _field_adapter(name).validate_python(data[name])
             except ValidationError:
                 fields[name] = None
                 failed.add(name)
+        elif info.is_required():
+            fields[name] = None
     zone = data.get("timezone")
     fields["timezone"] = zone if isinstance(zone, str) else ""
     sessions, positions = _parsed_sessions(data.get("sessions"))
