@@ -1,0 +1,358 @@
+"""The whatsapp transport against a mocked Cloud API (``responses``) and Meta's OpenAPI spec."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+import responses
+from s3events_whatsapp import WhatsAppOptions, WhatsAppTransport
+
+from s3events.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    InvalidRequest,
+    PermissionDenied,
+    RateLimited,
+    ServiceError,
+    ServiceUnavailable,
+)
+from s3events.plugins import transport_class
+from s3events.testing.specs import spec_available, validate_request, validate_response
+from s3events.transports.base import OutgoingMessage
+
+SPEC = "whatsapp-business-messaging-api-v23.0.yaml"
+BASE = "https://graph.test/v23.0"
+PHONE_ID = "106540352242922"
+URL = f"{BASE}/{PHONE_ID}/messages"
+SPEC_PATH = f"/v23.0/{PHONE_ID}/messages"
+TOKEN = "EAAGsecretWHATSAPPtoken0123456789"
+LINK = "https://meet.jit.si/s3e-latam-2021-s1"
+WAMID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJCOTY3NDc0NDFDRUI3NTA0Q0UA"
+
+
+def make_message(**overrides: Any) -> OutgoingMessage:
+    data: dict[str, Any] = {
+        "key": "reg-7/s1/link/0", "channel": "whatsapp", "kind": "link",
+        "recipient": "+52 55 1234 5678", "language": "es",
+        "text": "Mañana: Sesión 1 a las 10:00. " + LINK,
+        "facts": {"title": "Estrategias de especialización inteligente",
+                  "local_time": "jueves, 28 de octubre de 2021, 10:00 (Ciudad de México)",
+                  "link": LINK},
+    }
+    data.update(overrides)
+    return OutgoingMessage(**data)
+
+
+def ok_body(wamid: str = WAMID) -> dict[str, Any]:
+    return {"messaging_product": "whatsapp",
+            "contacts": [{"input": "525512345678", "wa_id": "525512345678"}],
+            "messages": [{"id": wamid, "message_status": "accepted"}]}
+
+
+def graph_error(code: int, message: str = "error", *, transient: bool = False,
+                subcode: int | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"message": f"(#{code}) {message}", "type": "OAuthException",
+                             "code": code, "fbtrace_id": "AXsgnV2Cm3ZMGF3dF_cfYIn",
+                             "is_transient": transient}
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    return {"error": error}
+
+
+def options(**overrides: Any) -> WhatsAppOptions:
+    data: dict[str, Any] = {"access_token": TOKEN, "phone_number_id": PHONE_ID,
+                            "template": "seminar_link", "api_base_url": BASE}
+    data.update(overrides)
+    return WhatsAppOptions.model_validate(data)
+
+
+@pytest.fixture
+def rsps() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def waits() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def transport(waits: list[float]) -> WhatsAppTransport:
+    return WhatsAppTransport(options(), session=requests.Session(), sleep=waits.append)
+
+
+def sent_body(rsps: responses.RequestsMock, index: int = -1) -> dict[str, Any]:
+    body = rsps.calls[index].request.body
+    assert body is not None
+    decoded: dict[str, Any] = json.loads(body)
+    return decoded
+
+
+def check_spec(body: dict[str, Any]) -> None:
+    if not spec_available(SPEC):
+        pytest.skip("../shared/specs is absent: the WhatsApp spec check is skipped")
+    validate_request(SPEC, method="POST", path=SPEC_PATH, body=body)
+
+
+def test_send_round_trip_posts_a_template_and_returns_the_wamid(
+    rsps: responses.RequestsMock, transport: WhatsAppTransport
+) -> None:
+    rsps.post(URL, json=ok_body())
+    result = transport.send(make_message())
+    assert rsps.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
+    body = sent_body(rsps)
+    assert body == {
+        "messaging_product": "whatsapp", "recipient_type": "individual", "to": "525512345678",
+        "type": "template",
+        "template": {
+            "name": "seminar_link", "language": {"code": "es", "policy": "deterministic"},
+            "components": [{"type": "body", "parameters": [
+                {"type": "text", "text": "Estrategias de especialización inteligente"},
+                {"type": "text",
+                 "text": "jueves, 28 de octubre de 2021, 10:00 (Ciudad de México)"},
+                {"type": "text", "text": LINK},
+            ]}],
+        },
+    }
+    assert result.provider_id == WAMID
+    check_spec(body)
+
+
+def test_mocked_success_answer_matches_the_spec() -> None:
+    if not spec_available(SPEC):
+        pytest.skip("../shared/specs is absent")
+    validate_response(SPEC, method="POST", path=SPEC_PATH, status=200, body=ok_body())
+
+
+def test_spec_check_rejects_a_template_language_without_policy() -> None:
+    if not spec_available(SPEC):
+        pytest.skip("../shared/specs is absent")
+    body = {"messaging_product": "whatsapp", "recipient_type": "individual",
+            "to": "525512345678", "type": "template",
+            "template": {"name": "seminar_link", "language": {"code": "es"}}}
+    with pytest.raises(AssertionError):
+        validate_request(SPEC, method="POST", path=SPEC_PATH, body=body)
+
+
+@pytest.mark.parametrize(
+    ("language", "mapping", "code"),
+    [
+        ("es", None, "es"),
+        ("en", None, "en_US"),
+        ("pt", None, "pt_BR"),
+        ("pt-PT", None, "pt_PT"),
+        ("es-CL", None, "es"),
+        ("de-AT", None, "de"),
+        ("sw", None, "en_US"),
+        ("en", {"en": "en_GB"}, "en_GB"),
+        ("es", {"en": "en_GB"}, "es"),
+        ("sw", {"en": "en_GB"}, "en_GB"),
+        ("es-MX", "es_MX=es_MX, en=en_GB", "es_MX"),
+    ],
+)
+def test_template_language_follows_the_participant_language_and_the_languages_option(
+    rsps: responses.RequestsMock, waits: list[float], language: str,
+    mapping: dict[str, str] | str | None, code: str,
+) -> None:
+    extra = {"languages": mapping} if mapping is not None else {}
+    transport = WhatsAppTransport(options(**extra), session=requests.Session(),
+                                  sleep=waits.append)
+    rsps.post(URL, json=ok_body())
+    transport.send(make_message(language=language))
+    assert sent_body(rsps)["template"]["language"] == {"code": code, "policy": "deterministic"}
+
+
+def test_a_kind_can_use_its_own_template(
+    rsps: responses.RequestsMock, waits: list[float]
+) -> None:
+    transport = WhatsAppTransport(options(templates={"cancellation": "seminar_cancelled"}),
+                                  session=requests.Session(), sleep=waits.append)
+    rsps.post(URL, json=ok_body())
+    rsps.post(URL, json=ok_body())
+    transport.send(make_message(kind="cancellation"))
+    transport.send(make_message(kind="link"))
+    assert sent_body(rsps, 0)["template"]["name"] == "seminar_cancelled"
+    assert sent_body(rsps, 1)["template"]["name"] == "seminar_link"
+
+
+@pytest.mark.parametrize(
+    ("recipient", "to"),
+    [("+52 (55) 1234-5678", "525512345678"), ("0056 9 8765 4321", "56987654321"),
+     ("51987654321", "51987654321")],
+)
+def test_phone_numbers_are_sent_as_e164_digits(
+    rsps: responses.RequestsMock, transport: WhatsAppTransport, recipient: str, to: str
+) -> None:
+    rsps.post(URL, json=ok_body())
+    transport.send(make_message(recipient=recipient))
+    assert sent_body(rsps)["to"] == to
+
+
+@pytest.mark.parametrize("recipient", ["jose@example.org", "12", "+0 55 1234"])
+def test_an_address_that_is_no_phone_number_fails_without_calling_whatsapp(
+    rsps: responses.RequestsMock, transport: WhatsAppTransport, recipient: str
+) -> None:
+    with pytest.raises(InvalidRequest, match=r"E\.164"):
+        transport.send(make_message(recipient=recipient))
+    assert len(rsps.calls) == 0
+
+
+@pytest.mark.parametrize("missing", ["title", "local_time", "link"])
+def test_a_message_without_a_template_fact_fails_before_any_call(
+    rsps: responses.RequestsMock, transport: WhatsAppTransport, missing: str
+) -> None:
+    facts = dict(make_message().facts)
+    del facts[missing]
+    with pytest.raises(InvalidRequest, match=f"'{missing}' fact"):
+        transport.send(make_message(facts=facts))
+    assert len(rsps.calls) == 0
+
+
+def test_line_breaks_and_long_space_runs_are_folded_in_parameters(
+    rsps: responses.RequestsMock, transport: WhatsAppTransport
+) -> None:
+    rsps.post(URL, json=ok_body())
+    facts = {**make_message().facts, "title": "Sesión 1:\n\tEstrategias      RIS3"}
+    transport.send(make_message(facts=facts))
+    first = sent_body(rsps)["template"]["components"][0]["parameters"][0]["text"]
+    assert first == "Sesión 1: Estrategias   RIS3"
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [
+        (190, AuthenticationError),
+        (10, PermissionDenied),
+        (131047, InvalidRequest),
+        (132000, InvalidRequest),
+        (132001, InvalidRequest),
+        (131026, InvalidRequest),
+        (131000, ServiceUnavailable),
+    ],
+)
+def test_graph_error_codes_map_to_s3events_errors_without_retrying(
+    rsps: responses.RequestsMock, transport: WhatsAppTransport, waits: list[float],
+    code: int, error: type[ServiceError],
+) -> None:
+    rsps.post(URL, status=401 if code == 190 else 400, json=graph_error(code))
+    with pytest.raises(error) as info:
+        transport.send(make_message())
+    assert type(info.value) is error
+    assert info.value.vendor_message is not None
+    assert "fbtrace_id AXsgnV2Cm3ZMGF3dF_cfYIn" in info.value.vendor_message
+    assert len(rsps.calls) == 1
+    assert waits == []
+
+
+@pytest.mark.parametrize("code", [132000, 132001, 131047])
+def test_template_errors_carry_a_hint(
+    rsps: responses.RequestsMock, transport: WhatsAppTransport, code: int
+) -> None:
+    rsps.post(URL, status=400, json=graph_error(code))
+    with pytest.raises(InvalidRequest) as info:
+        transport.send(make_message())
+    assert info.value.hint and "template" in info.value.hint
+
+
+@pytest.mark.parametrize("code", [130429, 131056, 131048, 4, 80007])
+def test_rate_limit_codes_raise_rate_limited_after_waiting(
+    rsps: responses.RequestsMock, transport: WhatsAppTransport, waits: list[float], code: int
+) -> None:
+    rsps.post(URL, status=400, json=graph_error(code, "rate limit hit"))
+    with pytest.raises(RateLimited):
+        transport.send(make_message())
+    assert len(rsps.calls) > 1
+    assert len(waits) == len(rsps.calls) - 1
+
+
+def test_pair_rate_limit_waits_six_seconds_then_sends(
+    rsps: responses.RequestsMock, transport: WhatsAppTransport, waits: list[float]
+) -> None:
+    rsps.post(URL, status=400, json=graph_error(131056, "pair rate limit hit"))
+    rsps.post(URL, json=ok_body())
+    assert transport.send(make_message()).provider_id == WAMID
+    assert waits == [6.0]
+
+
+def test_http_429_retry_after_header_is_honoured(
+    rsps: responses.RequestsMock, transport: WhatsAppTransport, waits: list[float]
+) -> None:
+    rsps.post(URL, status=429, headers={"Retry-After": "11"},
+              json=graph_error(130429, "throughput"))
+    rsps.post(URL, json=ok_body())
+    transport.send(make_message())
+    assert waits == [11.0]
+
+
+def test_transient_errors_are_service_unavailable_and_not_repeated(
+    rsps: responses.RequestsMock, transport: WhatsAppTransport, waits: list[float]
+) -> None:
+    rsps.post(URL, status=500, json=graph_error(99999, "try again later", transient=True))
+    with pytest.raises(ServiceUnavailable):
+        transport.send(make_message())
+    assert len(rsps.calls) == 1
+    assert waits == []
+
+
+def test_connection_error_is_service_unavailable_and_not_repeated(
+    rsps: responses.RequestsMock, transport: WhatsAppTransport
+) -> None:
+    rsps.post(URL, body=requests.ConnectionError("connection reset"))
+    with pytest.raises(ServiceUnavailable):
+        transport.send(make_message())
+    assert len(rsps.calls) == 1
+
+
+def test_token_never_shows_in_repr_logs_or_errors(
+    rsps: responses.RequestsMock, transport: WhatsAppTransport,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    rsps.post(URL, status=400, json=graph_error(131056, "pair rate limit hit"))
+    rsps.post(URL, json=ok_body())
+    rsps.post(URL, status=401, json=graph_error(190, "Error validating access token"))
+    transport.send(make_message())
+    with pytest.raises(AuthenticationError) as info:
+        transport.send(make_message())
+    shown = " ".join([repr(transport), str(transport.options), repr(transport.client),
+                      str(info.value), caplog.text])
+    assert "retrying" in caplog.text
+    assert TOKEN not in shown
+    assert "secretWHATSAPP" not in shown
+
+
+def test_options_come_from_the_environment_over_the_series_file() -> None:
+    transport = WhatsAppTransport.from_options(
+        {"phone_number_id": 111, "template": "from_file", "access_token": "file-token"},
+        environ={"S3EVENTS_WHATSAPP_ACCESS_TOKEN": TOKEN,
+                 "S3EVENTS_WHATSAPP_TEMPLATE": "seminar_link",
+                 "S3EVENTS_WHATSAPP_LANGUAGES": '{"en": "en_GB"}',
+                 "S3EVENTS_WHATSAPP_API_BASE_URL": BASE},
+    )
+    assert isinstance(transport, WhatsAppTransport)
+    assert transport.options.access_token.get_secret_value() == TOKEN
+    assert transport.options.phone_number_id == "111"
+    assert transport.options.template == "seminar_link"
+    assert transport.options.languages["en"] == "en_GB"
+    assert transport.options.languages["es"] == "es"
+    assert transport.client.base_url == BASE
+
+
+def test_missing_options_are_one_configuration_error_naming_each_variable() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        WhatsAppTransport.from_options({}, environ={})
+    for variable in ("S3EVENTS_WHATSAPP_ACCESS_TOKEN", "S3EVENTS_WHATSAPP_PHONE_NUMBER_ID",
+                     "S3EVENTS_WHATSAPP_TEMPLATE"):
+        assert variable in str(info.value)
+
+
+def test_transport_is_registered_through_the_entry_point() -> None:
+    cls = transport_class("whatsapp")
+    assert cls is WhatsAppTransport
+    assert (cls.name, cls.channel) == ("whatsapp", "whatsapp")
