@@ -100,7 +100,11 @@ def suggest_zones(name: str, limit: int = 4) -> list[str]:
     by_lower = {n.lower(): n for n in names}
     if key.lower() in by_lower:
         return [by_lower[key.lower()]]
-    cities = {n.rsplit("/", 1)[-1].lower(): n for n in names if "/" in n}
+    canonical = {zone for zones in _zone_table().values() for zone in zones}
+    cities: dict[str, str] = {}
+    for zone in sorted(names, key=lambda n: n in canonical):  # canonical names win
+        if "/" in zone:
+            cities[zone.rsplit("/", 1)[-1].lower()] = zone
     found = [cities[c] for c in difflib.get_close_matches(key.lower(), cities, n=limit)]
     for match in difflib.get_close_matches(key.lower(), by_lower, n=limit):
         if by_lower[match] not in found:
