@@ -1,0 +1,107 @@
+"""HTTP for Google Calendar: Google's error bodies mapped to s3events errors, with hints.
+
+Google answers API errors as
+``{"error": {"errors": [{"reason": …}], "code": …, "message": …}}`` and token-endpoint errors
+as ``{"error": "invalid_grant", "error_description": …}``. Google signals some rate limits
+with **403** (reasons ``userRateLimitExceeded``, ``rateLimitExceeded``, ``quotaExceeded``):
+those become :class:`~s3events.errors.RateLimited`, which :class:`~s3events.http.HttpClient`
+retries with backoff; every other 403 is :class:`~s3events.errors.PermissionDenied`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import requests
+
+from s3events.errors import AuthenticationError, RateLimited, ServiceError
+from s3events.http import HttpClient, error_for_status, parse_retry_after
+
+__all__ = ["RATE_LIMIT_REASONS", "GoogleError", "GoogleHttpClient", "parse_google_error"]
+
+RATE_LIMIT_REASONS = frozenset({"userRateLimitExceeded", "rateLimitExceeded", "quotaExceeded"})
+
+SCOPE_HINT = (
+    "check that the subject (or the user who granted the refresh token) may write to "
+    "calendar_id, and that domain-wide delegation for the service account's client id "
+    "includes the scope https://www.googleapis.com/auth/calendar.events (Admin console → "
+    "Security → Access and data control → API controls → Domain-wide delegation)")
+CONFERENCE_HINT = (
+    "Google creates Meet links only for a real user: use domain-wide delegation "
+    "(service_account_file + subject) or a user's refresh token; a service account without "
+    "delegation cannot create Meet links")
+HINTS = {
+    401: "check the credentials: service_account_file and subject, or client_id, "
+         "client_secret and refresh_token",
+    403: SCOPE_HINT,
+    404: "check calendar_id: the subject must be able to see that calendar",
+}
+TOKEN_HINTS = {
+    "unauthorized_client": "the service account may not act for the subject: in the Admin "
+        "console (Security → Access and data control → API controls → Domain-wide delegation) "
+        "add its client id with the scope https://www.googleapis.com/auth/calendar.events",
+    "invalid_grant": "for a service account: subject must be a user of the Workspace domain "
+        "and this computer's clock must be right; for a refresh token: it was revoked or has "
+        "expired, obtain a new one",
+    "invalid_client": "check client_id and client_secret (Google Cloud console → APIs & "
+        "Services → Credentials)",
+}
+
+
+@dataclass(frozen=True)
+class GoogleError:
+    """What a Google error body says: its message, its ``reason`` codes, an OAuth error code."""
+
+    message: str | None = None
+    reasons: frozenset[str] = frozenset()
+    oauth_error: str | None = None
+
+
+def parse_google_error(response: requests.Response) -> GoogleError:
+    """Read an API or token-endpoint error body; an unreadable body gives its text only."""
+    try:
+        body = response.json()
+    except ValueError:
+        return GoogleError(message=response.text.strip()[:300] or None)
+    if not isinstance(body, dict):
+        return GoogleError()
+    error = body.get("error")
+    if isinstance(error, str):
+        return GoogleError(message=str(body.get("error_description") or error), oauth_error=error)
+    if not isinstance(error, dict):
+        return GoogleError()
+    items = error.get("errors")
+    items = items if isinstance(items, list) else []
+    reasons = frozenset(str(item["reason"]) for item in items
+                        if isinstance(item, dict) and item.get("reason"))
+    return GoogleError(message=str(error.get("message") or "") or None, reasons=reasons)
+
+
+class GoogleHttpClient(HttpClient):
+    """:class:`~s3events.http.HttpClient` that reads Google's error bodies."""
+
+    def error(self, response: requests.Response, *, action: str) -> ServiceError:
+        """The s3events error for a failed Google response, with the vendor's reason."""
+        info = parse_google_error(response)
+        status = response.status_code
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if info.oauth_error is not None and status < 500:
+            return AuthenticationError(
+                f"Google refused the credentials during {action} ({info.oauth_error})",
+                service=self.service, status=status, vendor_message=info.message,
+                hint=TOKEN_HINTS.get(info.oauth_error, HINTS[401]))
+        if status == 403 and info.reasons & RATE_LIMIT_REASONS:
+            reason = sorted(info.reasons & RATE_LIMIT_REASONS)[0]
+            return RateLimited(
+                f"Google Calendar is rate limiting {action} (HTTP 403 {reason})",
+                service=self.service, status=status, vendor_message=info.message,
+                retry_after=retry_after,
+                hint="wait and run again; Google counts requests per user and per project")
+        return error_for_status(status, service=self.service, vendor_message=info.message,
+                                hint=_hint(status, info), retry_after=retry_after, action=action)
+
+
+def _hint(status: int, info: GoogleError) -> str | None:
+    if status == 400 and "conference type" in (info.message or "").lower():
+        return CONFERENCE_HINT
+    return HINTS.get(status)
