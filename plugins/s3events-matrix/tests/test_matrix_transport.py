@@ -1,0 +1,301 @@
+"""The matrix transport against a mocked homeserver (``responses``) and the Matrix spec."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pytest
+import requests
+import responses
+from s3events_matrix import MatrixOptions, MatrixTransport, transaction_id
+
+from s3events.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ServiceError,
+    ServiceUnavailable,
+)
+from s3events.plugins import transport_class
+from s3events.testing.specs import spec_available, validate_request, validate_response
+from s3events.transports.base import OutgoingMessage
+
+SPEC = "matrix-client-server/room_send.yaml"
+HS = "https://matrix.test"
+API = f"{HS}/_matrix/client/v3"
+ROOM = "!636q39766251:example.org"
+TOKEN = "syt_c2VtaW5hcg_SECRETMATRIXtoken_0a1b2c"
+LINK = "https://meet.jit.si/s3e-latam-2021-s1?lang=es&x=1"
+SEND = re.compile(re.escape(f"{API}/rooms/") + r"[^/]+/send/m\.room\.message/[^/]+")
+EVENT = "$YUwRidLecu:example.org"
+
+
+def make_message(**overrides: Any) -> OutgoingMessage:
+    data: dict[str, Any] = {
+        "key": "reg-7/s1/link/0", "channel": "matrix", "kind": "link", "recipient": ROOM,
+        "language": "es", "subject": "Sesión 1: <S3> & territorio",
+        "text": "Mañana a las 11:00 (America/Lima).\nEnlace: " + LINK + ".",
+        "facts": {"link": LINK},
+    }
+    data.update(overrides)
+    return OutgoingMessage(**data)
+
+
+@pytest.fixture
+def rsps() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def waits() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def transport(waits: list[float]) -> MatrixTransport:
+    options = MatrixOptions(homeserver=HS, access_token=TOKEN)  # type: ignore[arg-type]
+    return MatrixTransport(options, session=requests.Session(), sleep=waits.append)
+
+
+def sent(rsps: responses.RequestsMock, index: int = -1) -> tuple[str, dict[str, Any]]:
+    request = rsps.calls[index].request
+    assert request.body is not None
+    decoded: dict[str, Any] = json.loads(request.body)
+    return urlsplit(str(request.url)).path, decoded
+
+
+def check_spec(path: str, body: dict[str, Any]) -> None:
+    if not spec_available(SPEC):
+        pytest.skip("../shared/specs is absent: the Matrix spec check is skipped")
+    validate_request(SPEC, method="PUT", path=path, body=body)
+
+
+def test_send_round_trip_puts_the_message_and_returns_the_event_id(
+    rsps: responses.RequestsMock, transport: MatrixTransport
+) -> None:
+    rsps.put(SEND, json={"event_id": EVENT})
+    result = transport.send(make_message())
+    path, body = sent(rsps)
+    txn = transaction_id("reg-7/s1/link/0", ROOM)
+    assert path == ("/_matrix/client/v3/rooms/%21636q39766251%3Aexample.org"
+                    f"/send/m.room.message/{txn}")
+    assert rsps.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert body["msgtype"] == "m.text"
+    assert body["format"] == "org.matrix.custom.html"
+    assert result.provider_id == EVENT
+    check_spec(path, body)
+
+
+def test_mocked_answer_matches_the_spec() -> None:
+    if not spec_available(SPEC):
+        pytest.skip("../shared/specs is absent")
+    validate_response(SPEC, method="PUT", path="/rooms/!r:x/send/m.room.message/1",
+                      status=200, body={"event_id": EVENT})
+
+
+def test_html_body_is_escaped_and_links_are_clickable(
+    rsps: responses.RequestsMock, transport: MatrixTransport
+) -> None:
+    rsps.put(SEND, json={"event_id": EVENT})
+    transport.send(make_message())
+    _, body = sent(rsps)
+    assert body["body"].startswith("Sesión 1: <S3> & territorio\n\nMañana")
+    html = body["formatted_body"]
+    assert html.startswith("<strong>Sesión 1: &lt;S3&gt; &amp; territorio</strong><br/><br/>")
+    escaped = LINK.replace("&", "&amp;")
+    assert f'<a href="{escaped}">{escaped}</a>.' in html
+    assert "<S3>" not in html
+
+
+def test_link_fact_is_appended_when_the_text_lacks_it(
+    rsps: responses.RequestsMock, transport: MatrixTransport
+) -> None:
+    rsps.put(SEND, json={"event_id": EVENT})
+    transport.send(make_message(text="Mañana a las 11:00."))
+    _, body = sent(rsps)
+    assert body["body"].endswith("Mañana a las 11:00.\n" + LINK)
+
+
+def test_transaction_id_is_derived_from_the_ledger_key_so_a_resend_is_the_same_request(
+    rsps: responses.RequestsMock, transport: MatrixTransport
+) -> None:
+    rsps.put(SEND, json={"event_id": EVENT})
+    transport.send(make_message())
+    transport.send(make_message())
+    transport.send(make_message(key="reg-8/s1/link/0"))
+    paths = [sent(rsps, i)[0] for i in range(3)]
+    assert paths[0] == paths[1]
+    assert paths[2] != paths[0]
+    assert re.fullmatch(r"s3e-[0-9a-f]{32}", paths[0].rsplit("/", 1)[1])
+
+
+def test_server_errors_are_retried_with_the_same_transaction_id(
+    rsps: responses.RequestsMock, transport: MatrixTransport, waits: list[float]
+) -> None:
+    rsps.put(SEND, status=502, body="bad gateway")
+    rsps.put(SEND, body=requests.ConnectionError("read timed out"))
+    rsps.put(SEND, json={"event_id": EVENT})
+    assert transport.send(make_message()).provider_id == EVENT
+    assert len({sent(rsps, i)[0] for i in range(3)}) == 1
+    assert len(waits) == 2
+
+
+def test_server_errors_that_persist_end_as_service_unavailable(
+    rsps: responses.RequestsMock, transport: MatrixTransport, waits: list[float]
+) -> None:
+    rsps.put(SEND, status=503, json={"errcode": "M_UNKNOWN", "error": "overloaded"})
+    with pytest.raises(ServiceUnavailable):
+        transport.send(make_message())
+    assert len(rsps.calls) == len(waits) + 1 > 1
+
+
+def test_rate_limit_prefers_the_retry_after_header_over_retry_after_ms(
+    rsps: responses.RequestsMock, transport: MatrixTransport, waits: list[float]
+) -> None:
+    rsps.put(SEND, status=429, headers={"Retry-After": "3"},
+             json={"errcode": "M_LIMIT_EXCEEDED", "error": "Too many requests",
+                   "retry_after_ms": 9000})
+    rsps.put(SEND, json={"event_id": EVENT})
+    transport.send(make_message())
+    assert waits == [3.0]
+
+
+def test_rate_limit_without_header_waits_retry_after_ms(
+    rsps: responses.RequestsMock, transport: MatrixTransport, waits: list[float]
+) -> None:
+    rsps.put(SEND, status=429, json={"errcode": "M_LIMIT_EXCEEDED",
+                                     "error": "Too many requests", "retry_after_ms": 2500})
+    rsps.put(SEND, json={"event_id": EVENT})
+    transport.send(make_message())
+    assert waits == [2.5]
+
+
+def test_persistent_rate_limit_raises_rate_limited_with_the_wait(
+    rsps: responses.RequestsMock, transport: MatrixTransport
+) -> None:
+    rsps.put(SEND, status=429, json={"errcode": "M_LIMIT_EXCEEDED", "retry_after_ms": 4000})
+    with pytest.raises(RateLimited) as info:
+        transport.send(make_message())
+    assert info.value.retry_after == 4.0
+
+
+@pytest.mark.parametrize(
+    ("status", "errcode", "error"),
+    [
+        (403, "M_FORBIDDEN", PermissionDenied),
+        (401, "M_UNKNOWN_TOKEN", AuthenticationError),
+        (401, "M_MISSING_TOKEN", AuthenticationError),
+        (404, "M_NOT_FOUND", NotFound),
+        (400, "M_BAD_JSON", InvalidRequest),
+        (413, "M_TOO_LARGE", InvalidRequest),
+    ],
+)
+def test_errcodes_map_to_s3events_errors_without_retrying(
+    rsps: responses.RequestsMock, transport: MatrixTransport, waits: list[float],
+    status: int, errcode: str, error: type[ServiceError],
+) -> None:
+    rsps.put(SEND, status=status, json={"errcode": errcode, "error": "nope"})
+    with pytest.raises(error) as info:
+        transport.send(make_message())
+    assert type(info.value) is error
+    assert info.value.vendor_message == f"{errcode} nope"
+    assert len(rsps.calls) == 1
+    assert waits == []
+
+
+def test_forbidden_hint_says_the_bot_must_join_the_room(
+    rsps: responses.RequestsMock, transport: MatrixTransport
+) -> None:
+    rsps.put(SEND, status=403, json={"errcode": "M_FORBIDDEN",
+                                     "error": "User not in room"})
+    with pytest.raises(PermissionDenied) as info:
+        transport.send(make_message())
+    assert info.value.hint is not None and "join the room" in info.value.hint
+
+
+def test_room_alias_is_resolved_once_through_the_directory(
+    rsps: responses.RequestsMock, transport: MatrixTransport
+) -> None:
+    alias = "#s3e-latam:example.org"
+    rsps.get(f"{API}/directory/room/%23s3e-latam%3Aexample.org",
+             json={"room_id": ROOM, "servers": ["example.org"]})
+    rsps.put(SEND, json={"event_id": EVENT})
+    transport.send(make_message(recipient=alias))
+    transport.send(make_message(recipient=alias, key="reg-8/s1/link/0"))
+    assert [c.request.method for c in rsps.calls] == ["GET", "PUT", "PUT"]
+    assert unquote(sent(rsps)[0]).startswith(f"/_matrix/client/v3/rooms/{ROOM}/send/")
+
+
+@pytest.mark.parametrize("recipient", ["@jose:example.org", "jose", ""])
+def test_an_address_that_is_no_room_fails_without_calling_the_homeserver(
+    rsps: responses.RequestsMock, transport: MatrixTransport, recipient: str
+) -> None:
+    with pytest.raises(InvalidRequest, match="room"):
+        transport.send(make_message(recipient=recipient))
+    assert len(rsps.calls) == 0
+
+
+def test_token_never_shows_in_repr_logs_or_errors(
+    rsps: responses.RequestsMock, transport: MatrixTransport,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    rsps.put(SEND, status=429, json={"errcode": "M_LIMIT_EXCEEDED", "retry_after_ms": 10})
+    rsps.put(SEND, json={"event_id": EVENT})
+    rsps.put(SEND, status=401, json={"errcode": "M_UNKNOWN_TOKEN", "error": "Invalid token",
+                                     "soft_logout": True})
+    transport.send(make_message())
+    with pytest.raises(AuthenticationError) as info:
+        transport.send(make_message())
+    shown = " ".join([repr(transport), str(transport.options), repr(transport.client),
+                      str(info.value), caplog.text])
+    assert "retrying" in caplog.text
+    assert "log the bot in again" in str(info.value)
+    assert TOKEN not in shown
+    assert "SECRETMATRIX" not in shown
+
+
+def test_options_come_from_the_environment_over_the_series_file() -> None:
+    transport = MatrixTransport.from_options(
+        {"homeserver": "https://matrix.example.org", "access_token": "file-token"},
+        environ={"S3EVENTS_MATRIX_ACCESS_TOKEN": TOKEN,
+                 "S3EVENTS_MATRIX_HOMESERVER": HS + "/"},
+    )
+    assert isinstance(transport, MatrixTransport)
+    assert transport.options.access_token.get_secret_value() == TOKEN
+    assert transport.client.base_url == HS
+
+
+def test_api_base_url_is_accepted_for_the_homeserver_and_wins_when_both_are_set() -> None:
+    alone = MatrixTransport.from_options({"api_base_url": HS, "access_token": TOKEN},
+                                         environ={})
+    both = MatrixTransport.from_options(
+        {"homeserver": "https://matrix.example.org", "access_token": TOKEN},
+        environ={"S3EVENTS_MATRIX_API_BASE_URL": "http://127.0.0.1:8008"})
+    assert isinstance(alone, MatrixTransport) and isinstance(both, MatrixTransport)
+    assert alone.options.homeserver == HS
+    assert alone.client.base_url == HS
+    assert both.client.base_url == "http://127.0.0.1:8008"
+
+
+def test_missing_or_bad_options_are_configuration_errors() -> None:
+    with pytest.raises(ConfigurationError, match="S3EVENTS_MATRIX_HOMESERVER"):
+        MatrixTransport.from_options({"access_token": TOKEN}, environ={})
+    with pytest.raises(ConfigurationError, match="homeserver's URL"):
+        MatrixTransport.from_options({"homeserver": "matrix.org", "access_token": TOKEN},
+                                     environ={})
+
+
+def test_transport_is_registered_through_the_entry_point() -> None:
+    cls = transport_class("matrix")
+    assert cls is MatrixTransport
+    assert (cls.name, cls.channel) == ("matrix", "matrix")
