@@ -106,7 +106,7 @@ def test_feed_puts_known_join_links_in_url_location_description_and_conference(
     assert "URL" not in second
 
 
-def test_cancelled_session_stays_in_the_feed_marked_cancelled(write_series: Any) -> None:
+def test_cancelled_session_stays_in_the_feed_marked_cancelled() -> None:
     data = minimal_series_data()
     data["sessions"][1]["status"] = "cancelled"
     series = parse_series_data(data)[0]
