@@ -13,6 +13,7 @@ table.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from collections.abc import Iterator, Mapping
@@ -36,6 +37,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
@@ -48,6 +50,7 @@ __all__ = [
     "Store",
     "UTCDateTime",
     "ledger",
+    "lock",
     "meetings",
     "metadata",
     "open_store",
@@ -133,7 +136,7 @@ registrations = Table(
     Column("organisation", String(256)),
     Column("sector", String(32)),
     Column("channels", JSON, nullable=False, default=dict),
-    Column("sessions", JSON),  # null: all sessions
+    Column("sessions", JSON(none_as_null=True)),  # SQL NULL: all sessions
     Column("consent", JSON, nullable=False, default=dict),
     # pending (awaiting opt-in), confirmed, waitlisted, cancelled
     Column("status", String(16), nullable=False),
@@ -176,6 +179,22 @@ ledger = Table(
 )
 Index("ix_ledger_due", ledger.c.series_id, ledger.c.state, ledger.c.due_at)
 Index("ix_ledger_registration", ledger.c.registration_id)
+
+
+def lock(conn: Connection, name: str) -> None:
+    """Serialise writers that take the lock ``name`` until the transaction ends.
+
+    Call it first in a transaction that reads and then writes (a capacity check before an
+    insert). PostgreSQL: a transaction-level advisory lock on a hash of ``name``. SQLite: a
+    no-op write that takes the database's write lock (SQLite has one writer at a time), so
+    what the transaction reads next stays true until it commits.
+    """
+    if conn.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    else:
+        conn.execute(meta.update().where(meta.c.key == "schema_version")
+                     .values(value=meta.c.value))
 
 
 def resolve_state_url(state: str | os.PathLike[str] | None = None,
@@ -260,6 +279,29 @@ class Store:
                         f"than this s3events ({SCHEMA_VERSION}); upgrade s3events")
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open state database {self.url}: "
+                             f"{str(exc).splitlines()[0]}") from exc
+
+    def purge_deleted(self) -> bool:
+        """Make deleted rows unrecoverable from the database files; True when fully done.
+
+        SQLite (``secure_delete`` is on, so deleted cells are already zeroed): ``VACUUM``
+        rebuilds the file, then a ``TRUNCATE`` checkpoint copies the write-ahead log into it
+        and empties the ``-wal`` file. False when another process holds a read transaction
+        that keeps the log from being emptied; the next checkpoint finishes the job.
+        PostgreSQL: ``VACUUM`` on the registrations and ledger tables, so dead rows are
+        removed from the pages (their copies in the server's WAL archive and backups follow
+        the operator's retention).
+        """
+        try:
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                if self.dialect == "sqlite":
+                    conn.execute(text("VACUUM"))
+                    busy = conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)")).first()
+                    return busy is not None and busy[0] == 0
+                conn.execute(text(f"VACUUM {registrations.name}, {ledger.name}"))
+                return True
+        except SQLAlchemyError as exc:
+            raise StoreError(f"state database {self.url}: cannot purge deleted rows: "
                              f"{str(exc).splitlines()[0]}") from exc
 
     def close(self) -> None:
