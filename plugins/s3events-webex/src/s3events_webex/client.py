@@ -1,0 +1,135 @@
+"""HTTP for the Webex adapter: the access token (given, or refreshed) and Webex error bodies.
+
+Two ways to authenticate:
+
+* ``access_token`` alone: used as given until Webex refuses it (a personal access token
+  lasts 12 hours, so this is for trying things out);
+* ``client_id`` + ``client_secret`` + ``refresh_token`` (an integration or service app): the
+  adapter gets access tokens with ``grant_type=refresh_token`` from ``token_url``, caches
+  each for its ``expires_in`` (less a minute) and gets a new one after a 401. When Webex
+  answers with a new refresh token, it is used for the rest of the run; the operator
+  stores it (see the README).
+
+Webex counts failed requests against its scheduling quota, so 4xx answers other than 429
+are never retried.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+from s3events.errors import AuthenticationError, InvalidRequest
+from s3events.http import HttpClient, Token, TokenProvider
+
+__all__ = ["HINTS", "WebexTokenProvider", "parse_webex_error"]
+
+SERVICE = "webex"
+
+#: Advice per HTTP status, shown with the error.
+HINTS: dict[int, str] = {
+    401: (
+        "Webex refused the token: a personal access token lasts 12 hours; for real use give "
+        "client_id, client_secret and refresh_token of a Webex integration or service app "
+        "(S3EVENTS_WEBEX_CLIENT_ID, S3EVENTS_WEBEX_CLIENT_SECRET, S3EVENTS_WEBEX_REFRESH_TOKEN)"
+    ),
+    403: (
+        "the token needs the scopes meeting:schedules_write and meeting:schedules_read "
+        "(with host_email: meeting:admin_schedule_write and meeting:admin_schedule_read), "
+        "and the host needs a Webex Meetings licence on the site"
+    ),
+}
+
+REFRESH_HINT = (
+    "check client_id and client_secret; a refresh token expires after 90 days without use or "
+    "when the integration is re-authorised: authorise it again and set the new refresh_token "
+    "(S3EVENTS_WEBEX_REFRESH_TOKEN)"
+)
+
+
+def parse_webex_error(response: requests.Response) -> tuple[str | None, str | None]:
+    """(message with details and trackingId, None) from a Webex error body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return (response.text.strip()[:300] or None, None)
+    if not isinstance(body, dict):
+        return (None, None)
+    message = body.get("message") or body.get("error_description") or body.get("error")
+    details = [str(e.get("description")) for e in body.get("errors") or ()
+               if isinstance(e, dict) and e.get("description")]
+    if details:
+        text = f"{message or 'invalid request'}: {'; '.join(details)}"
+    else:
+        text = str(message) if message else ""
+    if body.get("trackingId"):
+        text = f"{text} (trackingId {body['trackingId']})"
+    return (text or None, None)
+
+
+class WebexTokenProvider(TokenProvider):
+    """A given access token, or one obtained with the refresh-token grant."""
+
+    def __init__(
+        self,
+        *,
+        token_url: str,
+        access_token: str | None,
+        client_id: str | None,
+        client_secret: str | None,
+        refresh_token: str | None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(clock=clock)
+        self._token_url = token_url
+        self._client = (client_id, client_secret) if client_id and client_secret else None
+        self._refresh_token = refresh_token
+        self._given = access_token
+        if access_token:  # a given token has no known expiry: use it until it is refused
+            self._token = Token(value=access_token, expires_at=math.inf)
+
+    @property
+    def refreshes(self) -> bool:
+        """True when the adapter can get new access tokens itself."""
+        return self._client is not None and bool(self._refresh_token)
+
+    def fetch(self, client: HttpClient) -> Token:
+        """Refresh the access token (or refuse, when only a given token is configured)."""
+        if self._client is None or not self._refresh_token:
+            raise AuthenticationError(
+                "Webex refused the access token", service=SERVICE, status=401, hint=HINTS[401])
+        client_id, client_secret = self._client
+        try:
+            response = client.request(
+                "POST", self._token_url, auth=False, idempotent=True,
+                action="the token refresh",
+                data={"grant_type": "refresh_token", "client_id": client_id,
+                      "client_secret": client_secret, "refresh_token": self._refresh_token},
+            )
+        except (InvalidRequest, AuthenticationError) as exc:
+            raise AuthenticationError(
+                "Webex refused to refresh the access token", service=SERVICE,
+                status=exc.status, vendor_message=exc.vendor_message, hint=REFRESH_HINT,
+            ) from exc
+        return self._token_from(response)
+
+    def _token_from(self, response: requests.Response) -> Token:
+        try:
+            body: Any = response.json()
+            value, expires_in = body["access_token"], float(body["expires_in"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise AuthenticationError(
+                "Webex's token response has no usable access_token/expires_in",
+                service=SERVICE, status=response.status_code, hint=REFRESH_HINT,
+            ) from exc
+        if not isinstance(value, str) or not value:
+            raise AuthenticationError("Webex returned an empty access token", service=SERVICE,
+                                      hint=REFRESH_HINT)
+        new_refresh = body.get("refresh_token")
+        if isinstance(new_refresh, str) and new_refresh:
+            self._refresh_token = new_refresh  # kept for this run; the operator persists it
+        return Token(value=value, expires_at=self.expires_at(expires_in))
