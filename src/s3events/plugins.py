@@ -8,6 +8,9 @@ Every failure a plugin can cause is a :class:`~s3events.errors.PluginError` whos
 names the plugin (and its distribution): an entry point that fails to import, two
 distributions claiming one plugin name, a hook that raises, a class that is not an adapter,
 or two plugins registering the same platform or transport name.
+
+``S3EVENTS_DISABLE_PLUGINS`` (plugin names separated by commas or spaces) keeps installed
+plugins from loading, for example to work around a broken one until it is fixed.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
+import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
@@ -32,6 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BUILTIN_PLUGINS",
+    "DISABLE_VARIABLE",
     "PluginInfo",
     "PluginManager",
     "build_plugin_manager",
@@ -96,11 +101,22 @@ class PluginManager(pluggy.PluginManager):
         self.distributions: dict[str, metadata.Distribution] = {}
 
 
-def build_plugin_manager(*, entry_points: bool = True) -> PluginManager:
-    """A new plugin manager with the built-ins and (optionally) installed plugins."""
+DISABLE_VARIABLE = "S3EVENTS_DISABLE_PLUGINS"
+
+
+def build_plugin_manager(*, entry_points: bool = True,
+                         environ: Mapping[str, str] | None = None) -> PluginManager:
+    """A new plugin manager with the built-ins and (optionally) installed plugins.
+
+    Installed plugins named in ``S3EVENTS_DISABLE_PLUGINS`` are blocked, not loaded.
+    """
     pm = PluginManager()
     for name in BUILTIN_PLUGINS:
         pm.register(importlib.import_module(name), name=name)
+    environ = os.environ if environ is None else environ
+    for name in re.split(r"[\s,]+", environ.get(DISABLE_VARIABLE, "").strip()):
+        if name:
+            pm.set_blocked(name)
     if entry_points:
         _load_entry_points(pm)
     return pm
@@ -142,8 +158,9 @@ def _load(ep: metadata.EntryPoint) -> Any:
     except Exception as exc:
         raise PluginError(
             f"plugin '{ep.name}' (distribution {_dist_name(ep)}, {ep.value}) failed to load: "
-            f"{type(exc).__name__}: {exc}. Reinstall it, or uninstall it with "
-            f"`pip uninstall {_dist_name(ep)}`.",
+            f"{type(exc).__name__}: {exc}. Reinstall it, uninstall it with "
+            f"`pip uninstall {_dist_name(ep)}`, or skip it with "
+            f"{DISABLE_VARIABLE}={ep.name}.",
             plugin=ep.name,
         ) from exc
 
