@@ -119,7 +119,24 @@ def build_plugin_manager(*, entry_points: bool = True,
             pm.set_blocked(name)
     if entry_points:
         _load_entry_points(pm)
+    _check_hook_names(pm)
     return pm
+
+
+def _check_hook_names(pm: PluginManager) -> None:
+    """A hook implementation whose name matches no hook is a typo: name it and its plugin."""
+    known = sorted(name for name in vars(hookspecs) if name.startswith("s3events_"))
+    for name, caller in vars(pm.hook).items():
+        if name.startswith("_") or caller.has_spec():
+            continue
+        for impl in caller.get_hookimpls():
+            if not impl.optionalhook:
+                dist = pm.distributions.get(impl.plugin_name)
+                where = f" (distribution {dist.name})" if dist is not None else ""
+                raise PluginError(
+                    f"plugin '{impl.plugin_name}'{where} implements '{name}', which is not an "
+                    f"s3events hook; the hooks are: {', '.join(known)}",
+                    plugin=impl.plugin_name)
 
 
 def _dist_name(ep: metadata.EntryPoint) -> str:
