@@ -18,13 +18,16 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import yaml
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from .errors import Problem, SeriesError
 from .models import Series, Session, check_whole_series
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -45,8 +48,9 @@ Lines = dict[tuple[Any, ...], int]
 # -- line numbers ---------------------------------------------------------------------------
 
 
-class _LineLoader(yaml.SafeLoader):
-    """A safe YAML loader; the composed node tree gives every key's and item's line."""
+#: A safe YAML loader: libyaml's when PyYAML was built with it (faster), else the Python one.
+#: The composed node tree gives every key's and item's line.
+_LineLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def yaml_with_lines(text: str) -> tuple[Any, Lines]:
@@ -299,6 +303,8 @@ def _place(problems: list[Problem], file: str, lines: Lines) -> list[Problem]:
 
 @functools.cache
 def _field_adapter(name: str) -> TypeAdapter[Any]:
+    from pydantic import TypeAdapter  # only needed for a file with problems
+
     info = Series.model_fields[name]
     form: Any = Annotated[info.annotation, info]
     return TypeAdapter(form)
