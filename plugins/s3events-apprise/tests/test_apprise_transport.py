@@ -1,0 +1,169 @@
+"""The apprise transport, with Apprise's ``json://`` scheme pointed at ``responses`` mocks."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+import responses
+from s3events_apprise import AppriseOptions, AppriseTransport, split_urls
+
+from s3events.errors import ConfigurationError, InvalidRequest, ServiceUnavailable
+from s3events.plugins import transport_class
+from s3events.transports.base import OutgoingMessage
+
+SHARED = "json://bot:SECRETPASS@apprise.test/team-hook"
+SHARED_ENDPOINT = "http://apprise.test/team-hook"
+PERSONAL = "json://apprise.test/jose-PERSONALTOPIC"
+PERSONAL_ENDPOINT = "http://apprise.test/jose-PERSONALTOPIC"
+LINK = "https://meet.jit.si/s3e-latam-2021-s1"
+
+
+def make_message(**overrides: Any) -> OutgoingMessage:
+    data: dict[str, Any] = {
+        "key": "reg-7/s1/link/0", "channel": "apprise", "kind": "link", "recipient": "@jose",
+        "language": "es", "subject": "Sesión 1: Estrategias",
+        "text": "Hola José Peña, mañana a las 10:00: " + LINK, "facts": {"link": LINK},
+    }
+    data.update(overrides)
+    return OutgoingMessage(**data)
+
+
+@pytest.fixture
+def rsps() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def transport() -> AppriseTransport:
+    return AppriseTransport(AppriseOptions.model_validate({"urls": [SHARED]}))
+
+
+def payload(rsps: responses.RequestsMock, index: int = -1) -> dict[str, Any]:
+    body = rsps.calls[index].request.body
+    assert body is not None
+    decoded: dict[str, Any] = json.loads(body)
+    return decoded
+
+
+def test_a_handle_goes_to_the_shared_urls_named_on_the_first_line(
+    rsps: responses.RequestsMock, transport: AppriseTransport
+) -> None:
+    rsps.post(SHARED_ENDPOINT, json={})
+    result = transport.send(make_message())
+    sent = payload(rsps)
+    assert rsps.calls[0].request.url == SHARED_ENDPOINT
+    assert sent["title"] == "Sesión 1: Estrategias"
+    assert sent["message"] == "@jose\n\nHola José Peña, mañana a las 10:00: " + LINK
+    assert result.provider_id is None
+
+
+def test_a_participant_url_gets_the_message_alone(
+    rsps: responses.RequestsMock, transport: AppriseTransport
+) -> None:
+    rsps.post(PERSONAL_ENDPOINT, json={})
+    transport.send(make_message(recipient=PERSONAL))
+    assert [call.request.url for call in rsps.calls] == [PERSONAL_ENDPOINT]
+    assert payload(rsps)["message"] == "Hola José Peña, mañana a las 10:00: " + LINK
+
+
+def test_an_empty_address_goes_to_the_shared_urls_unchanged(
+    rsps: responses.RequestsMock, transport: AppriseTransport
+) -> None:
+    rsps.post(SHARED_ENDPOINT, json={})
+    transport.send(make_message(recipient=""))
+    assert payload(rsps)["message"] == "Hola José Peña, mañana a las 10:00: " + LINK
+
+
+def test_the_link_is_appended_when_the_text_lacks_it(
+    rsps: responses.RequestsMock, transport: AppriseTransport
+) -> None:
+    rsps.post(SHARED_ENDPOINT, json={})
+    transport.send(make_message(recipient="", text="Mañana a las 10:00."))
+    assert payload(rsps)["message"] == "Mañana a las 10:00.\n" + LINK
+
+
+def test_urls_from_the_environment_are_split_on_commas_and_spaces_between_urls(
+    rsps: responses.RequestsMock,
+) -> None:
+    transport = AppriseTransport.from_options(
+        {"urls": ["json://ignored.test/x"]},
+        environ={"S3EVENTS_APPRISE_URLS":
+                 "json://a.test/hook, json://b.test/hook?:list=a,b  json://c.test/hook"},
+    )
+    assert isinstance(transport, AppriseTransport)
+    for host in ("a", "b", "c"):
+        rsps.post(f"http://{host}.test/hook", json={})
+    transport.send(make_message())
+    assert sorted(call.request.url.split("?")[0] for call in rsps.calls) == [
+        "http://a.test/hook", "http://b.test/hook", "http://c.test/hook"]
+
+
+def test_split_urls_keeps_commas_inside_one_url() -> None:
+    assert split_urls("mailto://u:p@example.org?to=a@example.org,b@example.org ntfy://t") == [
+        "mailto://u:p@example.org?to=a@example.org,b@example.org", "ntfy://t"]
+
+
+@pytest.mark.parametrize("failure", [
+    {"status": 500, "json": {"error": "down"}},
+    {"body": requests.ConnectionError("connection refused")},
+])
+def test_a_service_that_fails_makes_the_send_service_unavailable(
+    rsps: responses.RequestsMock, transport: AppriseTransport, failure: dict[str, Any]
+) -> None:
+    rsps.post(SHARED_ENDPOINT, **failure)
+    with pytest.raises(ServiceUnavailable):
+        transport.send(make_message())
+    assert len(rsps.calls) == 1
+
+
+def test_a_configured_url_apprise_cannot_use_is_a_configuration_error_without_the_url() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        AppriseTransport(AppriseOptions.model_validate(
+            {"urls": [SHARED, "nosuchscheme://user:SECRETPASS@host"]}))
+    assert "URL 2" in str(info.value)
+    assert "nosuchscheme://…" in str(info.value)
+    assert "SECRETPASS" not in str(info.value)
+
+
+def test_a_participant_url_apprise_cannot_use_is_an_invalid_request_without_the_url(
+    rsps: responses.RequestsMock, transport: AppriseTransport
+) -> None:
+    with pytest.raises(InvalidRequest) as info:
+        transport.send(make_message(recipient="nosuchscheme://PERSONALTOPIC"))
+    assert "PERSONALTOPIC" not in str(info.value)
+    assert len(rsps.calls) == 0
+
+
+def test_a_handle_without_shared_urls_is_an_invalid_request(rsps: responses.RequestsMock) -> None:
+    transport = AppriseTransport(AppriseOptions())
+    with pytest.raises(InvalidRequest, match="urls"):
+        transport.send(make_message())
+    assert len(rsps.calls) == 0
+
+
+def test_urls_and_personal_data_never_show_in_repr_logs_or_errors(
+    rsps: responses.RequestsMock, transport: AppriseTransport,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    rsps.post(SHARED_ENDPOINT, json={})
+    rsps.post(PERSONAL_ENDPOINT, status=500, json={"error": "down"})
+    transport.send(make_message())
+    with pytest.raises(ServiceUnavailable) as info:
+        transport.send(make_message(recipient=PERSONAL))
+    shown = " ".join([repr(transport), str(transport.options), str(info.value), caplog.text])
+    assert "Failed to send JSON" in caplog.text  # Apprise's warnings still get through
+    for secret in ("SECRETPASS", "José Peña", "PERSONALTOPIC"):
+        assert secret not in shown
+
+
+def test_transport_is_registered_through_the_entry_point() -> None:
+    cls = transport_class("apprise")
+    assert cls is AppriseTransport
+    assert (cls.name, cls.channel) == ("apprise", "apprise")
