@@ -1,0 +1,221 @@
+"""Message commands: ``dispatch``, ``status`` and ``preview``.
+
+Each is a thin layer over :mod:`s3events.dispatch` and :mod:`s3events.ledger`. Output
+holds counts, session ids and kinds — never names or addresses — except ``preview``,
+which shows the one message asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ..cli import now_option, parse_now, series_argument, state_option
+
+if TYPE_CHECKING:
+    from ..dispatch import DispatchReport
+    from ..store import Store
+
+__all__ = ["dispatch", "preview", "status"]
+
+base_url_option = click.option(
+    "--base-url", "base_url", metavar="URL", default=None, envvar="S3EVENTS_BASE_URL",
+    help="The event page (s3events serve); adds a cancel link to messages "
+         "(default: $S3EVENTS_BASE_URL).")
+
+
+@contextmanager
+def _opened(state: str | None) -> Iterator[Store]:
+    from ..store import open_store
+
+    store = open_store(state)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[tuple[Callable[[int], None], Callable[[int], None]]]:
+    """(start(total), advance(n)) callbacks driving a rich progress bar on a terminal."""
+    if not enabled:
+        yield (lambda _total: None), (lambda _n: None)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(),
+                  MofNCompleteColumn(), TimeRemainingColumn(), transient=True) as bar:
+        task = bar.add_task("sending", total=None)
+        yield (lambda total: bar.update(task, total=total)), (
+            lambda n: bar.advance(task, n))
+
+
+def _summary(report: DispatchReport, *, dry_run: bool) -> list[str]:
+    s = report.scheduled
+    lines = [f"scheduled {s.inserted} new message(s) for {s.registrations} registration(s)"
+             + (f", cancelled {s.cancelled}" if s.cancelled else "")
+             + (f", re-timed {s.rescheduled}" if s.rescheduled else "")]
+    for session in sorted(s.waiting_for_meeting):
+        lines.append(f"session {session}: no meeting yet, its links wait for "
+                     "`s3events provision`")
+    if dry_run:
+        lines.append(f"dry run: {report.due} message(s) due now would be sent "
+                     f"(+ {s.inserted} not yet in the ledger, some of them due); nothing "
+                     "was written or sent")
+        return lines
+    if not report.total_sent and not report.failed and not report.retrying:
+        lines.append("nothing to send" if not report.due else "sent nothing")
+    for (session, kind, channel), count in sorted(report.sent.items()):
+        lines.append(f"sent {count} {kind} message(s) for {session} by {channel}")
+    if report.retrying:
+        lines.append(f"{report.retrying} message(s) failed and will be retried later")
+    if report.failed:
+        lines.append(f"{report.failed} message(s) failed for good (see `s3events status`)")
+    return lines
+
+
+@click.command()
+@series_argument
+@now_option
+@state_option
+@click.option("--transport", "transport", metavar="URL", default=None,
+              envvar="S3EVENTS_TRANSPORT",
+              help="Email transport: smtp://user:pass@host:port, smtps://…, outbox:PATH or "
+                   "console (default: the series' dispatch.transport, else outbox).")
+@click.option("--dry-run", is_flag=True, help="Say what is due; write and send nothing.")
+@click.option("--worker-id", "worker", metavar="ID", default=None,
+              help="Name of this worker in the ledger (default: host:pid:random).")
+@click.option("--batch-size", default=50, show_default=True, type=click.IntRange(1, 10000),
+              help="Messages claimed at a time.")
+@click.option("--lease", "lease", default=900, show_default=True, type=click.IntRange(1),
+              metavar="SECONDS",
+              help="Real seconds after which another worker takes over a dead worker's "
+                   "claimed messages.")
+@base_url_option
+@click.option("--progress/--no-progress", default=None,
+              help="Show a progress bar (default: when standard error is a terminal).")
+def dispatch(series_path: str, now: str | None, state: str | None, transport: str | None,
+             dry_run: bool, worker: str | None, batch_size: int, lease: int,
+             base_url: str | None, progress: bool | None) -> None:
+    """Send every message that is due, exactly once (safe to run from cron).
+
+    Schedules what each participant is owed (confirmations, links the day before, updates,
+    cancellations), then sends what is due at --now. Running it again sends nothing that
+    was sent; after a crash it sends at most the messages that were in flight.
+    """
+    from ..dispatch import dispatch as run
+    from ..loading import load_series
+
+    series = load_series(series_path)
+    moment = parse_now(now)
+    show = sys.stderr.isatty() if progress is None else progress
+    with _opened(state) as store, _progress(show and not dry_run) as (start, advance):
+        report = run(store, series, now=moment, transport=transport, dry_run=dry_run,
+                     worker=worker, batch_size=batch_size, lease=timedelta(seconds=lease),
+                     base_url=base_url, progress=advance, on_start=start)
+    for line in _summary(report, dry_run=dry_run):
+        click.echo(line)
+    for problem in report.problems:
+        click.echo(f"error: {problem}", err=True)
+    if report.problems:
+        from ..errors import ServiceError
+
+        raise ServiceError("some messages could not be sent in this run; they stay pending "
+                           "and go out on the next run once the problem is fixed")
+
+
+def _status_rows(store: Store, series_id: str) -> list[dict[str, Any]]:
+    from ..ledger import status_counts
+
+    return [{"session": c.session_id or "-", "kind": c.kind, "state": c.state,
+             "count": c.count} for c in status_counts(store, series_id)]
+
+
+@click.command()
+@series_argument
+@state_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def status(series_path: str, state: str | None, as_json: bool) -> None:
+    """Count messages per session, kind and state (pending, sending, sent, failed …)."""
+    from ..loading import load_series
+
+    series = load_series(series_path)
+    with _opened(state) as store:
+        rows = _status_rows(store, series.id)
+    if as_json:
+        click.echo(json.dumps({"series": series.id, "counts": rows}, indent=2))
+        return
+    _status_table(series.id, rows)
+
+
+def _status_table(series_id: str, rows: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..ledger import STATES
+
+    table = Table(title=f"Messages of {series_id}")
+    table.add_column("session")
+    table.add_column("kind")
+    for state in STATES:
+        table.add_column(state, justify="right")
+    grouped: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    for row in rows:
+        grouped[(row["session"], row["kind"])][row["state"]] = row["count"]
+    for (session, kind), counts in grouped.items():
+        table.add_row(session, kind, *(str(counts.get(s, "")) for s in STATES))
+    console = Console(width=max(100, Console().width))
+    if not rows:
+        console.print(f"no messages yet for {series_id}")
+        return
+    console.print(table)
+
+
+@click.command()
+@series_argument
+@state_option
+@now_option
+@click.option("--registration", "email", metavar="EMAIL", required=True,
+              help="The participant, by email.")
+@click.option("--session", "session_id", metavar="ID", default=None,
+              help="The session (needed for link, reminder, update and cancellation).")
+@click.option("--kind", type=click.Choice(["confirmation", "waitlisted", "optin", "link",
+                                           "reminder", "update", "cancellation"]),
+              default="link", show_default=True)
+@click.option("--channel", default="email", show_default=True,
+              help="Render as for this channel (email, or a messaging channel's short text).")
+@click.option("--format", "fmt", type=click.Choice(["text", "html", "eml", "ics"]),
+              default="text", show_default=True)
+@base_url_option
+def preview(series_path: str, state: str | None, now: str | None, email: str,
+            session_id: str | None, kind: str, channel: str, fmt: str,
+            base_url: str | None) -> None:
+    """Render one message without sending it (the ledger is not changed)."""
+    from ..dispatch import preview as render
+    from ..email import build_email
+    from ..errors import InputError
+    from ..loading import load_series
+
+    series = load_series(series_path)
+    if kind in ("link", "reminder", "update", "cancellation") and session_id is None:
+        raise InputError(f"--session is needed to preview a {kind} message")
+    with _opened(state) as store:
+        message = render(store, series, email=email, session_id=session_id, kind=kind,
+                         now=parse_now(now), base_url=base_url, channel=channel)
+    if fmt == "eml":
+        click.echo(build_email(message).decode("utf-8"), nl=False)
+    elif fmt == "html":
+        click.echo(message.html or "")
+    elif fmt == "ics":
+        click.echo(message.calendar or "", nl=False)
+    else:
+        if message.subject:
+            click.echo(f"Subject: {message.subject}\n")
+        click.echo(message.text)

@@ -1,0 +1,143 @@
+"""Email messages as MIME bytes: text, HTML and an RFC 6047 calendar part.
+
+The structure, when the message carries an invitation::
+
+    multipart/mixed
+    ├── multipart/alternative
+    │   ├── text/plain; charset=UTF-8
+    │   ├── text/html; charset=UTF-8
+    │   └── text/calendar; charset=UTF-8; method=REQUEST   (or CANCEL: always = METHOD)
+    └── application/ics; name="invite.ics"                  (attachment; optional)
+
+and ``multipart/alternative`` of text and HTML alone otherwise. Text parts are
+quoted-printable, the attachment base64, so the message is 7-bit clean for any server.
+Headers: ``From`` (the series' sender, with the organiser's name), ``To`` (the participant's
+name and address, RFC 2047-encoded when not ASCII — "José Peña" survives), a localised
+``Subject``, ``Date``, the ``Message-ID`` derived from the ledger key (the same on every
+resend), ``Auto-Submitted: auto-generated``, ``Content-Language``, and ``List-Unsubscribe``
+when the message has a cancel link.
+
+The builder writes the MIME text itself (checked by the tests against :mod:`email`'s
+parser and :mod:`icalendar`): it is what makes thousands of messages a second possible.
+"""
+
+from __future__ import annotations
+
+import binascii
+import functools
+import hashlib
+import re
+from datetime import datetime, timezone
+from email.header import Header
+from email.utils import format_datetime, formataddr
+
+from .transports.base import OutgoingMessage
+
+__all__ = ["build_email", "encode_address", "envelope_address", "needs_smtputf8"]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def _clean(value: str) -> str:
+    """A header value on one line (no header injection)."""
+    return _CONTROL.sub(" ", value).strip()
+
+
+def envelope_address(address: str) -> str:
+    """The address for SMTP and headers: IDNA domain; the local part as given."""
+    local, _, domain = address.strip().rpartition("@")
+    if not domain.isascii():
+        domain = domain.encode("idna").decode("ascii")
+    return f"{local}@{domain}"
+
+
+def needs_smtputf8(address: str) -> bool:
+    """True when the address' local part is not ASCII (RFC 6531 SMTPUTF8 needed)."""
+    return not envelope_address(address).isascii()
+
+
+@functools.lru_cache(maxsize=4096)
+def _encoded_header(value: str) -> str:
+    value = _clean(value)
+    if value.isascii() and len(value) < 900:
+        return value
+    return Header(value, "utf-8", maxlinelen=76).encode()
+
+
+def encode_address(name: str, address: str) -> str:
+    """``"Name" <address>`` for a header; a non-ASCII name is RFC 2047-encoded."""
+    return formataddr((_clean(name), envelope_address(address)), charset="utf-8")
+
+
+def _qp(text: str) -> bytes:
+    data = text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+    return binascii.b2a_qp(data, quotetabs=False, istext=True, header=False)
+
+
+def _base64(data: bytes) -> bytes:
+    return binascii.b2a_base64(data, newline=False)
+
+
+def _wrap64(data: bytes) -> bytes:
+    encoded = _base64(data)
+    return b"\r\n".join(encoded[i:i + 76] for i in range(0, len(encoded), 76))
+
+
+def _part(content_type: str, body: bytes, encoding: str, extra: str = "") -> bytes:
+    head = f"Content-Type: {content_type}\r\nContent-Transfer-Encoding: {encoding}\r\n{extra}"
+    return head.encode("ascii") + b"\r\n" + body
+
+
+def _multipart(subtype: str, boundary: str, parts: list[bytes]) -> bytes:
+    sep = f"--{boundary}\r\n".encode()
+    body = b"".join(sep + part + b"\r\n" for part in parts)
+    head = f'Content-Type: multipart/{subtype}; boundary="{boundary}"\r\n\r\n'
+    return head.encode() + body + f"--{boundary}--\r\n".encode()
+
+
+def _headers(message: OutgoingMessage, date: datetime | None) -> list[str]:
+    sender = message.sender or "s3events@localhost"
+    if date is not None or "Date" not in message.headers:
+        stamp = format_datetime((date or datetime.now(timezone.utc)).astimezone(timezone.utc))
+    else:
+        stamp = _clean(message.headers["Date"])
+    lines = [
+        f"From: {encode_address(message.sender_name or '', sender)}",
+        f"To: {encode_address(message.recipient_name, message.recipient)}",
+        f"Subject: {_encoded_header(message.subject)}",
+        f"Date: {stamp}",
+    ]
+    if message.message_id:
+        lines.append(f"Message-ID: {message.message_id}")
+    lines += ["MIME-Version: 1.0", "Auto-Submitted: auto-generated",
+              f"Content-Language: {_clean(message.language)}"]
+    for name, value in message.headers.items():
+        if name.lower() not in ("date", "from", "to", "subject", "message-id"):
+            lines.append(f"{_clean(name)}: {_encoded_header(value)}")
+    return lines
+
+
+def build_email(message: OutgoingMessage, *, date: datetime | None = None,
+                attach_ics: bool = True) -> bytes:
+    """The complete email for ``message`` as bytes with CRLF line ends.
+
+    ``date`` overrides the ``Date`` in ``message.headers`` (an RFC 5322 date, set by the
+    dispatcher); without either it is now. With a calendar part, ``attach_ics`` also
+    attaches it as ``invite.ics`` for mail programs that only look at attachments.
+    """
+    seed = hashlib.sha256((message.message_id or message.key).encode()).hexdigest()[:24]
+    parts = [_part("text/plain; charset=UTF-8", _qp(message.text), "quoted-printable")]
+    if message.html:
+        parts.append(_part("text/html; charset=UTF-8", _qp(message.html), "quoted-printable"))
+    if message.calendar:
+        method = (message.calendar_method or "REQUEST").upper()
+        parts.append(_part(f"text/calendar; charset=UTF-8; method={method}",
+                           _qp(message.calendar), "quoted-printable"))
+    body = _multipart("alternative", f"=_alt_{seed}", parts)
+    if message.calendar and attach_ics:
+        attachment = _part(
+            'application/ics; name="invite.ics"', _wrap64(message.calendar.encode("utf-8")),
+            "base64", 'Content-Disposition: attachment; filename="invite.ics"\r\n')
+        body = _multipart("mixed", f"=_mix_{seed}", [body, attachment])
+    head = "\r\n".join(_headers(message, date)) + "\r\n"
+    return head.encode("utf-8") + body

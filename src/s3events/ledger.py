@@ -1,0 +1,302 @@
+"""The delivery ledger: one row per message, claimed, sent and marked exactly once.
+
+Every message s3events sends is first a row of ``s3e_ledger`` keyed by
+``"{registration}:{session or -}:{kind}:{revision}:{channel}"`` (unique). A row moves
+through these states::
+
+    pending ──claim──▶ sending ──transport returned──▶ sent
+       ▲                  │  └──permanent error, or last attempt──▶ failed
+       └──retry later─────┘                                          (visible in status)
+    pending ──session cancelled / registration cancelled / superseded──▶ cancelled
+
+Claiming sets ``claimed_by``/``claimed_at`` in one statement
+(``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``: on PostgreSQL two
+workers never take the same row; on SQLite the single writer lock serialises claims). A
+row is marked sent in its own short transaction right after the transport returns, so a
+crash loses nothing and repeats at most the rows a worker had claimed and not yet marked.
+
+Leases are measured on the real clock (``claimed_at`` is the real time of the claim, even
+when ``dispatch --now`` simulates another time): a ``sending`` row whose worker is gone is
+put back to ``pending`` after the lease, or at once when its worker was a process on this
+machine that no longer exists. ``last_error`` never holds personal data: addresses and
+names are removed from vendor messages before they are stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import socket
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, or_, select, update
+
+from .store import Store, ledger, utcnow
+
+__all__ = [
+    "KINDS",
+    "STATES",
+    "LedgerRow",
+    "StatusCount",
+    "backoff_delay",
+    "claim_due",
+    "count_due",
+    "default_worker_id",
+    "ledger_key",
+    "mark_retry",
+    "mark_sent",
+    "mark_sent_many",
+    "message_id_for",
+    "reclaim_stale",
+    "release",
+    "scrub_error",
+    "status_counts",
+]
+
+#: Message kinds, in the order a participant meets them.
+KINDS = ("optin", "confirmation", "waitlisted", "link", "reminder", "update", "cancellation")
+#: Ledger states.
+STATES = ("pending", "sending", "sent", "failed", "cancelled")
+
+_COLUMNS = (
+    ledger.c.id, ledger.c.key, ledger.c.registration_id, ledger.c.session_id, ledger.c.kind,
+    ledger.c.revision, ledger.c.channel, ledger.c.due_at, ledger.c.state, ledger.c.attempts,
+)
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """One ledger row as a worker sees it (no personal data: ids only)."""
+
+    id: int
+    key: str
+    registration_id: str
+    session_id: str | None
+    kind: str
+    revision: int
+    channel: str
+    due_at: datetime
+    state: str
+    attempts: int
+
+    @classmethod
+    def from_row(cls, row: Any) -> LedgerRow:
+        """Build from a SQLAlchemy row that has the ledger's columns."""
+        return cls(row.id, row.key, row.registration_id, row.session_id, row.kind,
+                   row.revision, row.channel, row.due_at, row.state, row.attempts)
+
+
+def ledger_key(registration_id: str, session_id: str | None, kind: str, revision: int,
+               channel: str) -> str:
+    """The unique key of one message: registration, session, kind, revision, channel."""
+    return f"{registration_id}:{session_id or '-'}:{kind}:{revision}:{channel}"
+
+
+def message_id_for(key: str, *, series_id: str, domain: str) -> str:
+    """The email Message-ID of ledger row ``key``: the same on every resend."""
+    digest = hashlib.sha256(f"{series_id}\x00{key}".encode()).hexdigest()[:32]
+    return f"<{digest}.s3events@{domain}>"
+
+
+def default_worker_id() -> str:
+    """``host:pid:random``: unique per process, and tells whether the process still lives."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def _worker_is_dead(worker: str | None) -> bool:
+    """True when ``worker`` names a process of this machine that no longer exists."""
+    if not worker:
+        return True
+    host, _, rest = worker.partition(":")
+    pid_text = rest.split(":", 1)[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def reclaim_stale(store: Store, series_id: str, *, lease: timedelta,
+                  clock: datetime | None = None) -> int:
+    """Put ``sending`` rows of dead or timed-out workers back to ``pending``; return how many.
+
+    ``clock`` is the real time (default: now). A row is reclaimed when its lease is over,
+    or at once when its worker was a process on this machine that has exited.
+    """
+    clock = clock or utcnow()
+    with store.begin() as conn:
+        rows = conn.execute(
+            select(ledger.c.id, ledger.c.claimed_by, ledger.c.claimed_at).where(
+                ledger.c.series_id == series_id, ledger.c.state == "sending")
+        ).all()
+        stale = [r.id for r in rows
+                 if r.claimed_at is None or r.claimed_at <= clock - lease
+                 or _worker_is_dead(r.claimed_by)]
+        for chunk in _chunks(stale, 500):
+            conn.execute(update(ledger).where(ledger.c.id.in_(chunk),
+                                              ledger.c.state == "sending")
+                         .values(state="pending", claimed_by=None, claimed_at=None))
+    return len(stale)
+
+
+def _due_clause(series_id: str, now: datetime, channels: Sequence[str] | None) -> Any:
+    clause = and_(
+        ledger.c.series_id == series_id,
+        ledger.c.state == "pending",
+        ledger.c.due_at <= now,
+        or_(ledger.c.next_attempt_at.is_(None), ledger.c.next_attempt_at <= now),
+    )
+    if channels is not None:
+        clause = and_(clause, ledger.c.channel.in_(list(channels)))
+    return clause
+
+
+def claim_due(store: Store, series_id: str, *, now: datetime, worker: str, limit: int = 100,
+              channels: Sequence[str] | None = None) -> list[LedgerRow]:
+    """Claim up to ``limit`` rows due at ``now`` for ``worker``; oldest due first.
+
+    One statement: on PostgreSQL the inner select locks with ``FOR UPDATE SKIP LOCKED`` so
+    concurrent workers take disjoint rows; SQLite serialises writers.
+    """
+    inner = (select(ledger.c.id).where(_due_clause(series_id, now, channels))
+             .order_by(ledger.c.due_at, ledger.c.id).limit(limit)
+             .with_for_update(skip_locked=True))
+    stmt = (update(ledger).where(ledger.c.id.in_(inner.scalar_subquery()),
+                                 ledger.c.state == "pending")
+            .values(state="sending", claimed_by=worker, claimed_at=utcnow())
+            .returning(*_COLUMNS))
+    with store.begin() as conn:
+        rows = [LedgerRow.from_row(r) for r in conn.execute(stmt)]
+    return sorted(rows, key=lambda r: (r.due_at, r.id))
+
+
+def count_due(store: Store, series_id: str, *, now: datetime,
+              channels: Sequence[str] | None = None) -> int:
+    """How many rows are due at ``now`` and not yet claimed."""
+    stmt = select(func.count()).select_from(ledger).where(_due_clause(series_id, now, channels))
+    with store.connect() as conn:
+        return int(conn.execute(stmt).scalar_one())
+
+
+def mark_sent(store: Store, row_id: int, *, worker: str, sent_at: datetime,
+              message_id: str | None = None, provider_id: str | None = None) -> bool:
+    """Record that row ``row_id`` was delivered; False if another worker took it meanwhile."""
+    stmt = (update(ledger)
+            .where(ledger.c.id == row_id, ledger.c.state == "sending",
+                   ledger.c.claimed_by == worker)
+            .values(state="sent", sent_at=sent_at, message_id=message_id,
+                    provider_id=provider_id, attempts=ledger.c.attempts + 1,
+                    last_error=None, next_attempt_at=None, claimed_by=None, claimed_at=None))
+    with store.begin() as conn:
+        return bool(conn.execute(stmt).rowcount)
+
+
+def mark_sent_many(store: Store, done: Sequence[tuple[int, str | None, str | None]], *,
+                   worker: str, sent_at: datetime) -> int:
+    """Mark several rows sent in one transaction: ``(row_id, message_id, provider_id)``."""
+    if not done:
+        return 0
+    stmt = (update(ledger)
+            .where(ledger.c.id == bindparam("row_id"), ledger.c.state == "sending",
+                   ledger.c.claimed_by == worker)
+            .values(state="sent", sent_at=sent_at, message_id=bindparam("mid"),
+                    provider_id=bindparam("pid"), attempts=ledger.c.attempts + 1,
+                    last_error=None, next_attempt_at=None, claimed_by=None, claimed_at=None))
+    params = [{"row_id": i, "mid": m, "pid": p} for i, m, p in done]
+    with store.begin() as conn:
+        conn.execute(stmt, params)
+    return len(params)
+
+
+def backoff_delay(attempt: int, *, base: timedelta, retry_after: float | None = None) -> timedelta:
+    """Delay before attempt ``attempt + 1``: ``base`` doubled each attempt, or more if asked."""
+    delay: timedelta = base * (2 ** max(attempt - 1, 0))
+    if retry_after is not None:
+        delay = max(delay, timedelta(seconds=retry_after))
+    return delay
+
+
+def mark_retry(store: Store, row: LedgerRow, *, worker: str, error: str, now: datetime,
+               retryable: bool, max_attempts: int, base: timedelta,
+               retry_after: float | None = None) -> str:
+    """Record a failed attempt; return the new state (``pending`` to retry, or ``failed``).
+
+    ``error`` must already be free of personal data (see :func:`scrub_error`). Retries are
+    scheduled relative to ``now`` (the dispatch clock, so ``--now`` replays stay coherent).
+    """
+    attempts = row.attempts + 1
+    final = not retryable or attempts >= max_attempts
+    values: dict[str, Any] = {
+        "attempts": attempts, "last_error": error[:1000], "claimed_by": None,
+        "claimed_at": None, "state": "failed" if final else "pending",
+        "next_attempt_at": None if final else
+        now + backoff_delay(attempts, base=base, retry_after=retry_after),
+    }
+    with store.begin() as conn:
+        conn.execute(update(ledger).where(ledger.c.id == row.id, ledger.c.claimed_by == worker,
+                                          ledger.c.state == "sending").values(**values))
+    return str(values["state"])
+
+
+def release(store: Store, rows: Iterable[LedgerRow], *, worker: str,
+            state: str = "pending", error: str | None = None) -> int:
+    """Give claimed rows back without counting an attempt (or close them as ``state``)."""
+    ids = [r.id for r in rows]
+    for chunk in _chunks(ids, 500):
+        with store.begin() as conn:
+            conn.execute(update(ledger).where(ledger.c.id.in_(chunk),
+                                              ledger.c.claimed_by == worker,
+                                              ledger.c.state == "sending")
+                         .values(state=state, claimed_by=None, claimed_at=None,
+                                 last_error=error))
+    return len(ids)
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    """How many messages of one session, kind and state there are."""
+
+    session_id: str | None
+    kind: str
+    state: str
+    count: int
+
+
+def status_counts(store: Store, series_id: str) -> list[StatusCount]:
+    """Counts per session, kind and state, in session, kind and state order."""
+    stmt = (select(ledger.c.session_id, ledger.c.kind, ledger.c.state, func.count())
+            .where(ledger.c.series_id == series_id)
+            .group_by(ledger.c.session_id, ledger.c.kind, ledger.c.state))
+    with store.connect() as conn:
+        rows = [StatusCount(r[0], r[1], r[2], int(r[3])) for r in conn.execute(stmt)]
+    order = {k: i for i, k in enumerate(KINDS)}
+    states = {s: i for i, s in enumerate(STATES)}
+    return sorted(rows, key=lambda c: (c.session_id or "", order.get(c.kind, 99),
+                                       states.get(c.state, 99)))
+
+
+_EMAIL_RE = re.compile(r"[^\s<>\"'@]+@[^\s<>\"'@]+")
+_PHONE_RE = re.compile(r"\+?\d[\d ()-]{6,}\d")
+
+
+def scrub_error(text: str, *, secrets_: Iterable[str] = ()) -> str:
+    """``text`` without addresses, phone numbers or the given values (names, ids)."""
+    for value in secrets_:
+        if value and len(value) >= 3:
+            text = text.replace(value, "<recipient>")
+    text = _EMAIL_RE.sub("<address>", text)
+    return _PHONE_RE.sub("<number>", text)
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -1,0 +1,470 @@
+"""Rendering messages: Jinja2 templates, Babel dates, one render per shared context.
+
+Templates are packaged in ``s3events/templates/messages`` — for every kind
+(``confirmation``, ``waitlisted``, ``optin``, ``link``, ``reminder``, ``update``,
+``cancellation``) a ``KIND.subject.txt``, ``KIND.txt``, ``KIND.html`` and ``KIND.short.txt``
+(the short text for messaging apps). A series overrides any of them with a file of the
+same name in its ``dispatch.templates`` folder, or for one language only with
+``KIND.LANG.FORMAT`` (``link.es.html``). Every template runs in Jinja2's sandbox; HTML is
+autoescaped, text is not. Fixed phrases are translated with ``_()`` from the catalogs in
+``templates/messages/locale`` (English, Spanish, Portuguese); a message is in the
+participant's language when a catalog or an override exists for it, else in the series'
+default language.
+
+Speed: everything that is the same for many participants — the kind, session, language
+and time zone — is rendered once, with placeholders for the personal values (``name``,
+``email``, ``join_url``, ``cancel_url``, ``confirm_url``), which are then filled in per
+participant (escaped for HTML). A template that computes with a personal value (a filter
+on ``name``, say) is detected and rendered per participant instead, so the result is
+always what Jinja2 itself would give. Invitations are built the same way: once per
+session, language and revision, with the ATTENDEE line (and a per-person link) filled in.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_time, get_timezone_location
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import escape
+
+from .calendar import session_invitation, to_ics
+from .errors import InputError
+from .i18n import base_language
+from .models import ReleaseRule, Series, Session
+
+__all__ = [
+    "FORMATS",
+    "MESSAGE_LANGUAGES",
+    "PERSONAL_FIELDS",
+    "Invitation",
+    "MessageRenderer",
+    "RenderedMessage",
+    "message_language",
+    "render_message",
+    "template_environment",
+]
+
+#: Languages with a packaged catalog.
+MESSAGE_LANGUAGES = ("en", "es", "pt")
+#: Template formats of a message kind.
+FORMATS = ("subject.txt", "txt", "html", "short.txt")
+#: Variables filled in per participant after the shared render.
+PERSONAL_FIELDS = ("name", "email", "join_url", "cancel_url", "confirm_url")
+
+_PACKAGE_TEMPLATES = resources.files("s3events") / "templates" / "messages"
+_MARK_OPEN, _MARK_CLOSE = "\ue002", "\ue003"
+
+
+@functools.lru_cache(maxsize=16)
+def _catalog(lang: str) -> dict[str, str]:
+    path = _PACKAGE_TEMPLATES / "locale" / f"{base_language(lang)}.json"
+    if not path.is_file():
+        return {}
+    data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+@jinja2.pass_context
+def _translate(ctx: jinja2.runtime.Context, msgid: str, **values: Any) -> str:
+    text = _catalog(str(ctx.get("lang", "en"))).get(msgid, msgid)
+    if ctx.eval_ctx.autoescape:
+        safe = escape(text)  # the catalog's text, escaped; values are escaped by %
+        return safe % values if values else safe
+    return text % values if values else text
+
+
+def template_environment(templates: Path | None = None, *, pm: Any = None) -> SandboxedEnvironment:
+    """The sandboxed Jinja2 environment for messages: overrides first, then the packaged.
+
+    Plugins adjust it through ``s3events_prepare_jinja2_environment``.
+    """
+    loaders: list[jinja2.BaseLoader] = []
+    if templates is not None:
+        if not templates.is_dir():
+            raise InputError(f"dispatch.templates: folder {templates} does not exist")
+        loaders.append(jinja2.FileSystemLoader(str(templates)))
+    loaders.append(jinja2.FileSystemLoader(str(_PACKAGE_TEMPLATES)))
+    env = SandboxedEnvironment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False,
+                                            default_for_string=False),
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.globals["_"] = _translate
+    if pm is not None:
+        pm.hook.s3events_prepare_jinja2_environment(env=env)
+    return env
+
+
+def message_language(lang: str | None, series: Series, *, templates: Path | None = None) -> str:
+    """The language a participant's messages are written in.
+
+    Theirs when s3events has a catalog for it (or the series overrides templates in it),
+    else the series' default language.
+    """
+    for candidate in (lang, series.default_language):
+        if not candidate:
+            continue
+        base = base_language(candidate)
+        if base in MESSAGE_LANGUAGES or (templates and any(templates.glob(f"*.{base}.*"))):
+            return base
+    return "en"
+
+
+@functools.lru_cache(maxsize=64)
+def _locale(lang: str) -> Locale:
+    try:
+        return Locale.parse(lang.replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en")
+
+
+@functools.lru_cache(maxsize=4096)
+def _when(start: datetime, end: datetime, zone: ZoneInfo, lang: str) -> dict[str, str]:
+    """Date, start, end and zone of a session as a participant in ``zone`` reads them."""
+    locale = _locale(lang)
+    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+    return {
+        "date": format_date(local_start, "full", locale=locale),
+        "start": format_time(local_start, "short", locale=locale),
+        "end": format_time(local_end, "short", locale=locale),
+        "zone": get_timezone_location(zone, locale=locale),
+        "zone_id": zone.key,
+        "iso": local_start.isoformat(),
+    }
+
+
+def _release_note(rule: ReleaseRule, lang: str) -> str:
+    catalog = _catalog(lang)
+
+    def tr(msgid: str, **values: Any) -> str:
+        return catalog.get(msgid, msgid) % values if values else catalog.get(msgid, msgid)
+
+    if rule.local_time is not None:
+        clock = format_time(rule.local_time, "short", locale=_locale(lang))
+        if rule.days_before == 1:
+            return tr("the day before, at %(time)s your time", time=clock)
+        if rule.days_before == 0:
+            return tr("on the day of the session, at %(time)s your time", time=clock)
+        return tr("%(days)s days before, at %(time)s your time", days=rule.days_before,
+                  time=clock)
+    hours = rule.days_before * 24 + rule.hours_before
+    if hours <= 0:
+        return tr("shortly before it starts")
+    return tr("%(hours)s hours before it starts", hours=f"{hours:g}")
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """A message rendered for one participant: subject, text, HTML and the short text."""
+
+    kind: str
+    language: str
+    subject: str
+    text: str
+    html: str
+    short: str
+    facts: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """The shared render of one kind for one (session, language, zone)."""
+
+    parts: dict[str, str | None]  # format → output with markers, None: render per person
+    context: dict[str, Any]
+    facts: dict[str, str]
+
+
+def _tokens(width: int) -> dict[str, str]:
+    return {f: f"\ue000{f}{'~' * width}\ue001" for f in PERSONAL_FIELDS}
+
+
+def _normalise(text: str, tokens: Mapping[str, str]) -> str:
+    for name, token in tokens.items():
+        text = text.replace(token, f"{_MARK_OPEN}{name}{_MARK_CLOSE}")
+    return text
+
+
+class MessageRenderer:
+    """Renders the messages of one series, caching what participants share.
+
+    One renderer serves a whole dispatch run: build it once, call :meth:`render` per
+    participant. ``base_url`` (the event page) adds a cancel link to messages, as
+    ``{base_url}/cancel/{token}``.
+    """
+
+    def __init__(self, series: Series, *, templates: Path | None = None,
+                 base_url: str | None = None, pm: Any = None) -> None:
+        self.series = series
+        self.templates = templates
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.env = template_environment(templates, pm=pm)
+        self.pm = pm
+        self._shared: dict[tuple[Any, ...], _Shared] = {}
+
+    # -- public ------------------------------------------------------------------------
+    def language(self, lang: str | None) -> str:
+        """The language to write in for a participant who asked for ``lang``."""
+        return message_language(lang, self.series, templates=self.templates)
+
+    def cancel_url(self, token: str | None) -> str | None:
+        """The participant's cancel link, when the series has an event page."""
+        return f"{self.base_url}/cancel/{token}" if self.base_url and token else None
+
+    def render(self, kind: str, *, lang: str, zone: ZoneInfo, session: Session | None = None,
+               sessions: Sequence[Session] = (), revision: int = 0, passcode: str | None = None,
+               personal: Mapping[str, str | None]) -> RenderedMessage:
+        """Render ``kind`` for one participant (``personal``: name, email, join_url …)."""
+        present = tuple(f for f in PERSONAL_FIELDS if personal.get(f))
+        key = (kind, lang, zone.key, session.id if session else None,
+               tuple(s.id for s in sessions), revision, passcode, present)
+        shared = self._shared.get(key)
+        if shared is None:
+            context = self.context(kind, lang=lang, zone=zone, session=session,
+                                   sessions=sessions, revision=revision, passcode=passcode)
+            shared = self._shared[key] = self._render_shared(kind, lang, context, present)
+        return self._personalise(kind, lang, shared, personal)
+
+    def context(self, kind: str, *, lang: str, zone: ZoneInfo, session: Session | None,
+                sessions: Sequence[Session] = (), revision: int = 0,
+                passcode: str | None = None) -> dict[str, Any]:
+        """The template variables that do not depend on who receives the message."""
+        series = self.series
+        context: dict[str, Any] = {
+            "kind": kind, "lang": lang, "revision": revision, "passcode": passcode,
+            "series": {
+                "id": series.id, "title": series.text(series.title, lang),
+                "subtitle": series.text(series.subtitle, lang) if series.subtitle else "",
+                "organiser": series.text(series.organiser.name, lang),
+                "email": series.organiser.email, "url": series.organiser.url or "",
+            },
+            "same_zone": zone.key == series.timezone,
+            "release_note": _release_note(series.dispatch.link, lang),
+            "session": None, "when": None, "organiser_when": None,
+            "sessions": [self._session(s, lang, zone) for s in sessions],
+            **{f: None for f in PERSONAL_FIELDS},
+        }
+        if session is not None:
+            item = self._session(session, lang, zone)
+            context.update(session=item, when=item["when"],
+                           organiser_when=item["organiser_when"])
+        return context
+
+    # -- shared render -----------------------------------------------------------------
+    def _session(self, session: Session, lang: str, zone: ZoneInfo) -> dict[str, Any]:
+        series = self.series
+        assert session.end is not None
+        label = series.text(session.label, lang) if session.label else ""
+        title = series.text(session.title, lang)
+        return {
+            "id": session.id, "label": label, "title": title,
+            "full_title": f"{label}: {title}" if label else title,
+            "topics": [series.text(t, lang) for t in session.topics],
+            "exercises": [series.text(t, lang) for t in session.exercises],
+            "documents": [{"title": series.text(d.title, lang), "url": d.url}
+                          for d in session.documents if d.url],
+            "cancelled": session.cancelled,
+            "when": _when(session.start, session.end, zone, lang),
+            "organiser_when": _when(session.start, session.end, series.zone, lang),
+        }
+
+    def _names(self, kind: str, lang: str, fmt: str) -> list[str]:
+        return [f"{kind}.{lang}.{fmt}", f"{kind}.{fmt}"]
+
+    def _template(self, kind: str, lang: str, fmt: str) -> jinja2.Template:
+        try:
+            return self.env.select_template(self._names(kind, lang, fmt))
+        except jinja2.TemplatesNotFound:
+            raise InputError(f"no template for message kind '{kind}' ({fmt}); known kinds: "
+                             "confirmation, waitlisted, optin, link, reminder, update, "
+                             "cancellation") from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise _template_error(exc) from None
+
+    def _extra(self, name: str, context: dict[str, Any]) -> dict[str, Any]:
+        if self.pm is None:
+            return {}
+        extra: dict[str, Any] = {}
+        for result in self.pm.hook.s3events_extra_template_vars(template=name, context=context):
+            for key, value in (result or {}).items():
+                if key not in context and key not in extra:
+                    extra[key] = value
+        return extra
+
+    def _render_shared(self, kind: str, lang: str, context: dict[str, Any],
+                       present: tuple[str, ...]) -> _Shared:
+        parts: dict[str, str | None] = {}
+        a, b = _tokens(1), _tokens(2)
+        for fmt in FORMATS:
+            template = self._template(kind, lang, fmt)
+            base = {**context, **self._extra(str(template.name), context)}
+            out_a = _run(template, {**base, **{f: a[f] for f in present}})
+            out_b = _run(template, {**base, **{f: b[f] for f in present}})
+            norm = _normalise(out_a, a)
+            safe = norm == _normalise(out_b, b) and "\ue000" not in norm and "\ue001" not in norm
+            parts[fmt] = norm if safe else None
+        facts = {"kind": kind, "session": context["session"]["id"] if context["session"] else ""}
+        if context["session"]:
+            when = context["when"]
+            facts.update(title=context["session"]["full_title"],
+                         local_time=f"{when['date']}, {when['start']} ({when['zone']})")
+        return _Shared(parts, context, facts)
+
+    def _personalise(self, kind: str, lang: str, shared: _Shared,
+                     personal: Mapping[str, str | None]) -> RenderedMessage:
+        out: dict[str, str] = {}
+        for fmt, text in shared.parts.items():
+            html = fmt == "html"
+            if text is None:
+                template = self._template(kind, lang, fmt)
+                context = {**shared.context, **self._extra(str(template.name), shared.context)}
+                context.update({f: personal.get(f) for f in PERSONAL_FIELDS})
+                out[fmt] = _run(template, context)
+                continue
+            for name in PERSONAL_FIELDS:
+                marker = f"{_MARK_OPEN}{name}{_MARK_CLOSE}"
+                if marker in text:
+                    value = personal.get(name) or ""
+                    text = text.replace(marker, str(escape(value)) if html else value)
+            out[fmt] = text
+        facts = {**shared.facts, "link": personal.get("join_url") or ""}
+        return RenderedMessage(
+            kind=kind, language=lang, subject=" ".join(out["subject.txt"].split()),
+            text=out["txt"], html=out["html"], short=out["short.txt"].strip(), facts=facts)
+
+
+def _run(template: jinja2.Template, context: Mapping[str, Any]) -> str:
+    try:
+        return template.render(context)
+    except jinja2.exceptions.SecurityError as exc:
+        raise InputError(
+            f"template {template.name}: not allowed in the template sandbox: {exc}. Message "
+            "templates can use the documented variables (docs/messages.md), not Python "
+            "internals.") from None
+    except jinja2.TemplateError as exc:
+        raise _template_error(exc, template.name) from None
+
+
+def _template_error(exc: jinja2.TemplateError, name: str | None = None) -> InputError:
+    where = getattr(exc, "filename", None) or getattr(exc, "name", None) or name or "template"
+    line = getattr(exc, "lineno", None)
+    place = f"{where}:{line}" if line else str(where)
+    return InputError(f"template {place}: {exc.message or exc}")
+
+
+# -- invitations ---------------------------------------------------------------------------
+_NAME_TOKEN = "S3eAttendeeName"  # noqa: S105 - placeholders, not secrets
+_EMAIL_TOKEN = "s3e-attendee@token.invalid"  # noqa: S105
+_URL_TOKEN = "https://token.invalid/s3e-join"  # noqa: S105
+_TEXT_PROPERTIES = {"DESCRIPTION", "LOCATION", "SUMMARY", "COMMENT"}
+_UNFOLD = re.compile(r"\r\n[ \t]")
+
+
+def fold_line(line: str) -> str:
+    """Fold one iCalendar content line at 75 octets (RFC 5545 §3.1), never inside a character."""
+    if len(line) <= 75 and line.isascii():
+        return line
+    pieces: list[str] = []
+    current: list[str] = []
+    size, limit = 0, 75
+    for char in line:
+        width = len(char.encode())
+        if size + width > limit:
+            pieces.append("".join(current))
+            current, size, limit = [" "], 1, 75
+        current.append(char)
+        size += width
+    pieces.append("".join(current))
+    return "\r\n".join(pieces)
+
+
+def _escape_text(value: str) -> str:
+    return (value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+            .replace("\n", "\\n"))
+
+
+def _param(value: str) -> str:
+    """A quoted iCalendar parameter value (no quotes or control characters inside)."""
+    return '"' + re.sub(r'["\x00-\x1f\x7f]', "", value) + '"'
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """An invitation built once, filled in per participant (ATTENDEE and join link)."""
+
+    method: str
+    head: str
+    tail: str
+    lines: tuple[str, ...] = ()  # unfolded, when the join link differs per person
+
+    def fill(self, *, name: str, email: str, join_url: str | None = None) -> str:
+        """The invitation for one participant, as iCalendar text with CRLF line ends."""
+        attendee = fold_line(
+            f"ATTENDEE;CN={_param(name)};CUTYPE=INDIVIDUAL;ROLE=REQ-PARTICIPANT;"
+            f"PARTSTAT=NEEDS-ACTION;RSVP=FALSE:mailto:{email}")
+        if not self.lines:
+            return f"{self.head}{attendee}\r\n{self.tail}"
+        url = join_url or ""
+        out = []
+        for line in self.lines:
+            if line == _NAME_TOKEN:
+                out.append(attendee)
+                continue
+            if _URL_TOKEN in line:
+                prop = re.split(r"[;:]", line, maxsplit=1)[0].upper()
+                line = line.replace(_URL_TOKEN,
+                                    _escape_text(url) if prop in _TEXT_PROPERTIES else url)
+            out.append(fold_line(line))
+        return "\r\n".join(out)
+
+    @classmethod
+    def build(cls, series: Series, session: Session, *, lang: str, method: str, sequence: int,
+              join_url: str | None, per_person: bool, dtstamp: datetime) -> Invitation:
+        """Build the shared invitation (``per_person``: the join link is filled in later)."""
+        cal = session_invitation(
+            series, session, lang=lang, method="CANCEL" if method == "CANCEL" else "REQUEST",
+            sequence=sequence, join_url=_URL_TOKEN if per_person and join_url else join_url,
+            attendees=[(_NAME_TOKEN, _EMAIL_TOKEN)], dtstamp=dtstamp)
+        lines = _UNFOLD.sub("", to_ics(cal).decode("utf-8")).split("\r\n")
+        at = next(i for i, line in enumerate(lines) if line.startswith("ATTENDEE"))
+        if per_person and join_url:
+            return cls(method, "", "", (*lines[:at], _NAME_TOKEN, *lines[at + 1:]))
+        head = "".join(fold_line(line) + "\r\n" for line in lines[:at])
+        tail = "\r\n".join(fold_line(line) for line in lines[at + 1:])
+        return cls(method, head, tail)
+
+
+def render_message(series: Series, kind: str, *, lang: str | None = None,
+                   zone: str | ZoneInfo | None = None, session: Session | None = None,
+                   sessions: Sequence[Session] = (), name: str = "", email: str = "",
+                   join_url: str | None = None, extra: Mapping[str, str] | None = None,
+                   base_url: str | None = None, token: str | None = None,
+                   templates: Path | None = None, pm: Any = None) -> RenderedMessage:
+    """Render one message outside a dispatch run (the web page's opt-in mail, previews).
+
+    ``extra`` may carry ``confirm_url`` (for ``optin``) and ``cancel_url``; with
+    ``base_url`` and the registration's ``token`` the cancel link is built.
+    """
+    renderer = MessageRenderer(series, templates=templates, base_url=base_url, pm=pm)
+    tz = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone or series.timezone)
+    personal: dict[str, str | None] = {"name": name, "email": email, "join_url": join_url,
+                                       "cancel_url": renderer.cancel_url(token)}
+    personal.update(extra or {})
+    if kind in ("confirmation", "waitlisted", "optin") and not sessions:
+        sessions = [s for s in series.sessions if not s.cancelled]
+    return renderer.render(kind, lang=renderer.language(lang), zone=tz, session=session,
+                           sessions=sessions, personal=personal)
