@@ -1,0 +1,485 @@
+"""The msteams platform against a mocked Microsoft Graph (responses), bodies checked against the
+Graph OpenAPI subset in ../shared/specs."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+import requests
+import responses
+from pydantic import SecretStr
+from s3events_msteams import TeamsAdapter, TeamsOptions
+
+from s3events.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    NotFound,
+    PermissionDenied,
+    ServiceUnavailable,
+)
+from s3events.models import MeetingOptions
+from s3events.platforms.base import Meeting, MeetingRequest
+from s3events.plugins import build_plugin_manager, platform_class
+from s3events.testing.specs import spec_available, validate_prepared_request
+
+TENANT = "contoso.onmicrosoft.com"
+USER = "1f35f2e6-9cab-44ad-8d5a-b74c14720000"
+BASE = "https://graph.microsoft.com/v1.0"
+TOKEN_URL = f"https://login.microsoftonline.com/{TENANT}/oauth2/v2.0/token"
+SPEC = "msgraph-v1.0-onlinemeetings-events-subset.json"
+MEETINGS = f"{BASE}/users/{USER}/onlineMeetings"
+CREATE_URL = f"{MEETINGS}/createOrGet"
+MEETING_ID = "MSpkYzE3Njc0Yy04MWQ5LTRhZGItYmZi"
+MEETING_URL = f"{MEETINGS}/{MEETING_ID}"
+JOIN_URL = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0?context=x"
+SECRET = "graph-client-secret-value"
+T0 = datetime(2021, 10, 20, 12, 0, tzinfo=timezone.utc).timestamp()
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: float = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def rsps() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock() as mock:
+        yield mock
+
+
+def make_adapter(clock: Clock, sleeps: list[float], **options: Any) -> TeamsAdapter:
+    values: dict[str, Any] = {"tenant_id": TENANT, "client_id": "app-1",
+                              "client_secret": SecretStr(SECRET), "user_id": USER}
+    values.update(options)
+    return TeamsAdapter(TeamsOptions(**values), session=requests.Session(),
+                        sleep=sleeps.append, clock=clock)
+
+
+@pytest.fixture
+def adapter(clock: Clock, sleeps: list[float]) -> TeamsAdapter:
+    return make_adapter(clock, sleeps)
+
+
+def meeting_request(**changes: object) -> MeetingRequest:
+    """Day 1 of the reference series: 17:00–19:30 in Brussels on 28 Oct 2021."""
+    data: dict[str, object] = {
+        "series_id": "s3-latam-2021",
+        "session_id": "day-1",
+        "topic": "Introduction: what is S3? How is it adaptable to Latin America?",
+        "start": datetime(2021, 10, 28, 15, 0, tzinfo=timezone.utc),
+        "timezone": "Europe/Brussels",
+        "duration": timedelta(hours=2, minutes=30),
+        "settings": MeetingOptions(waiting_room=True),
+    }
+    data.update(changes)
+    return MeetingRequest.model_validate(data)
+
+
+def graph_meeting(request: MeetingRequest | None = None, **changes: object) -> dict[str, Any]:
+    """An onlineMeeting as Graph returns it (7 fractional digits, as Graph writes them)."""
+    request = request or meeting_request()
+    data: dict[str, Any] = {
+        "id": MEETING_ID,
+        "creationDateTime": "2021-10-01T09:00:00.1900000Z",
+        "startDateTime": request.start.strftime("%Y-%m-%dT%H:%M:%S.0000000Z"),
+        "endDateTime": request.end.strftime("%Y-%m-%dT%H:%M:%S.0000000Z"),
+        "joinWebUrl": JOIN_URL,
+        "subject": request.topic,
+        "externalId": request.marker,
+        "videoTeleconferenceId": "123456789",
+        "lobbyBypassSettings": {"scope": "organization", "isDialInBypassEnabled": False},
+        "recordAutomatically": False,
+        "audioConferencing": {
+            "conferenceId": "24229087", "tollNumber": "+32 2 000 00 00",
+            "tollNumbers": ["+32 2 000 00 00", "+52 55 0000 0000"],
+            "tollFreeNumber": "+1 800 000 0000",
+            "dialinUrl": "https://dialin.teams.microsoft.com/22f12fa0-499f-435b-bc69",
+        },
+        "chatInfo": {"threadId": "19:meeting_abc@thread.v2", "messageId": "0"},
+    }
+    data.update(changes)
+    return data
+
+
+def add_token(rsps: responses.RequestsMock, value: str = "graph-token-1",
+              expires_in: int = 3599) -> None:
+    rsps.add(responses.POST, TOKEN_URL, json={"token_type": "Bearer", "expires_in": expires_in,
+                                              "ext_expires_in": expires_in,
+                                              "access_token": value})
+
+
+def api_calls(rsps: responses.RequestsMock, method: str | None = None,
+              ) -> list[requests.PreparedRequest]:
+    found = [c.request for c in rsps.calls if str(c.request.url).startswith(BASE)]
+    return [r for r in found if method is None or r.method == method]
+
+
+def sent_json(request: requests.PreparedRequest) -> dict[str, Any]:
+    assert request.body is not None
+    return json.loads(request.body)
+
+
+def check_bodies_against_spec(rsps: responses.RequestsMock) -> int:
+    """Validate every Graph request body sent so far against the spec subset."""
+    if not spec_available(SPEC):
+        return 0
+    checked = 0
+    for request in api_calls(rsps):
+        if request.body:
+            validate_prepared_request(SPEC, request, base_url=BASE)
+            checked += 1
+    return checked
+
+
+def existing() -> Meeting:
+    return Meeting(platform="msteams", meeting_id=MEETING_ID, join_url=JOIN_URL)
+
+
+# --- create / get / update / delete -------------------------------------------------------------
+
+
+def test_create_uses_create_or_get_with_the_marker_as_external_id(
+    adapter: TeamsAdapter, rsps: responses.RequestsMock
+) -> None:
+    request = meeting_request()
+    add_token(rsps)
+    rsps.add(responses.POST, CREATE_URL, json=graph_meeting(request), status=201)
+
+    meeting = adapter.create_meeting(request)
+
+    assert meeting.meeting_id == MEETING_ID
+    assert meeting.join_url == JOIN_URL
+    assert meeting.marker == request.marker
+    assert meeting.start == request.start and meeting.duration == request.duration
+    assert [(d.number, d.label) for d in meeting.dial_in] == [
+        ("+32 2 000 00 00", "toll"), ("+52 55 0000 0000", "toll"),
+        ("+1 800 000 0000", "toll-free")]
+    assert meeting.extra["conferenceId"] == "24229087"
+    assert sent_json(api_calls(rsps, "POST")[0]) == {
+        "externalId": request.marker, "subject": request.topic,
+        "startDateTime": "2021-10-28T15:00:00Z", "endDateTime": "2021-10-28T17:30:00Z"}
+    assert api_calls(rsps, "PATCH") == []  # the lobby already matches: no second write
+    assert check_bodies_against_spec(rsps) == 1
+
+
+def test_create_returning_the_existing_meeting_makes_no_new_one(
+    adapter: TeamsAdapter, rsps: responses.RequestsMock
+) -> None:
+    request = meeting_request()
+    add_token(rsps)
+    rsps.add(responses.POST, CREATE_URL, json=graph_meeting(request), status=200)
+
+    assert adapter.create_meeting(request).meeting_id == MEETING_ID
+    assert [r.method for r in api_calls(rsps)] == ["POST"]
+
+
+def test_create_sets_lobby_and_recording_with_a_patch_when_they_differ(
+    adapter: TeamsAdapter, rsps: responses.RequestsMock
+) -> None:
+    request = meeting_request(settings=MeetingOptions(waiting_room=False,
+                                                      auto_recording="cloud"))
+    add_token(rsps)
+    rsps.add(responses.POST, CREATE_URL, json=graph_meeting(request), status=201)
+    patched = graph_meeting(request, lobbyBypassSettings={"scope": "everyone",
+                                                          "isDialInBypassEnabled": False},
+                            recordAutomatically=True)
+    rsps.add(responses.PATCH, MEETING_URL, json=patched, status=200)
+
+    meeting = adapter.create_meeting(request)
+
+    assert meeting.meeting_id == MEETING_ID
+    body = sent_json(api_calls(rsps, "PATCH")[0])
+    assert body["lobbyBypassSettings"] == {"scope": "everyone", "isDialInBypassEnabled": False}
+    assert body["recordAutomatically"] is True
+    assert check_bodies_against_spec(rsps) == 2
+
+
+def test_a_timed_out_create_is_sent_again_because_create_or_get_is_idempotent(
+    adapter: TeamsAdapter, rsps: responses.RequestsMock, sleeps: list[float]
+) -> None:
+    request = meeting_request()
+    add_token(rsps)
+    rsps.add(responses.POST, CREATE_URL, body=requests.ReadTimeout("slow"))
+    rsps.add(responses.POST, CREATE_URL, status=503, json={"error": {
+        "code": "ServiceUnavailable", "message": "busy"}}, headers={"Retry-After": "3"})
+    rsps.add(responses.POST, CREATE_URL, json=graph_meeting(request), status=200)
+
+    assert adapter.create_meeting(request).meeting_id == MEETING_ID
+    assert len(sleeps) == 2 and sleeps[1] == 3.0
+    bodies = {json.dumps(sent_json(r), sort_keys=True) for r in api_calls(rsps, "POST")}
+    assert len(bodies) == 1  # the same externalId every time
+
+
+def test_update_patches_and_accepts_200_with_the_meeting(
+    adapter: TeamsAdapter, rsps: responses.RequestsMock
+) -> None:
+    moved = meeting_request(start=datetime(2021, 10, 28, 16, 0, tzinfo=timezone.utc))
+    add_token(rsps)
+    rsps.add(responses.PATCH, MEETING_URL, json=graph_meeting(moved), status=200)
+
+    meeting = adapter.update_meeting(existing(), moved)
+
+    assert meeting.start == moved.start
+    body = sent_json(api_calls(rsps, "PATCH")[0])
+    assert body["startDateTime"] == "2021-10-28T16:00:00Z"
+    assert body["endDateTime"] == "2021-10-28T18:30:00Z"
+    assert body["lobbyBypassSettings"]["scope"] == "organization"
+    assert body["recordAutomatically"] is False
+    assert check_bodies_against_spec(rsps) == 1
+
+
+def test_update_accepts_204_and_reads_the_meeting_back(
+    adapter: TeamsAdapter, rsps: responses.RequestsMock
+) -> None:
+    moved = meeting_request(topic="Introduction (moved)")
+    add_token(rsps)
+    rsps.add(responses.PATCH, MEETING_URL, status=204)
+    rsps.add(responses.GET, MEETING_URL, json=graph_meeting(moved))
+
+    assert adapter.update_meeting(existing(), moved).topic == "Introduction (moved)"
+    assert [r.method for r in api_calls(rsps)] == ["PATCH", "GET"]
+
+
+def test_delete_sends_delete(adapter: TeamsAdapter, rsps: responses.RequestsMock) -> None:
+    add_token(rsps)
+    rsps.add(responses.DELETE, MEETING_URL, status=204)
+
+    adapter.delete_meeting(existing())
+
+    assert [r.method for r in api_calls(rsps)] == ["DELETE"]
+
+
+def test_deleting_a_meeting_already_gone_counts_as_done(
+    adapter: TeamsAdapter, rsps: responses.RequestsMock
+) -> None:
+    add_token(rsps)
+    rsps.add(responses.DELETE, MEETING_URL, status=404, json={"error": {
+        "code": "NotFound", "message": "The meeting was not found."}})
+
+    adapter.delete_meeting(existing())
+
+    assert len(api_calls(rsps)) == 1
+
+
+def test_get_meeting_returns_the_meeting_or_none_when_gone(
+    adapter: TeamsAdapter, rsps: responses.RequestsMock
+) -> None:
+    add_token(rsps)
+    rsps.add(responses.GET, MEETING_URL, json=graph_meeting())
+    rsps.add(responses.GET, MEETING_URL, status=404, json={"error": {
+        "code": "NotFound", "message": "The meeting was not found."}})
+
+    found = adapter.get_meeting(MEETING_ID)
+    gone = adapter.get_meeting(MEETING_ID)
+
+    assert found is not None and found.join_url == JOIN_URL
+    assert gone is None
+
+
+def test_updating_a_meeting_graph_no_longer_has_raises_not_found(
+    adapter: TeamsAdapter, rsps: responses.RequestsMock
+) -> None:
+    add_token(rsps)
+    rsps.add(responses.PATCH, MEETING_URL, status=404, json={"error": {
+        "code": "NotFound", "message": "The meeting was not found."}})
+
+    with pytest.raises(NotFound):
+        adapter.update_meeting(existing(), meeting_request())
+
+
+# --- tokens -------------------------------------------------------------------------------------
+
+
+def test_token_uses_client_credentials_for_the_graph_default_scope(
+    adapter: TeamsAdapter, rsps: responses.RequestsMock
+) -> None:
+    add_token(rsps, "graph-abc")
+    rsps.add(responses.GET, MEETING_URL, json=graph_meeting())
+
+    adapter.get_meeting(MEETING_ID)
+
+    assert parse_qs(str(rsps.calls[0].request.body)) == {
+        "client_id": ["app-1"], "client_secret": [SECRET],
+        "scope": ["https://graph.microsoft.com/.default"], "grant_type": ["client_credentials"]}
+    assert api_calls(rsps)[0].headers["Authorization"] == "Bearer graph-abc"
+
+
+def test_token_is_reused_then_requested_again_before_it_expires(
+    adapter: TeamsAdapter, rsps: responses.RequestsMock, clock: Clock
+) -> None:
+    add_token(rsps, "graph-1", expires_in=3599)
+    add_token(rsps, "graph-2", expires_in=3599)
+    rsps.add(responses.GET, MEETING_URL, json=graph_meeting())
+
+    adapter.get_meeting(MEETING_ID)
+    clock.now += 3500  # 99 s left
+    adapter.get_meeting(MEETING_ID)
+    clock.now += 50  # 49 s left: get a new one first
+    adapter.get_meeting(MEETING_ID)
+
+    used = [r.headers["Authorization"] for r in api_calls(rsps)]
+    assert used == ["Bearer graph-1", "Bearer graph-1", "Bearer graph-2"]
+
+
+def test_a_401_gets_a_new_token_and_retries_once(
+    adapter: TeamsAdapter, rsps: responses.RequestsMock
+) -> None:
+    add_token(rsps, "graph-old")
+    add_token(rsps, "graph-new")
+    rsps.add(responses.GET, MEETING_URL, status=401, json={"error": {
+        "code": "InvalidAuthenticationToken", "message": "Access token has expired."}})
+    rsps.add(responses.GET, MEETING_URL, json=graph_meeting())
+
+    assert adapter.get_meeting(MEETING_ID) is not None
+    used = [r.headers["Authorization"] for r in api_calls(rsps)]
+    assert used == ["Bearer graph-old", "Bearer graph-new"]
+
+
+def test_refused_app_credentials_raise_authentication_error_with_the_entra_message(
+    adapter: TeamsAdapter, rsps: responses.RequestsMock
+) -> None:
+    rsps.add(responses.POST, TOKEN_URL, status=401, json={
+        "error": "invalid_client",
+        "error_description": "AADSTS7000215: Invalid client secret provided."})
+
+    with pytest.raises(AuthenticationError) as caught:
+        adapter.create_meeting(meeting_request())
+
+    assert "AADSTS7000215" in str(caught.value)
+    assert "S3EVENTS_MSTEAMS_CLIENT_SECRET" in str(caught.value)
+    assert SECRET not in str(caught.value)
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+
+def test_a_403_explains_the_permission_and_the_application_access_policy(
+    adapter: TeamsAdapter, rsps: responses.RequestsMock
+) -> None:
+    add_token(rsps)
+    rsps.add(responses.POST, CREATE_URL, status=403, json={"error": {
+        "code": "Forbidden", "message": "No application access policy found for this app."}})
+
+    with pytest.raises(PermissionDenied) as caught:
+        adapter.create_meeting(meeting_request())
+
+    text = str(caught.value)
+    assert "No application access policy found" in text
+    assert "OnlineMeetings.ReadWrite.All" in text
+    assert "New-CsApplicationAccessPolicy" in text and "Grant-CsApplicationAccessPolicy" in text
+
+
+def test_an_unknown_organiser_names_the_user_id_option(
+    adapter: TeamsAdapter, rsps: responses.RequestsMock
+) -> None:
+    add_token(rsps)
+    rsps.add(responses.POST, CREATE_URL, status=404, json={"error": {
+        "code": "NotFound", "message": "User not found."}})
+
+    with pytest.raises(NotFound, match="user_id"):
+        adapter.create_meeting(meeting_request())
+
+
+def test_a_429_waits_retry_after_seconds_then_retries(
+    adapter: TeamsAdapter, rsps: responses.RequestsMock, sleeps: list[float]
+) -> None:
+    add_token(rsps)
+    rsps.add(responses.PATCH, MEETING_URL, status=429, headers={"Retry-After": "4"},
+             json={"error": {"code": "TooManyRequests", "message": "Throttled."}})
+    rsps.add(responses.PATCH, MEETING_URL, json=graph_meeting(), status=200)
+
+    adapter.update_meeting(existing(), meeting_request())
+
+    assert sleeps == [4.0]
+
+
+def test_persistent_5xx_raises_service_unavailable_after_the_retries(
+    adapter: TeamsAdapter, rsps: responses.RequestsMock, sleeps: list[float]
+) -> None:
+    add_token(rsps)
+    rsps.add(responses.GET, MEETING_URL, status=502, json={"error": {
+        "code": "BadGateway", "message": "Bad gateway."}})
+
+    with pytest.raises(ServiceUnavailable):
+        adapter.get_meeting(MEETING_ID)
+
+    assert len(api_calls(rsps)) == adapter.http.retry.attempts
+    assert len(sleeps) == adapter.http.retry.attempts - 1
+
+
+# --- secrets, options, registration -------------------------------------------------------------
+
+
+def test_secrets_and_tokens_never_show_in_reprs_or_logs(
+    adapter: TeamsAdapter, rsps: responses.RequestsMock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    add_token(rsps, "graph-token-secret")
+    rsps.add(responses.POST, CREATE_URL, json=graph_meeting(), status=201)
+    rsps.add(responses.GET, MEETING_URL, status=503, json={"error": {
+        "code": "ServiceUnavailable", "message": "busy"}})
+    rsps.add(responses.GET, MEETING_URL, json=graph_meeting())
+
+    created = adapter.create_meeting(meeting_request())
+    read = adapter.get_meeting(MEETING_ID)
+
+    assert read is not None and created.host_url is None
+    shown = [repr(adapter), str(adapter), repr(adapter.options), repr(created), str(read),
+             created.model_dump_json(), caplog.text]
+    for text in shown:
+        assert SECRET not in text and "graph-token-secret" not in text
+
+
+def test_token_url_defaults_to_the_tenant_endpoint_and_scope_follows_the_cloud(
+    clock: Clock, sleeps: list[float], rsps: responses.RequestsMock
+) -> None:
+    adapter = make_adapter(clock, sleeps, api_base_url="https://graph.microsoft.us/v1.0",
+                           token_url="https://login.microsoftonline.us/t/oauth2/v2.0/token")
+    rsps.add(responses.POST, "https://login.microsoftonline.us/t/oauth2/v2.0/token",
+             json={"access_token": "gov", "expires_in": 3599})
+    rsps.add(responses.GET, f"https://graph.microsoft.us/v1.0/users/{USER}/onlineMeetings/"
+             f"{MEETING_ID}", json=graph_meeting())
+
+    assert adapter.get_meeting(MEETING_ID) is not None
+    assert parse_qs(str(rsps.calls[0].request.body))["scope"] == [
+        "https://graph.microsoft.us/.default"]
+    assert TeamsOptions(tenant_id=TENANT, client_id="a", client_secret=SecretStr("s"),
+                        user_id=USER).resolved_token_url == TOKEN_URL
+
+
+def test_options_come_from_the_environment_and_missing_ones_are_named() -> None:
+    environ = {"S3EVENTS_MSTEAMS_CLIENT_SECRET": SECRET, "S3EVENTS_MSTEAMS_USER_ID": USER}
+
+    adapter = TeamsAdapter.from_options({"tenant_id": TENANT, "client_id": "app-1"},
+                                        environ=environ)
+
+    assert isinstance(adapter.options, TeamsOptions)
+    assert adapter.options.client_secret.get_secret_value() == SECRET
+    with pytest.raises(ConfigurationError, match="S3EVENTS_MSTEAMS_TENANT_ID"):
+        TeamsAdapter.from_options({"client_id": "app-1"}, environ=environ)
+
+
+def test_msteams_is_registered_through_the_entry_point() -> None:
+    cls = platform_class("msteams", build_plugin_manager())
+    assert cls is TeamsAdapter and cls.idempotent_create is True
