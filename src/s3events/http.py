@@ -24,6 +24,7 @@ import logging
 import random
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -106,7 +107,7 @@ class Token:
         return f"Token(value='**********', expires_at={self.expires_at})"
 
 
-class TokenProvider:
+class TokenProvider(ABC):
     """Fetches and caches a bearer token; subclasses implement :meth:`fetch`.
 
     The token is refreshed 60 seconds before ``expires_in`` says it ends (or halfway
@@ -121,9 +122,9 @@ class TokenProvider:
         self._token: Token | None = None
         self._lock = threading.Lock()
 
-    def fetch(self, client: HttpClient) -> Token:  # pragma: no cover - abstract
-        """Get a new token from the vendor."""
-        raise NotImplementedError
+    @abstractmethod
+    def fetch(self, client: HttpClient) -> Token:
+        """Get a new token from the vendor (build it with :meth:`new_token`)."""
 
     def token(self, client: HttpClient, *, force: bool = False) -> str:
         """A valid token, fetching one if there is none or it is about to expire."""

@@ -1,0 +1,311 @@
+"""The shared HTTP client: timeouts, retries, Retry-After, tokens and error mapping.
+
+Vendor HTTP is mocked with ``responses``; waits go to a recording ``sleep`` and token expiry
+follows a hand-moved clock, so nothing here waits for real.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+import responses
+
+from s3events.errors import (
+    AuthenticationError,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ServiceUnavailable,
+)
+from s3events.http import HttpClient, RetryPolicy, Token, TokenProvider, parse_retry_after
+
+API = "https://api.video.example/v2"
+TOKEN_URL = "https://auth.video.example/oauth/token"
+CLIENT_SECRET = "client-secret-XYZ"
+NOW = 1_635_000_000.0
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class ClientCredentials(TokenProvider):
+    """An OAuth client-credentials token, as vendor adapters fetch it."""
+
+    def fetch(self, client: HttpClient) -> Token:
+        body = client.json("POST", TOKEN_URL, auth=False, action="token request",
+                           data={"grant_type": "client_credentials"},
+                           headers={"Authorization": f"Basic {CLIENT_SECRET}"})
+        return self.new_token(body["access_token"], body["expires_in"])
+
+
+@pytest.fixture
+def mocked() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock() as rsps:
+        yield rsps
+
+
+@pytest.fixture
+def waits() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def make_client(waits: list[float], clock: Clock, **kwargs: Any) -> HttpClient:
+    return HttpClient("video", API, sleep=waits.append, clock=clock, timeout=12.5, **kwargs)
+
+
+def token_reply(rsps: responses.RequestsMock, *values: str, expires_in: int = 3600) -> None:
+    for value in values:
+        rsps.post(TOKEN_URL, json={"access_token": value, "expires_in": expires_in})
+
+
+def test_every_call_gets_the_timeout(
+    mocked: responses.RequestsMock, waits: list[float], clock: Clock
+) -> None:
+    token_reply(mocked, "tok-1")
+    mocked.get(f"{API}/meetings/1", json={"id": 1})
+    mocked.delete(f"{API}/meetings/1", status=204)
+    client = make_client(waits, clock, token_provider=ClientCredentials(clock=clock))
+    client.json("GET", "/meetings/1")
+    client.request("DELETE", "meetings/1")
+    assert [c.request.req_kwargs["timeout"] for c in mocked.calls] == [12.5, 12.5, 12.5]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("7", 7.0),
+        (email.utils.formatdate(NOW + 30, usegmt=True), 30.0),
+        ("2021-10-23T14:40:45Z", 45.0),
+    ],
+    ids=["seconds", "http-date", "iso-date"],
+)
+def test_429_waits_as_long_as_retry_after_says(
+    mocked: responses.RequestsMock, waits: list[float], clock: Clock, header: str,
+    expected: float,
+) -> None:
+    clock.now = 1_635_000_000.0  # 2021-10-23T14:40:00Z
+    mocked.get(f"{API}/users/me", status=429, headers={"Retry-After": header})
+    mocked.get(f"{API}/users/me", json={"id": "me"})
+    assert make_client(waits, clock).json("GET", "/users/me") == {"id": "me"}
+    assert waits == [expected]
+
+
+def test_429_on_a_create_is_retried_because_nothing_was_done(
+    mocked: responses.RequestsMock, waits: list[float], clock: Clock
+) -> None:
+    mocked.post(f"{API}/meetings", status=429, headers={"Retry-After": "2"})
+    mocked.post(f"{API}/meetings", json={"id": 5}, status=201)
+    assert make_client(waits, clock).json("POST", "/meetings", json={}) == {"id": 5}
+    assert waits == [2.0]
+
+
+def test_retry_after_beyond_the_longest_wait_is_raised_at_once(
+    mocked: responses.RequestsMock, waits: list[float], clock: Clock
+) -> None:
+    tomorrow = email.utils.formatdate(NOW + 86_400, usegmt=True)
+    mocked.get(f"{API}/meetings", status=429, headers={"Retry-After": tomorrow},
+               json={"message": "daily limit reached"})
+    with pytest.raises(RateLimited) as caught:
+        make_client(waits, clock).request("GET", "/meetings")
+    assert waits == []
+    assert caught.value.retry_after == 86_400
+    assert "daily limit reached" in str(caught.value)
+
+
+def test_rate_limit_that_persists_is_raised_after_the_attempts(
+    mocked: responses.RequestsMock, waits: list[float], clock: Clock
+) -> None:
+    for _ in range(3):
+        mocked.get(f"{API}/meetings", status=429, headers={"Retry-After": "1"})
+    client = make_client(waits, clock, retry=RetryPolicy(attempts=3))
+    with pytest.raises(RateLimited) as caught:
+        client.request("GET", "/meetings")
+    assert waits == [1.0, 1.0]
+    assert caught.value.status == 429 and caught.value.retry_after == 1.0
+
+
+def test_5xx_on_an_idempotent_call_is_retried_with_growing_backoff(
+    mocked: responses.RequestsMock, waits: list[float], clock: Clock
+) -> None:
+    mocked.put(f"{API}/meetings/9", status=503)
+    mocked.put(f"{API}/meetings/9", status=502)
+    mocked.put(f"{API}/meetings/9", status=204)
+    client = make_client(waits, clock, retry=RetryPolicy(backoff=1.0))
+    client.request("PUT", "/meetings/9", json={})
+    assert len(waits) == 2
+    assert 0.5 <= waits[0] <= 1.0 and 1.0 <= waits[1] <= 2.0  # base/2 + jitter up to base/2
+
+
+def test_5xx_on_a_post_is_not_retried(
+    mocked: responses.RequestsMock, waits: list[float], clock: Clock
+) -> None:
+    mocked.post(f"{API}/meetings", status=500, json={"message": "internal error"})
+    with pytest.raises(ServiceUnavailable) as caught:
+        make_client(waits, clock).request("POST", "/meetings", json={})
+    assert len(mocked.calls) == 1 and waits == []
+    assert caught.value.status == 500
+    assert str(caught.value) == ("video is unavailable (HTTP 500) for POST /meetings "
+                                 "(video said: internal error)")
+
+
+def test_post_marked_idempotent_is_retried_on_5xx(
+    mocked: responses.RequestsMock, waits: list[float], clock: Clock
+) -> None:
+    mocked.post(f"{API}/onlineMeetings/createOrGet", status=503)
+    mocked.post(f"{API}/onlineMeetings/createOrGet", json={"id": "m"})
+    client = make_client(waits, clock)
+    assert client.json("POST", "/onlineMeetings/createOrGet", idempotent=True) == {"id": "m"}
+
+
+def test_connection_errors_are_retried_only_for_idempotent_calls(
+    mocked: responses.RequestsMock, waits: list[float], clock: Clock
+) -> None:
+    mocked.get(f"{API}/meetings/1", body=requests.ConnectionError("reset"))
+    mocked.get(f"{API}/meetings/1", json={"id": 1})
+    mocked.post(f"{API}/meetings", body=requests.ConnectionError("reset"))
+    client = make_client(waits, clock)
+    assert client.json("GET", "/meetings/1") == {"id": 1}
+    with pytest.raises(ServiceUnavailable) as caught:
+        client.request("POST", "/meetings", json={})
+    assert len(waits) == 1
+    assert str(caught.value) == ("could not reach video for POST /meetings: ConnectionError "
+                                 "— check the network and the api_base_url option")
+
+
+def test_connect_timeout_is_retried_even_for_a_create(
+    mocked: responses.RequestsMock, waits: list[float], clock: Clock
+) -> None:
+    mocked.post(f"{API}/meetings", body=requests.ConnectTimeout("no route"))
+    mocked.post(f"{API}/meetings", json={"id": 2})
+    assert make_client(waits, clock).json("POST", "/meetings", json={}) == {"id": 2}
+    assert len(waits) == 1
+
+
+def test_token_is_cached_and_refreshed_a_minute_before_it_expires(
+    mocked: responses.RequestsMock, waits: list[float], clock: Clock
+) -> None:
+    token_reply(mocked, "tok-1", "tok-2")
+    mocked.get(f"{API}/me", json={})
+    client = make_client(waits, clock, token_provider=ClientCredentials(clock=clock))
+    client.request("GET", "/me")
+    clock.now = NOW + 3600 - 61
+    client.request("GET", "/me")
+    clock.now = NOW + 3600 - 59
+    client.request("GET", "/me")
+    sent = [c.request.headers.get("Authorization") for c in mocked.calls
+            if c.request.url.startswith(API)]
+    assert sent == ["Bearer tok-1", "Bearer tok-1", "Bearer tok-2"]
+    assert sum(c.request.url == TOKEN_URL for c in mocked.calls) == 2
+
+
+def test_short_lived_token_is_refreshed_halfway(
+    mocked: responses.RequestsMock, waits: list[float], clock: Clock
+) -> None:
+    token_reply(mocked, "tok-1", "tok-2", expires_in=60)
+    mocked.get(f"{API}/me", json={})
+    client = make_client(waits, clock, token_provider=ClientCredentials(clock=clock))
+    client.request("GET", "/me")
+    clock.now = NOW + 29
+    client.request("GET", "/me")
+    clock.now = NOW + 31
+    client.request("GET", "/me")
+    assert sum(c.request.url == TOKEN_URL for c in mocked.calls) == 2
+
+
+def test_401_refreshes_the_token_once_and_retries(
+    mocked: responses.RequestsMock, waits: list[float], clock: Clock
+) -> None:
+    token_reply(mocked, "revoked", "fresh")
+    mocked.get(f"{API}/me", status=401, match=[
+        responses.matchers.header_matcher({"Authorization": "Bearer revoked"})])
+    mocked.get(f"{API}/me", json={"ok": True}, match=[
+        responses.matchers.header_matcher({"Authorization": "Bearer fresh"})])
+    client = make_client(waits, clock, token_provider=ClientCredentials(clock=clock))
+    assert client.json("GET", "/me") == {"ok": True}
+    assert waits == []
+
+
+def test_401_after_a_refresh_is_bad_credentials(
+    mocked: responses.RequestsMock, waits: list[float], clock: Clock
+) -> None:
+    token_reply(mocked, "tok-1", "tok-2")
+    mocked.get(f"{API}/me", status=401, json={"message": "Invalid access token."})
+    client = make_client(waits, clock, token_provider=ClientCredentials(clock=clock),
+                         hints={401: "check client_id and client_secret"})
+    with pytest.raises(AuthenticationError) as caught:
+        client.request("GET", "/me")
+    assert sum(c.request.url == TOKEN_URL for c in mocked.calls) == 2
+    assert str(caught.value) == (
+        "video refused the credentials (HTTP 401) during GET /me (video said: Invalid access "
+        "token.) — check client_id and client_secret")
+    assert CLIENT_SECRET not in str(caught.value) and "tok-2" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error", "text"),
+    [
+        (403, {"error": {"code": "Forbidden", "message": "Missing scope meeting:write"}},
+         PermissionDenied, "video denied permission (HTTP 403) for POST /meetings (video said: "
+                           "Missing scope meeting:write) — add the meeting:write scope"),
+        (404, {"message": "Meeting does not exist: 9."}, NotFound,
+         "video: not found (HTTP 404) during POST /meetings (video said: Meeting does not "
+         "exist: 9.)"),
+        (400, {"error_description": "start_time is invalid"}, InvalidRequest,
+         "video rejected the POST /meetings (HTTP 400) (video said: start_time is invalid)"),
+    ],
+)
+def test_errors_map_to_the_error_tree_with_vendor_message_and_hint(
+    mocked: responses.RequestsMock, waits: list[float], clock: Clock, status: int,
+    body: dict[str, object], error: type[Exception], text: str,
+) -> None:
+    mocked.post(f"{API}/meetings", status=status, json=body)
+    client = make_client(waits, clock, hints={403: "add the meeting:write scope"})
+    with pytest.raises(error) as caught:
+        client.request("POST", "/meetings", json={})
+    assert str(caught.value) == text
+    assert waits == []
+
+
+def test_body_that_is_not_json_is_a_clear_error(
+    mocked: responses.RequestsMock, waits: list[float], clock: Clock
+) -> None:
+    mocked.get(f"{API}/me", body="<html>proxy login</html>", status=200)
+    with pytest.raises(ServiceUnavailable, match="video answered /me with a body that is not "
+                                                 "JSON"):
+        make_client(waits, clock).json("GET", "/me")
+
+
+def test_secrets_stay_out_of_reprs(clock: Clock, waits: list[float]) -> None:
+    token = Token(value="tok-SECRET", expires_at=NOW + 10)
+    assert "tok-SECRET" not in repr(token)
+    provider = ClientCredentials(clock=clock)
+    provider._token = token
+    client = make_client(waits, clock, token_provider=provider)
+    assert "tok-SECRET" not in repr(provider) + repr(client)
+    assert repr(client) == f"<HttpClient video {API}>"
+
+
+def test_retry_after_parsing_accepts_seconds_dates_and_rejects_junk() -> None:
+    assert parse_retry_after("120") == 120.0
+    assert parse_retry_after("-5") == 0.0
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after(email.utils.formatdate(NOW - 10, usegmt=True), now=NOW) == 0.0
+    assert parse_retry_after("2021-10-23T14:40:10", now=1_635_000_000.0) == 10.0
