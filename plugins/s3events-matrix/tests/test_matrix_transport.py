@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -25,6 +25,7 @@ from s3events.errors import (
     ServiceUnavailable,
 )
 from s3events.plugins import transport_class
+from s3events.testing.contracts import Route, TransportContract
 from s3events.testing.specs import spec_available, validate_request, validate_response
 from s3events.transports.base import OutgoingMessage
 
@@ -299,3 +300,28 @@ def test_transport_is_registered_through_the_entry_point() -> None:
     cls = transport_class("matrix")
     assert cls is MatrixTransport
     assert (cls.name, cls.channel) == ("matrix", "matrix")
+
+
+#: Matrix error codes the homeserver answers with these HTTP statuses.
+ERRCODES = {400: "M_BAD_JSON", 401: "M_UNKNOWN_TOKEN", 403: "M_FORBIDDEN", 404: "M_NOT_FOUND",
+            429: "M_LIMIT_EXCEEDED", 500: "M_UNKNOWN", 503: "M_UNKNOWN"}
+
+
+class TestMatrixContract(TransportContract):
+    """The test kit's transport contract, with Matrix-shaped answers and idempotent sends."""
+
+    transport_class = MatrixTransport
+    options: ClassVar[Mapping[str, Any]] = {"homeserver": HS, "access_token": TOKEN}
+    recipient = ROOM
+    spec = SPEC
+    spec_base_url = HS
+    idempotent_sends = True
+
+    def route(self, message: OutgoingMessage) -> Route:
+        return ("PUT", SEND)
+
+    def mock_send(self, rsps: responses.RequestsMock, message: OutgoingMessage) -> None:
+        rsps.put(SEND, json={"event_id": EVENT})
+
+    def error_body(self, status: int) -> Any:
+        return {"errcode": ERRCODES[status], "error": f"simulated error {status}"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
 
 import pytest
 import requests
@@ -23,6 +23,7 @@ from s3events.errors import (
     ServiceUnavailable,
 )
 from s3events.plugins import transport_class
+from s3events.testing.contracts import Route, TransportContract
 from s3events.testing.specs import spec_available, validate_request
 from s3events.transports.base import OutgoingMessage
 
@@ -273,3 +274,32 @@ def test_transport_is_registered_through_the_entry_point() -> None:
     cls = transport_class("slack")
     assert cls is SlackTransport
     assert (cls.name, cls.channel) == ("slack", "slack")
+
+
+#: Web API codes Slack answers (HTTP 200, ok: false) where other vendors use these statuses.
+SLACK_CODES = {400: "invalid_arguments", 401: "invalid_auth", 403: "missing_scope",
+               404: "channel_not_found"}
+
+
+class TestSlackContract(TransportContract):
+    """The test kit's transport contract, with Slack-shaped answers."""
+
+    transport_class = SlackTransport
+    options: ClassVar[Mapping[str, Any]] = {"token": TOKEN, "api_base_url": BASE}
+    recipient = "U012AB3CD"
+    spec = SPEC
+    spec_base_url = BASE
+
+    def route(self, message: OutgoingMessage) -> Route:
+        return ("POST", URL)
+
+    def mock_send(self, rsps: responses.RequestsMock, message: OutgoingMessage) -> None:
+        rsps.post(URL, json=ok_body())
+
+    def mock_error(self, rsps: responses.RequestsMock, message: OutgoingMessage, *,
+                   status: int | None, headers: Mapping[str, str] | None = None) -> None:
+        code = SLACK_CODES.get(status) if status is not None else None
+        if code is None:  # 429, 5xx and connection errors are HTTP-level at Slack too
+            super().mock_error(rsps, message, status=status, headers=headers)
+            return
+        rsps.post(URL, json={"ok": False, "error": code})

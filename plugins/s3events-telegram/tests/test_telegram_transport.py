@@ -7,8 +7,8 @@ import json
 import logging
 import re
 import traceback
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
 
 import pytest
 import requests
@@ -26,6 +26,7 @@ from s3events.errors import (
     ServiceUnavailable,
 )
 from s3events.plugins import transport_class
+from s3events.testing.contracts import DEFAULT_ERRORS, Route, TransportContract
 from s3events.testing.specs import spec_available, validate_request
 from s3events.transports.base import OutgoingMessage
 
@@ -292,3 +293,35 @@ def test_transport_is_registered_through_the_entry_point() -> None:
     cls = transport_class("telegram")
     assert cls is TelegramTransport
     assert (cls.name, cls.channel) == ("telegram", "telegram")
+
+
+class TestTelegramContract(TransportContract):
+    """The test kit's transport contract, with Bot API-shaped answers."""
+
+    transport_class = TelegramTransport
+    options: ClassVar[Mapping[str, Any]] = {"bot_token": TOKEN, "api_base_url": BASE}
+    recipient = "987654321"
+    spec = SPEC
+    spec_base_url = BASE
+    #: A malformed token makes the Bot API answer 404, so 404 means "bad token" here.
+    expected_errors: ClassVar[Mapping[int | None, type[ServiceError]]] = {
+        **DEFAULT_ERRORS, 404: AuthenticationError}
+
+    def route(self, message: OutgoingMessage) -> Route:
+        return ("POST", URL)
+
+    def mock_send(self, rsps: responses.RequestsMock, message: OutgoingMessage) -> None:
+        rsps.post(URL, json=ok_body())
+
+    def error_body(self, status: int) -> Any:
+        return error_body(status, f"simulated error {status}")
+
+    def mock_error(self, rsps: responses.RequestsMock, message: OutgoingMessage, *,
+                   status: int | None, headers: Mapping[str, str] | None = None) -> None:
+        wait = (headers or {}).get("Retry-After")
+        if status != 429 or wait is None:
+            super().mock_error(rsps, message, status=status, headers=headers)
+            return
+        # Telegram's flood signal is in the body (parameters.retry_after), not a header.
+        rsps.post(URL, status=429, json=error_body(429, f"Too Many Requests: retry after {wait}",
+                                                   retry_after=int(wait)))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
 
 import pytest
 import requests
@@ -22,6 +22,7 @@ from s3events.errors import (
     ServiceUnavailable,
 )
 from s3events.plugins import transport_class
+from s3events.testing.contracts import Route, TransportContract
 from s3events.testing.specs import spec_available, validate_request, validate_response
 from s3events.transports.base import OutgoingMessage
 
@@ -356,3 +357,35 @@ def test_transport_is_registered_through_the_entry_point() -> None:
     cls = transport_class("whatsapp")
     assert cls is WhatsAppTransport
     assert (cls.name, cls.channel) == ("whatsapp", "whatsapp")
+
+
+#: Graph error codes the Cloud API answers with these HTTP statuses.
+GRAPH_CODES = {400: 100, 401: 190, 403: 10, 404: 803, 429: 130429, 500: 1, 503: 2}
+
+
+class TestWhatsAppContract(TransportContract):
+    """The test kit's transport contract, with Graph API-shaped answers."""
+
+    transport_class = WhatsAppTransport
+    options: ClassVar[Mapping[str, Any]] = {
+        "access_token": TOKEN, "phone_number_id": PHONE_ID, "template": "seminar_link",
+        "api_base_url": BASE}
+    recipient = "+56 9 8765 4321"
+    spec = SPEC
+    spec_base_url = "https://graph.test"
+
+    def make_message(self, **changes: Any) -> OutgoingMessage:
+        message = super().make_message(**changes)
+        facts = {"title": "Sesión de contrato", "local_time": "5 de marzo de 2030, 10:00",
+                 **message.facts}
+        return message.model_copy(update={"facts": facts})
+
+    def route(self, message: OutgoingMessage) -> Route:
+        return ("POST", URL)
+
+    def mock_send(self, rsps: responses.RequestsMock, message: OutgoingMessage) -> None:
+        rsps.post(URL, json=ok_body())
+
+    def error_body(self, status: int) -> Any:
+        return graph_error(GRAPH_CODES[status], f"simulated error {status}",
+                           transient=status >= 500)
