@@ -34,7 +34,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
 
-__all__ = ["load_series", "load_series_with_warnings", "parse_series_data"]
+__all__ = [
+    "load_series",
+    "load_series_with_warnings",
+    "parse_series_data",
+    "pydantic_problems",
+    "toml_lines",
+    "yaml_with_lines",
+]
 
 log = logging.getLogger(__name__)
 
@@ -269,16 +276,16 @@ def _parse(path: Path, text: str) -> tuple[Any, Lines]:
     except json.JSONDecodeError as exc:
         raise _fail(path, f"not valid JSON: {exc.msg} (column {exc.colno})", exc.lineno) from None
     except tomllib.TOMLDecodeError as exc:
-        return _toml_error(path, exc)
+        raise _toml_error(path, exc) from None
 
 
-def _toml_error(path: Path, exc: Exception) -> tuple[Any, Lines]:
+def _toml_error(path: Path, exc: Exception) -> SeriesError:
     line = getattr(exc, "lineno", None)
-    if line is None:
+    if line is None:  # Pythons before 3.14 only put the line in the message
         match = re.search(r"line (\d+)", str(exc))
         line = int(match.group(1)) if match else None
     message = getattr(exc, "msg", None) or str(exc)
-    raise _fail(path, f"not valid TOML: {message}", line) from None
+    return _fail(path, f"not valid TOML: {message}", line)
 
 
 def _line_for(loc: tuple[Any, ...], lines: Lines) -> int | None:
