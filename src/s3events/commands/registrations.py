@@ -1,0 +1,178 @@
+"""``s3events registrations``: import, list, cancel, export and erase registrations.
+
+``import`` keeps the good rows of a file and reports each bad one as ``FILE:LINE: field:
+reason``; when any row was not imported it exits with status 2 (after keeping the others),
+so scripts notice. ``list`` and ``export`` print personal data, on purpose and only to
+standard output; nothing here logs it. ``erase`` asks before erasing unless ``--yes`` is
+given, and without a terminal to ask on it erases nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ..cli import now_option, parse_now, series_argument, state_option
+from ..errors import InputError
+from ..importing import import_registrations
+from ..loading import load_series
+from ..registrations import (
+    Registration,
+    cancel_registration,
+    erase_person,
+    export_person,
+    list_registrations,
+)
+from ..store import Store, open_store
+
+__all__ = ["registrations"]
+
+STATUSES = ("pending", "confirmed", "waitlisted", "cancelled")
+
+
+@contextmanager
+def _opened(state: str | None) -> Iterator[Store]:
+    store = open_store(state)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+@click.group()
+def registrations() -> None:
+    """Import, list, cancel, export and erase the registrations of a series."""
+
+
+@registrations.command("import")
+@series_argument
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--require-consent", "required", multiple=True, metavar="FLAG",
+              help="Refuse rows without this consent (e.g. data_processing); repeatable.")
+@state_option
+@now_option
+def import_command(series_path: str, file: Path, required: Sequence[str], state: str | None,
+                   now: str | None) -> None:
+    """Import a CSV or XLSX FILE of registrations (any encoding, Spanish or English headers).
+
+    Good rows are kept and bad ones listed as FILE:LINE: reason. Importing the same file
+    again changes nothing. Exit status 2 when some rows were not imported.
+    """
+    series = load_series(series_path)
+    moment = parse_now(now)
+    with _opened(state) as store:
+        report = import_registrations(store, series, file, now=moment,
+                                      required_consent=required)
+    for problem in report.problems:
+        click.echo(str(problem), err=True)
+    click.echo(report.summary())
+    if report.errors:
+        raise InputError(
+            f"{report.rejected} row(s) of {file} were not imported (listed above); the other "
+            "rows were kept. Fix those rows and import the file again.")
+
+
+def _sessions(registration: Registration) -> str:
+    return "all" if registration.sessions is None else " ".join(registration.sessions)
+
+
+def _zone(registration: Registration) -> str:
+    source = registration.timezone_source
+    return registration.timezone + ("" if source == "given" else f" (from {source})")
+
+
+def _table(rows: list[Registration]) -> Table:
+    table = Table(box=None, pad_edge=False)
+    for title in ("#", "status", "name", "email", "lang", "time zone", "country", "sector",
+                  "sessions", "channels"):
+        table.add_column(title, no_wrap=title in ("email", "time zone"))
+    for reg in rows:
+        channels = " ".join(k for k, v in reg.channels.model_dump().items() if v)
+        table.add_row(str(reg.position), reg.status, reg.name, reg.email, reg.language,
+                      _zone(reg), reg.country or "", reg.sector or "", _sessions(reg), channels)
+    return table
+
+
+@registrations.command("list")
+@series_argument
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--status", "status", multiple=True, type=click.Choice(STATUSES),
+              help="Only registrations with this status; repeatable.")
+@state_option
+def list_command(series_path: str, as_json: bool, status: Sequence[str],
+                 state: str | None) -> None:
+    """List the registrations of a series, in registration order (personal data)."""
+    series = load_series(series_path)
+    with _opened(state) as store:
+        rows = list_registrations(store, series.id, status=list(status) or None)
+    if as_json:
+        _echo_json([reg.to_json() for reg in rows])
+        return
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=1000)
+    console.print(_table(rows))
+    counts: Counter[str] = Counter(reg.status for reg in rows)
+    click.echo(f"{len(rows)} registration(s): "
+               + (", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s]) or "none"))
+
+
+@registrations.command("cancel")
+@series_argument
+@click.argument("email")
+@state_option
+@now_option
+def cancel_command(series_path: str, email: str, state: str | None, now: str | None) -> None:
+    """Cancel the registration of EMAIL; the waiting list moves up in order."""
+    series = load_series(series_path)
+    with _opened(state) as store:
+        done = cancel_registration(store, series, email, now=parse_now(now))
+    click.echo(f"Cancelled the registration of {email}." if done.changed
+               else f"The registration of {email} was already cancelled.")
+    if done.promoted:
+        click.echo(f"{len(done.promoted)} person(s) moved up from the waiting list.")
+
+
+@registrations.command("export")
+@series_argument
+@click.argument("email")
+@state_option
+def export_command(series_path: str, email: str, state: str | None) -> None:
+    """Print as JSON all data held on EMAIL: the registration and the messages sent."""
+    series = load_series(series_path)
+    with _opened(state) as store:
+        _echo_json(export_person(store, series.id, email))
+
+
+@registrations.command("erase")
+@series_argument
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Erase without asking.")
+@state_option
+@now_option
+def erase_command(series_path: str, email: str, yes: bool, state: str | None,
+                  now: str | None) -> None:
+    """Erase EMAIL's personal data and unsent messages (the right to erasure).
+
+    Records of messages already sent stay, with only a random id that nothing links to the
+    person any more. Asks first unless --yes is given.
+    """
+    series = load_series(series_path)
+    if not yes:
+        click.confirm(f"Erase every piece of data on {email} in {series.id}? "
+                      "This cannot be undone", abort=True)
+    with _opened(state) as store:
+        report = erase_person(store, series, email, now=parse_now(now))
+    click.echo(f"Erased {email}: {report}.")
