@@ -243,3 +243,11 @@ def test_top_level_must_be_a_mapping(write_series: Writer) -> None:
 def test_missing_file_is_a_series_error(tmp_path: Path) -> None:
     with pytest.raises(SeriesError, match="file not found"):
         load_series_with_warnings(tmp_path / "absent.yaml")
+
+
+def test_other_pydantic_errors_read_as_must_be(write_series: Writer) -> None:
+    data = minimal_series_data(registration={"capacity": 0})
+    data["sessions"][0]["status"] = "postponed"
+    problems = {p.path: p.message for p in problems_of(write_series, data)}
+    assert problems["registration.capacity"] == "must be greater than or equal to 1"
+    assert problems["sessions.0.status"] == "must be 'scheduled' or 'cancelled'"

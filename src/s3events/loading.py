@@ -207,7 +207,11 @@ def _human_message(err: Any) -> str:
             return f"{text} ({reason})" if reason else text
     if kind == "too_short":
         return f"needs at least {err.get('ctx', {}).get('min_length', 1)} item(s)"
-    return str(message)
+    text = str(message)
+    for prefix in ("Input should be ", "Value should be "):
+        if text.startswith(prefix):  # "must be 'scheduled' or 'cancelled'", "must be ≥ 1" …
+            return "must be " + text.removeprefix(prefix)
+    return text
 
 
 def _is_union_tag(part: Any) -> bool:
