@@ -170,7 +170,9 @@ def test_vtimezone_covers_the_october_2021_change(reference_series: Series) -> N
     (vtz,) = cal.walk("VTIMEZONE")
     kinds = [(o.name, o.decoded("dtstart")) for o in vtz.subcomponents]
     assert kinds == [("DAYLIGHT", datetime(2021, 3, 28, 2, 0)),
-                     ("STANDARD", datetime(2021, 10, 31, 3, 0))]
+                     ("STANDARD", datetime(2021, 10, 31, 3, 0)),
+                     ("DAYLIGHT", datetime(2022, 3, 27, 2, 0)),
+                     ("STANDARD", datetime(2022, 10, 30, 3, 0))]
     for event in events(cal):
         wall = event.decoded("DTSTART").replace(tzinfo=None)
         assert wall_to_utc(vtz, wall) == event.decoded("DTSTART")
@@ -312,6 +314,15 @@ def test_icaljs_and_icalendar_agree_with_the_model_on_every_instant(
     expected = expected_instants(series)
     assert icalendar_instants(data) == expected
     assert read_with_icaljs(path) == expected
+
+
+def test_a_single_invitation_still_carries_standard_and_daylight_time(
+    reference_series: Series,
+) -> None:
+    cal = parse(to_ics(session_invitation(reference_series, reference_series.sessions[0],
+                                          lang="en", dtstamp=STAMP)))
+    (vtz,) = cal.walk("VTIMEZONE")
+    assert {o.name for o in vtz.subcomponents} == {"STANDARD", "DAYLIGHT"}
 
 
 @pytest.mark.node

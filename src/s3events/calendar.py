@@ -110,13 +110,16 @@ def _observance(
 def vtimezone(zone_name: str, start: datetime, end: datetime) -> Timezone:
     """A VTIMEZONE for ``zone_name`` that is right for every instant from ``start`` to ``end``.
 
-    One observance per transition in the span, plus the one in force at ``start`` (the last
-    change within a year before it, or — for a zone without changes there — one that starts
-    a year before ``start`` with the offset then in force).
+    One observance per transition from ``start`` to a year after ``end`` (so a reader that
+    derives the zone's yearly rule sees both its standard and its daylight time), plus the
+    one in force at ``start``: the last change within a year before it or, for a zone
+    without changes there, one that starts a year before ``start`` with the offset then in
+    force.
     """
     zone = get_zone(zone_name)
-    lookback = start.astimezone(_UTC) - timedelta(days=366)
-    changes = _transitions(zone, lookback, end.astimezone(_UTC))
+    year = timedelta(days=366)
+    lookback = start.astimezone(_UTC) - year
+    changes = _transitions(zone, lookback, end.astimezone(_UTC) + year)
     earlier = [c for c in changes if c <= start]
     kept = [earlier[-1] if earlier else lookback] + [c for c in changes if c > start]
     tz = Timezone()
