@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
 import pytest
@@ -15,6 +15,7 @@ import requests
 import responses
 from pydantic import SecretStr
 from s3events_msteams import TeamsAdapter, TeamsOptions
+from s3events_msteams.payload import lobby_scope
 
 from s3events.errors import (
     AuthenticationError,
@@ -26,6 +27,7 @@ from s3events.errors import (
 from s3events.models import MeetingOptions
 from s3events.platforms.base import Meeting, MeetingRequest
 from s3events.plugins import build_plugin_manager, platform_class
+from s3events.testing.contracts import PlatformContract, Route
 from s3events.testing.specs import spec_available, validate_prepared_request
 
 TENANT = "contoso.onmicrosoft.com"
@@ -108,8 +110,8 @@ def graph_meeting(request: MeetingRequest | None = None, **changes: object) -> d
         "subject": request.topic,
         "externalId": request.marker,
         "videoTeleconferenceId": "123456789",
-        "lobbyBypassSettings": {"scope": "organization", "isDialInBypassEnabled": False},
-        "recordAutomatically": False,
+        "lobbyBypassSettings": {"scope": lobby_scope(request), "isDialInBypassEnabled": False},
+        "recordAutomatically": request.settings.auto_recording != "none",
         "audioConferencing": {
             "conferenceId": "24229087", "tollNumber": "+32 2 000 00 00",
             "tollNumbers": ["+32 2 000 00 00", "+52 55 0000 0000"],
@@ -200,10 +202,10 @@ def test_create_sets_lobby_and_recording_with_a_patch_when_they_differ(
     request = meeting_request(settings=MeetingOptions(waiting_room=False,
                                                       auto_recording="cloud"))
     add_token(rsps)
-    rsps.add(responses.POST, CREATE_URL, json=graph_meeting(request), status=201)
-    patched = graph_meeting(request, lobbyBypassSettings={"scope": "everyone",
-                                                          "isDialInBypassEnabled": False},
-                            recordAutomatically=True)
+    as_created = graph_meeting(request, lobbyBypassSettings={"scope": "organization"},
+                               recordAutomatically=False)  # the tenant's defaults
+    rsps.add(responses.POST, CREATE_URL, json=as_created, status=201)
+    patched = graph_meeting(request)
     rsps.add(responses.PATCH, MEETING_URL, json=patched, status=200)
 
     meeting = adapter.create_meeting(request)
@@ -483,3 +485,47 @@ def test_options_come_from_the_environment_and_missing_ones_are_named() -> None:
 def test_msteams_is_registered_through_the_entry_point() -> None:
     cls = platform_class("msteams", build_plugin_manager())
     assert cls is TeamsAdapter and cls.idempotent_create is True
+
+
+# --- the plugin-author kit's contract -----------------------------------------------------------
+
+
+class TestTeamsContract(PlatformContract):
+    """The checks every platform adapter must pass, from s3events.testing.contracts.
+
+    Graph's createOrGet is idempotent, so there is no find_meeting to check.
+    """
+
+    adapter_class = TeamsAdapter
+    options: ClassVar[Mapping[str, Any]] = {
+        "tenant_id": TENANT, "client_id": "app-1", "client_secret": SECRET, "user_id": USER}
+    secret_values = ("contract-graph-token",)
+    spec = SPEC
+    spec_base_url = BASE
+
+    def mock_auth(self, rsps: responses.RequestsMock) -> None:
+        add_token(rsps, "contract-graph-token")
+
+    def error_body(self, status: int) -> Any:
+        return {"error": {"code": f"Simulated{status}", "message": f"simulated HTTP {status}"}}
+
+    def route(self, operation: str, meeting_id: str) -> Route:
+        if operation == "create":
+            return ("POST", CREATE_URL)
+        method = {"get": "GET", "update": "PATCH", "delete": "DELETE"}[operation]
+        return (method, f"{MEETINGS}/{meeting_id}")
+
+    def mock_create(self, rsps: responses.RequestsMock, request: MeetingRequest) -> None:
+        rsps.add(responses.POST, CREATE_URL, json=graph_meeting(request), status=201)
+
+    def mock_get(self, rsps: responses.RequestsMock, meeting: Meeting) -> None:
+        rsps.add(responses.GET, f"{MEETINGS}/{meeting.meeting_id}",
+                 json=graph_meeting(self.make_request(), id=meeting.meeting_id))
+
+    def mock_update(self, rsps: responses.RequestsMock, meeting: Meeting,
+                    request: MeetingRequest) -> None:
+        rsps.add(responses.PATCH, f"{MEETINGS}/{meeting.meeting_id}",
+                 json=graph_meeting(request, id=meeting.meeting_id))
+
+    def mock_delete(self, rsps: responses.RequestsMock, meeting: Meeting) -> None:
+        rsps.add(responses.DELETE, f"{MEETINGS}/{meeting.meeting_id}", status=204)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
 import pytest
@@ -27,6 +27,7 @@ from s3events.errors import (
 from s3events.models import MeetingOptions
 from s3events.platforms.base import Meeting, MeetingRequest
 from s3events.plugins import build_plugin_manager, platform_class
+from s3events.testing.contracts import PlatformContract, Route
 from s3events.testing.specs import spec_available, validate_prepared_request
 
 BASE = "https://webexapis.com/v1"
@@ -573,3 +574,56 @@ def test_token_url_follows_api_base_url_unless_given() -> None:
 
 def test_webex_is_registered_through_the_entry_point() -> None:
     assert platform_class("webex", build_plugin_manager()) is WebexAdapter
+
+
+# --- the plugin-author kit's contract -----------------------------------------------------------
+
+
+class TestWebexContract(PlatformContract):
+    """The checks every platform adapter must pass, from s3events.testing.contracts."""
+
+    adapter_class = WebexAdapter
+    options: ClassVar[Mapping[str, Any]] = {
+        "client_id": "client-1", "client_secret": SECRET, "refresh_token": REFRESH}
+    secret_values = ("contract-webex-token", "contract-webex-refresh", HOST_KEY)
+    spec = SPEC
+    spec_base_url = BASE
+
+    def mock_auth(self, rsps: responses.RequestsMock) -> None:
+        add_token(rsps, "contract-webex-token", refresh="contract-webex-refresh")
+
+    def check_spec(self) -> None:
+        """Every meeting call's body against the spec; the token endpoint is not in it."""
+        if spec_available(SPEC):
+            for request in api_calls(self.rsps):
+                validate_prepared_request(SPEC, request, base_url=BASE)
+
+    def error_body(self, status: int) -> Any:
+        return {"message": f"simulated HTTP {status}", "trackingId": f"CONTRACT_{status}"}
+
+    def route(self, operation: str, meeting_id: str) -> Route:
+        if operation == "create":
+            return ("POST", f"{BASE}/meetings")
+        method = {"get": "GET", "update": "PATCH", "delete": "DELETE"}[operation]
+        return (method, f"{BASE}/meetings/{meeting_id}")
+
+    def mock_create(self, rsps: responses.RequestsMock, request: MeetingRequest) -> None:
+        rsps.add(responses.POST, f"{BASE}/meetings", json=webex_meeting(request))
+
+    def mock_get(self, rsps: responses.RequestsMock, meeting: Meeting) -> None:
+        rsps.add(responses.GET, f"{BASE}/meetings/{meeting.meeting_id}",
+                 json=webex_meeting(self.make_request(), id=meeting.meeting_id))
+
+    def mock_update(self, rsps: responses.RequestsMock, meeting: Meeting,
+                    request: MeetingRequest) -> None:
+        rsps.add(responses.PATCH, f"{BASE}/meetings/{meeting.meeting_id}",
+                 json=webex_meeting(request, id=meeting.meeting_id))
+
+    def mock_delete(self, rsps: responses.RequestsMock, meeting: Meeting) -> None:
+        rsps.add(responses.DELETE, f"{BASE}/meetings/{meeting.meeting_id}", status=204)
+
+    def mock_find(self, rsps: responses.RequestsMock, request: MeetingRequest,
+                  meeting: Meeting) -> None:
+        rsps.add(responses.GET, f"{BASE}/meetings",
+                 json={"items": [listed(request, meeting.meeting_id, [request.marker])]})
+        self.mock_get(rsps, meeting)

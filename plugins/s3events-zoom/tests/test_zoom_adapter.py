@@ -13,8 +13,9 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -35,6 +36,7 @@ from s3events.errors import (
 from s3events.models import MeetingOptions
 from s3events.platforms.base import Meeting, MeetingRequest
 from s3events.plugins import build_plugin_manager, platform_class
+from s3events.testing.contracts import PlatformContract, Route
 from s3events.testing.specs import spec_available, validate_prepared_request
 
 BASE = "https://api.zoom.us/v2"
@@ -665,3 +667,54 @@ def test_api_base_url_and_token_url_can_point_elsewhere(
 
     assert adapter.get_meeting("85746065123") is not None
     assert urlsplit(str(rsps.calls[-1].request.url)).hostname == "api.zoomgov.com"
+
+
+# --- the plugin-author kit's contract -----------------------------------------------------------
+
+
+class TestZoomContract(PlatformContract):
+    """The checks every platform adapter must pass, from s3events.testing.contracts."""
+
+    adapter_class = ZoomAdapter
+    options: ClassVar[Mapping[str, Any]] = {
+        "account_id": "acct-1", "client_id": "client-1", "client_secret": SECRET,
+        "user_id": "host@example.org"}
+    secret_values = ("contract-zoom-token", START_URL)
+    spec = SPEC
+    spec_base_url = BASE
+
+    def mock_auth(self, rsps: responses.RequestsMock) -> None:
+        add_token(rsps, "contract-zoom-token")
+
+    def error_body(self, status: int) -> Any:
+        return {"code": status, "message": f"simulated HTTP {status}"}
+
+    def route(self, operation: str, meeting_id: str) -> Route:
+        if operation == "create":
+            return ("POST", CREATE_URL)
+        method = {"get": "GET", "update": "PATCH", "delete": "DELETE"}[operation]
+        return (method, f"{BASE}/meetings/{meeting_id}")
+
+    def mock_create(self, rsps: responses.RequestsMock, request: MeetingRequest) -> None:
+        rsps.add(responses.POST, CREATE_URL, json=zoom_meeting(request), status=201)
+
+    def mock_get(self, rsps: responses.RequestsMock, meeting: Meeting) -> None:
+        request = self.make_request()
+        rsps.add(responses.GET, f"{BASE}/meetings/{meeting.meeting_id}",
+                 json=zoom_meeting(request, id=int(meeting.meeting_id)))
+
+    def mock_update(self, rsps: responses.RequestsMock, meeting: Meeting,
+                    request: MeetingRequest) -> None:
+        url = f"{BASE}/meetings/{meeting.meeting_id}"
+        rsps.add(responses.PATCH, url, status=204)
+        rsps.add(responses.GET, url, json=zoom_meeting(request, id=int(meeting.meeting_id)))
+
+    def mock_delete(self, rsps: responses.RequestsMock, meeting: Meeting) -> None:
+        rsps.add(responses.DELETE, f"{BASE}/meetings/{meeting.meeting_id}", status=204)
+
+    def mock_find(self, rsps: responses.RequestsMock, request: MeetingRequest,
+                  meeting: Meeting) -> None:
+        rsps.add(responses.GET, CREATE_URL, json={"meetings": [
+            listed(int(meeting.meeting_id), start=request.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                   topic=request.topic)]})
+        self.mock_get(rsps, meeting)

@@ -89,4 +89,4 @@ class GraphTokenProvider(TokenProvider):
         if not isinstance(value, str) or not value:
             raise AuthenticationError("Microsoft Entra returned an empty access token",
                                       service=SERVICE, hint=HINTS[401])
-        return Token(value=value, expires_at=self.expires_at(expires_in))
+        return self.new_token(value, expires_in)

@@ -132,4 +132,4 @@ class WebexTokenProvider(TokenProvider):
         new_refresh = body.get("refresh_token")
         if isinstance(new_refresh, str) and new_refresh:
             self._refresh_token = new_refresh  # kept for this run; the operator persists it
-        return Token(value=value, expires_at=self.expires_at(expires_in))
+        return self.new_token(value, expires_in)

@@ -134,7 +134,7 @@ class ZoomTokenProvider(TokenProvider):
         if not isinstance(value, str) or not value:
             raise AuthenticationError("Zoom returned an empty access token", service=SERVICE,
                                       hint=HINTS[401])
-        return Token(value=value, expires_at=self.expires_at(expires_in))
+        return self.new_token(value, expires_in)
 
 
 class ZoomHttpClient(HttpClient):
@@ -143,8 +143,7 @@ class ZoomHttpClient(HttpClient):
     def __init__(self, base_url: str, *, clock: Callable[[], float] = time.time,
                  **kwargs: Any) -> None:
         super().__init__(SERVICE, base_url, hints=HINTS, error_parser=parse_zoom_error,
-                         **kwargs)
-        self.clock = clock
+                         clock=clock, **kwargs)
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """As :meth:`HttpClient.request`, but a daily-limit 429 is raised without retrying."""
