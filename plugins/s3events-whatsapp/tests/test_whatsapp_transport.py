@@ -182,6 +182,36 @@ def test_a_kind_can_use_its_own_template(
     assert sent_body(rsps, 1)["template"]["name"] == "seminar_link"
 
 
+def test_a_kinds_own_template_gets_only_the_facts_the_message_has(
+    rsps: responses.RequestsMock, waits: list[float]
+) -> None:
+    transport = WhatsAppTransport(
+        options(templates={"cancellation": "seminar_cancelled",
+                           "confirmation": "seminar_registered"}),
+        session=requests.Session(), sleep=waits.append)
+    rsps.post(URL, json=ok_body())
+    facts = {**make_message().facts, "link": ""}
+    transport.send(make_message(kind="cancellation", facts=facts))
+    transport.send(make_message(kind="confirmation", facts={"kind": "confirmation"}))
+    cancelled, registered = sent_body(rsps, 0)["template"], sent_body(rsps, 1)["template"]
+    assert [p["text"] for p in cancelled["components"][0]["parameters"]] == [
+        facts["title"], facts["local_time"]]
+    assert registered == {"name": "seminar_registered",
+                          "language": {"code": "es", "policy": "deterministic"}}
+    check_spec(sent_body(rsps, 0))
+    check_spec(sent_body(rsps, 1))
+
+
+def test_a_kind_without_its_own_template_and_without_a_link_names_the_templates_option(
+    rsps: responses.RequestsMock, transport: WhatsAppTransport
+) -> None:
+    facts = {**make_message().facts, "link": ""}
+    with pytest.raises(InvalidRequest) as info:
+        transport.send(make_message(kind="cancellation", facts=facts))
+    assert info.value.hint is not None and "templates" in info.value.hint
+    assert len(rsps.calls) == 0
+
+
 @pytest.mark.parametrize(
     ("recipient", "to"),
     [("+52 (55) 1234-5678", "525512345678"), ("0056 9 8765 4321", "56987654321"),

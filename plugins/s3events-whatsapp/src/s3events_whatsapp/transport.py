@@ -22,17 +22,20 @@ for this channel, in the order of the template's body parameters ``{{1}}``, ``{{
     the session's date and time in the participant's time zone, formatted for their language
     (e.g. "jueves 28 de octubre de 2021, 10:00 (hora de Ciudad de México)");
 ``link``
-    the participant's join link (for kinds without a link, the series' event page).
+    the participant's join link (set on link, reminder and update messages).
 
-A message without one of them fails with :class:`~s3events.errors.InvalidRequest` before any
-call. WhatsApp rejects parameters with line breaks, tabs or more than four spaces in a row;
-those are folded into single spaces.
+A message for the main ``template`` without one of them fails with
+:class:`~s3events.errors.InvalidRequest` before any call. ``templates`` names another template
+per message kind (``{confirmation: seminar_registered, cancellation: seminar_cancelled}``);
+such a template's body parameters are the facts the message does carry, in the same order
+(a cancellation has ``title`` and ``local_time`` but no ``link``: a template with two
+parameters; a confirmation for the whole series has none of them: a template without
+parameters). WhatsApp rejects parameters with line breaks, tabs or more than four spaces in a
+row; those are folded into single spaces.
 
 The template language is the participant's language mapped through the ``languages`` option
 (``es`` → ``es``, ``en`` → ``en_US``, ``pt`` → ``pt_BR`` … by default); a language with no entry
-uses the entry for ``en``. ``templates`` may name another template per message kind (for
-example ``{cancellation: session_cancelled}``); every template takes the same three body
-parameters.
+uses the entry for ``en``.
 
 Errors are Graph API errors ``{"error": {"message", "type", "code", "error_subcode",
 "fbtrace_id", "is_transient"}}``, mapped by ``code`` (see :data:`ERROR_CODES`). Sends have
@@ -209,31 +212,43 @@ def wa_number(recipient: str) -> str:
     return digits
 
 
-def _parameter(message: OutgoingMessage, fact: str) -> dict[str, str]:
+def _fact(message: OutgoingMessage, fact: str) -> str:
+    """A fact as WhatsApp accepts it in a parameter: no line breaks, tabs or long space runs."""
     value = re.sub(r"\s*[\t\r\n]+\s*", " ", message.facts.get(fact, "")).strip()
-    value = re.sub(r" {4,}", "   ", value)
-    if not value:
+    return re.sub(r" {4,}", "   ", value)
+
+
+def _parameters(message: OutgoingMessage, *, own_template: bool) -> list[dict[str, str]]:
+    """The body parameters: every fact for the main template; those present for a kind's own."""
+    values = {fact: _fact(message, fact) for fact in FACTS}
+    missing = [fact for fact in FACTS if not values[fact]]
+    if missing and not own_template:
         raise InvalidRequest(
-            f"whatsapp: the {message.kind} message has no '{fact}' fact for the template",
-            service="whatsapp",
-            hint=f"the dispatcher must set facts {', '.join(FACTS)} for the whatsapp channel")
-    return {"type": "text", "text": value}
+            f"whatsapp: the {message.kind} message has no '{missing[0]}' fact for the "
+            "template's three parameters", service="whatsapp",
+            hint=f"name a template for {message.kind} messages with the templates option: its "
+                 "body parameters are the facts the message has, in the order "
+                 f"{', '.join(FACTS)}")
+    return [{"type": "text", "text": values[fact]} for fact in FACTS if values[fact]]
 
 
 def whatsapp_payload(message: OutgoingMessage, options: WhatsAppOptions) -> dict[str, Any]:
-    """The Cloud API ``messages`` body for ``message``: a template with three parameters."""
-    parameters = [_parameter(message, fact) for fact in FACTS]
+    """The Cloud API ``messages`` body for ``message``: an approved template and its facts."""
+    own = options.templates.get(message.kind)
+    parameters = _parameters(message, own_template=bool(own))
+    template: dict[str, Any] = {
+        "name": own or options.template,
+        "language": {"code": template_language(message.language, options.languages),
+                     "policy": "deterministic"},
+    }
+    if parameters:
+        template["components"] = [{"type": "body", "parameters": parameters}]
     return {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": wa_number(message.recipient),
         "type": "template",
-        "template": {
-            "name": options.templates.get(message.kind) or options.template,
-            "language": {"code": template_language(message.language, options.languages),
-                         "policy": "deterministic"},
-            "components": [{"type": "body", "parameters": parameters}],
-        },
+        "template": template,
     }
 
 
