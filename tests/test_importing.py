@@ -131,6 +131,16 @@ def test_tabs_and_first_and_last_name_columns(store: Store, series: Series,
     assert get_registration(store, series.id, "mj@example.org").name == "María José García López"
 
 
+def test_utf16_and_decorated_or_bilingual_headers(store: Store, series: Series,
+                                                  write: Callable[..., Path]) -> None:
+    path = write("Nombre completo (obligatorio)\tCorreo electrónico / Email\tPaís *\n"
+                 "Joaquín Núñez\tjoaquin@example.org\tChile\n", encoding="utf-16")
+    report = import_registrations(store, series, path, now=NOW)
+    assert (report.encoding, report.added, report.ignored_columns) == ("utf-16", 1, [])
+    joaquin = get_registration(store, series.id, "joaquin@example.org")
+    assert (joaquin.name, joaquin.country) == ("Joaquín Núñez", "CL")
+
+
 def test_xlsx_workbooks(store: Store, series: Series, tmp_path: Path) -> None:
     book = openpyxl.Workbook()
     sheet = book.active
