@@ -1,18 +1,42 @@
 """The s3events pytest plugin, registered through the ``pytest11`` entry point.
 
-It adds the ``s3events_no_network`` marker and the ``s3events_no_network`` ini option: a test
-so marked (or every test, with the ini option set) fails when it opens a connection to a
-non-loopback address. Mocks such as ``responses`` never open sockets, and loopback stays allowed
-for local servers (aiosmtpd, a throwaway PostgreSQL).
+Fixtures (see docs/testing-kit.md):
+
+``s3events_pm``
+    A fresh plugin manager: the built-ins and :mod:`s3events.testing.fakes`, no entry points.
+``register_plugin``
+    ``register_plugin(plugin, name=None)`` registers a plugin in ``s3events_pm`` for this test
+    and makes :func:`s3events.plugins.get_plugin_manager` return that manager meanwhile.
+``frozen_clock``
+    A :class:`~s3events.testing.clock.Clock` at 2021-10-27 12:00 UTC.
+``memory_transport`` / ``fake_platform``
+    A :class:`~s3events.testing.fakes.MemoryTransport` (``memory``, channel ``email``) and a
+    :class:`~s3events.testing.fakes.FakePlatform` (``fake``), on fresh in-memory state.
+``s3events_no_network``
+    Fails the test if it connects to a non-loopback address.
+
+The network guard is applied to every test marked ``@pytest.mark.s3events_no_network`` (or a
+module with ``pytestmark = pytest.mark.s3events_no_network``), and to every test when the ini
+option ``s3events_no_network = true`` is set. Mocks such as ``responses`` never open sockets,
+and loopback stays allowed for local servers (aiosmtpd, a throwaway PostgreSQL).
+
+Nothing heavy is imported when pytest loads this plugin: the fixtures import what they need.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    import pluggy
+
+    from .clock import Clock
+    from .fakes import FakePlatform, MemoryTransport
 
 MARKER = "s3events_no_network"
 
@@ -87,3 +111,69 @@ def _s3events_network_guard(request: pytest.FixtureRequest) -> None:
     """Apply the guard to tests that opt in with the marker or the ini option."""
     if request.config.getini(MARKER) or request.node.get_closest_marker(MARKER) is not None:
         request.getfixturevalue(MARKER)
+
+
+@pytest.fixture
+def s3events_pm() -> pluggy.PluginManager:
+    """A fresh plugin manager: built-ins plus the testing fakes, without entry points."""
+    from ..plugins import build_plugin_manager
+    from . import fakes
+
+    pm = build_plugin_manager(entry_points=False)
+    pm.register(fakes, name="s3events.testing.fakes")
+    return pm
+
+
+@pytest.fixture
+def register_plugin(
+    s3events_pm: pluggy.PluginManager, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., pluggy.PluginManager]]:
+    """``register_plugin(plugin, name=None)``: use ``plugin`` for this test only.
+
+    While the test runs, :func:`s3events.plugins.get_plugin_manager` returns ``s3events_pm``
+    (however the caller imported it); the plugins are unregistered afterwards.
+    """
+    from .. import plugins
+
+    plugins.get_plugin_manager.cache_clear()
+    monkeypatch.setattr(plugins, "build_plugin_manager", lambda **_: s3events_pm)
+    registered: list[object] = []
+
+    def register(plugin: object, name: str | None = None) -> pluggy.PluginManager:
+        s3events_pm.register(plugin, name=name)
+        registered.append(plugin)
+        return s3events_pm
+
+    yield register
+    for plugin in registered:
+        if s3events_pm.is_registered(plugin):
+            s3events_pm.unregister(plugin)
+    plugins.get_plugin_manager.cache_clear()
+
+
+@pytest.fixture
+def frozen_clock() -> Clock:
+    """A clock that moves only when told to (starts 2021-10-27 12:00 UTC)."""
+    from .clock import Clock
+
+    return Clock()
+
+
+@pytest.fixture
+def memory_transport() -> Iterator[MemoryTransport]:
+    """A ``memory`` transport on an empty mailbox; ``memory_transport.sent`` lists messages."""
+    from .fakes import MemoryTransport, reset
+
+    reset()
+    yield MemoryTransport()
+    reset()
+
+
+@pytest.fixture
+def fake_platform(frozen_clock: Clock) -> Iterator[FakePlatform]:
+    """A ``fake`` platform on an empty backend; its waits go to ``frozen_clock.sleep``."""
+    from .fakes import FakePlatform, reset
+
+    reset()
+    yield FakePlatform(sleep=frozen_clock.sleep)
+    reset()

@@ -1,0 +1,215 @@
+"""What both contract suites share: the mocked HTTP world, captured waits, secret scanning."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, ClassVar, Union
+
+import pytest
+import requests
+import responses
+from pydantic import BaseModel, SecretStr
+
+from ..errors import (
+    AuthenticationError,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ServiceError,
+    ServiceUnavailable,
+)
+
+__all__ = ["CONNECTION_ERROR", "DEFAULT_ERRORS", "ContractBase", "Route", "status_id"]
+
+#: An HTTP method and a URL (a string, compared without its query, or a compiled pattern).
+Route = tuple[str, Union[str, "re.Pattern[str]"]]
+
+#: The ``status`` that stands for "the connection failed" in error checks.
+CONNECTION_ERROR = None
+
+#: What a vendor answer maps to, by HTTP status (``None``: the connection failed).
+DEFAULT_ERRORS: Mapping[int | None, type[ServiceError]] = {
+    400: InvalidRequest,
+    401: AuthenticationError,
+    403: PermissionDenied,
+    404: NotFound,
+    429: RateLimited,
+    500: ServiceUnavailable,
+    503: ServiceUnavailable,
+    None: ServiceUnavailable,
+}
+
+
+def status_id(status: int | None) -> str:
+    """A readable test id for a status: ``401`` or ``connection-error``."""
+    return "connection-error" if status is None else str(status)
+
+
+def _route_matches(route: Route, method: str, url: str) -> bool:
+    want_method, want_url = route
+    if method.upper() != want_method.upper():
+        return False
+    if isinstance(want_url, re.Pattern):
+        return want_url.search(url) is not None
+    if "?" not in want_url:
+        url = url.split("?", 1)[0]
+    return url.rstrip("/") == want_url.rstrip("/")
+
+
+def _option_secrets(model: Any) -> set[str]:
+    found: set[str] = set()
+    if not isinstance(model, BaseModel):
+        return found
+    for name in type(model).model_fields:
+        value = getattr(model, name, None)
+        if isinstance(value, SecretStr):
+            found.add(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            found |= _option_secrets(value)
+    return found
+
+
+def _shown(secret: str) -> str:
+    return f"{secret[:4]}… ({len(secret)} characters)"
+
+
+class ContractBase:
+    """Fixtures and helpers for :class:`PlatformContract` and :class:`TransportContract`.
+
+    Every contract test runs inside a ``responses`` mock (no request reaches a network; an
+    unmocked URL fails as a connection error), with ``sleep`` captured in :attr:`sleeps`,
+    logging captured at DEBUG, and the network guard on.
+    """
+
+    pytestmark: ClassVar[list[pytest.MarkDecorator]] = [pytest.mark.s3events_no_network]
+
+    #: Options for ``from_options`` (secrets included: the checks look for their values).
+    options: ClassVar[Mapping[str, Any]] = {}
+    #: More strings that must never show: tokens and host links the mocks hand out.
+    secret_values: ClassVar[tuple[str, ...]] = ()
+    #: A file in ``../shared/specs``; request bodies sent in round trips are checked against it.
+    spec: ClassVar[str | None] = None
+    #: The URL the spec's paths are relative to (calls elsewhere, such as tokens, are not checked).
+    spec_base_url: ClassVar[str | None] = None
+    #: HTTP statuses (``None``: connection error) whose mapping is checked.
+    error_statuses: ClassVar[tuple[int | None, ...]] = tuple(DEFAULT_ERRORS)
+    #: Expected library error per status; override entries where the vendor means otherwise.
+    expected_errors: ClassVar[Mapping[int | None, type[ServiceError]]] = DEFAULT_ERRORS
+    #: The ``Retry-After`` seconds sent in the rate-limit check.
+    retry_after_seconds: ClassVar[int] = 7
+
+    rsps: responses.RequestsMock
+    sleeps: list[float]
+    caplog: pytest.LogCaptureFixture
+    _extra_secrets: set[str]
+
+    @pytest.fixture(autouse=True)
+    def _s3events_contract_env(self, caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+        caplog.set_level(logging.DEBUG)
+        self.caplog = caplog
+        self.sleeps = []
+        self._extra_secrets = set()
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+            self.rsps = rsps
+            self._start(session=requests.Session(), sleep=self.sleeps.append)
+            try:
+                yield
+            finally:
+                self._stop()
+
+    def _start(self, *, session: requests.Session, sleep: Callable[[float], None]) -> None:
+        """Build the adapter under test (the contracts set it as an attribute)."""
+
+    def _stop(self) -> None:
+        """Release the adapter under test."""
+
+    # -- hooks shared by both contracts -----------------------------------------------------
+
+    def mock_auth(self, rsps: responses.RequestsMock) -> None:
+        """Mock the token endpoint, if the adapter fetches tokens (default: nothing)."""
+
+    def error_body(self, status: int) -> Any:
+        """The JSON body of a vendor error answer with ``status`` (vendor-shaped if you like)."""
+        return {"message": f"simulated HTTP {status}", "code": status}
+
+    def add_error(self, rsps: responses.RequestsMock, route: Route, *, status: int | None,
+                  headers: Mapping[str, str] | None = None) -> None:
+        """Register an error answer (or, for ``status=None``, a connection error) on ``route``."""
+        method, url = route
+        if status is None:
+            rsps.add(method, url, body=requests.ConnectionError("connection refused (simulated)"))
+            return
+        rsps.add(method, url, status=status, json=self.error_body(status),
+                 headers=dict(headers or {}))
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def calls_on(self, route: Route) -> list[Any]:
+        """The recorded HTTP calls (``responses`` calls) that hit ``route``."""
+        return [call for call in self.rsps.calls
+                if _route_matches(route, str(call.request.method), str(call.request.url))]
+
+    def secrets(self, *subjects_options: Any) -> set[str]:
+        """Every value that must stay hidden: option secrets, declared ones, host URLs seen."""
+        found = {value for value in self.secret_values if value}
+        for options in subjects_options:
+            found |= _option_secrets(options)
+        found |= self._extra_secrets
+        return {value for value in found if len(value) >= 6}
+
+    def keep_secret(self, value: str | None) -> None:
+        """Add a value (a host URL seen in a test) to what must stay hidden."""
+        if value:
+            self._extra_secrets.add(value)
+
+    def assert_hidden(self, text: str, where: str, secrets: set[str]) -> None:
+        """Fail if any of ``secrets`` occurs in ``text``."""
+        leaked = sorted(_shown(secret) for secret in secrets if secret in text)
+        assert not leaked, f"{where} shows a secret or host URL: {', '.join(leaked)}"
+
+    def log_text(self) -> str:
+        """Everything logged during the test, messages and tracebacks."""
+        return "\n".join(
+            record.getMessage() + (f"\n{record.exc_text}" if record.exc_text else "")
+            for record in self.caplog.records
+        ) + "\n" + self.caplog.text
+
+    def check_spec(self) -> None:
+        """Validate the bodies of the calls made so far against :attr:`spec`."""
+        if not self.spec:
+            return
+        from .specs import validate_prepared_request
+
+        base = (self.spec_base_url or "").rstrip("/")
+        for call in self.rsps.calls:
+            if base and not str(call.request.url).startswith(base):
+                continue
+            validate_prepared_request(self.spec, call.request, base_url=base or None)
+
+    def assert_waited_or_reported(self, error: BaseException | None) -> None:
+        """After a 429 with ``Retry-After``: the adapter waited that long, or says so."""
+        wanted = float(self.retry_after_seconds)
+        if error is not None:
+            assert isinstance(error, RateLimited), (
+                f"HTTP 429 raised {type(error).__name__}, not RateLimited: {error}")
+            assert error.retry_after is not None and abs(error.retry_after - wanted) < 1, (
+                f"RateLimited.retry_after is {error.retry_after}, but the vendor said "
+                f"Retry-After: {self.retry_after_seconds}")
+            return
+        assert any(abs(wait - wanted) < 0.01 for wait in self.sleeps), (
+            f"the adapter retried after HTTP 429 without waiting the {wanted:g} s of "
+            f"Retry-After (waits: {self.sleeps}); accept a `sleep` keyword and use it")
+
+
+def describe(value: Any) -> str:
+    """A JSON-ish text of a value for secret scanning."""
+    if isinstance(value, BaseModel):
+        return value.model_dump_json()
+    try:
+        return json.dumps(value, default=str)
+    except (TypeError, ValueError):
+        return str(value)
