@@ -11,6 +11,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import click
@@ -144,7 +145,9 @@ def provision(series_path: str, as_json: bool, platform: str | None, state: str 
 def _progress() -> Iterator[Any]:
     columns = (TextColumn("Provisioning"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.description}"))
-    with Progress(*columns, console=_console(stderr=True), transient=True) as bar:
+    console = _console(stderr=True)
+    with Progress(*columns, console=console, transient=True,
+                  disable=not console.is_terminal) as bar:
         task = bar.add_task("", total=None)
 
         def advance(item: PlanItem, done: int, total: int) -> None:
@@ -156,8 +159,10 @@ def _progress() -> Iterator[Any]:
 
 def _meeting_record(series: Series, session_id: str, row: MeetingRow | None) -> dict[str, Any]:
     meeting = row.meeting if row is not None else None
+    start = _session_start(series, session_id, row)
     return {
         "session": session_id,
+        "start": start.isoformat().replace("+00:00", "Z") if start else None,
         "platform": row.platform if row is not None else None,
         "state": row.state if row is not None else "none",
         "meeting_id": meeting.meeting_id if meeting else None,
@@ -170,7 +175,7 @@ def _meeting_record(series: Series, session_id: str, row: MeetingRow | None) -> 
 @click.command("meetings")
 @series_argument
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per "
-              "session: session, platform, state, meeting_id, join_url, sequence.")
+              "session: session, start, platform, state, meeting_id, join_url, sequence.")
 @state_option
 def meetings(series_path: str, as_json: bool, state: str | None) -> None:
     """List each session's platform, meeting id and join link (never a host link)."""
@@ -182,15 +187,31 @@ def meetings(series_path: str, as_json: bool, state: str | None) -> None:
     if as_json:
         _echo_json(records)
         return
-    table = Table(title=f"{series.id}: meetings", title_justify="left")
-    for name in ("Session", "Platform", "Meeting id", "Join link"):
-        table.add_column(name, no_wrap=True)
+    _print_meetings(series, records)
+
+
+def _session_start(series: Series, session_id: str, row: MeetingRow | None) -> datetime | None:
+    try:
+        return series.session(session_id).start
+    except KeyError:  # only in the state: the series file no longer has it
+        return row.start if row is not None else None
+
+
+def _print_meetings(series: Series, records: list[dict[str, Any]]) -> None:
+    """One block per session; the link on a line of its own, so it is never cut."""
+    console = _console()
+    console.print(f"[bold]{series.id}[/bold]: meetings")
     for rec in records:
-        link = rec["join_url"] or f"({rec['state']})"
-        if rec["per_participant_links"]:
-            link += "  (each participant gets their own link)"
-        table.add_row(rec["session"], rec["platform"] or "-", rec["meeting_id"] or "-", link)
-    _console().print(table)
+        if rec["meeting_id"] is None:
+            console.print(f"{rec['session']}  -  no meeting ({rec['state']})", soft_wrap=True)
+            continue
+        start = datetime.fromisoformat(rec["start"].replace("Z", "+00:00"))
+        when = f"{start.astimezone(series.zone):%Y-%m-%d %H:%M} {series.timezone}"
+        console.print(f"{rec['session']}  {when}  {rec['platform']}  meeting "
+                      f"{rec['meeting_id']}", soft_wrap=True)
+        note = "  (each participant gets their own link)" if rec["per_participant_links"] else ""
+        console.print(f"    {rec['join_url']}{note}", overflow="ignore", crop=False,
+                      soft_wrap=True)
 
 
 @click.command("plugins")
