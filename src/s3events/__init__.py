@@ -1,3 +1,4 @@
+# ruff: noqa: F401  (the TYPE_CHECKING imports exist for type checkers and IDEs)
 """s3events: run online seminar series on any video platform, in every time zone and language.
 
 The flat public API. Names are imported lazily so that ``import s3events`` (and the CLI's
@@ -34,6 +35,9 @@ _EXPORTS: dict[str, str] = {
     "ServiceUnavailable": "errors",
     "Session": "models",
     "SessionStatus": "models",
+    "event_uid": "calendar",
+    "render_agenda": "agenda",
+    "to_ics": "calendar",
     "TimetableRow": "timezones",
     "Transport": "transports.base",
     "hookimpl": "hookspecs",
@@ -62,7 +66,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .calendar import series_calendar, session_invitation
+    from .agenda import render_agenda
+    from .calendar import event_uid, series_calendar, session_invitation, to_ics
     from .errors import (
         AuthenticationError,
         ConfigurationError,
