@@ -66,8 +66,10 @@ def sleeps() -> list[float]:
 
 @pytest.fixture
 def rsps() -> Iterator[responses.RequestsMock]:
+    """The mocked vendor; after each test, every request body sent is checked against the spec."""
     with responses.RequestsMock() as mock:
         yield mock
+        check_bodies_against_spec(mock)
 
 
 def make_adapter(clock: Clock, sleeps: list[float], **options: Any) -> TeamsAdapter:
