@@ -37,6 +37,7 @@ lint: $(VENV)/.dev
 
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
+	$(BIN)/mypy $(wildcard plugins/*/src)
 
 docs: $(VENV)/.dev
 	$(BIN)/mkdocs build --strict --quiet -d build/site
