@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from importlib import metadata
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -21,10 +22,12 @@ from s3events.errors import (
     AuthenticationError,
     InvalidRequest,
     PermissionDenied,
+    ServiceError,
     ServiceUnavailable,
 )
 from s3events.models import MeetingOptions
 from s3events.platforms.base import Meeting, MeetingRequest, Participant
+from s3events.testing.contracts import PlatformContract
 
 API = "https://bbb.example.org/bigbluebutton/api"
 SECRET = "639259d4-9dd8-4b25-bf01-95f9567eaf4b"
@@ -454,3 +457,75 @@ def test_fingerprint_changes_when_the_secret_or_server_changes_and_hides_the_sec
 
 def test_nothing_is_stored_on_the_server_ahead_of_time() -> None:
     assert BigBlueButtonAdapter.stores_meetings is False
+
+
+# -- the plugin-author kit's contract -----------------------------------------------------
+
+
+class TestBigBlueButtonContract(PlatformContract):
+    """The checks every platform adapter must pass, for a just-in-time platform.
+
+    ``create_meeting`` and ``update_meeting`` make no call, so only ``prepare`` (the API
+    ``create``) and ``delete_meeting`` (``end``) are remote. ``get_meeting`` is left out of
+    the remote operations on purpose: a meeting that is not running is answered ``notFound``,
+    and for BigBlueButton that means "planned, not running", never "gone" (it returns the
+    planned meeting, not ``None``; see the lookup tests above).
+    """
+
+    adapter_class = BigBlueButtonAdapter
+    options: ClassVar[dict[str, Any]] = {"api_base_url": API, "secret": SECRET}
+    remote_operations = ("delete", "prepare")
+
+    def route(self, operation: str, meeting_id: str) -> tuple[str, str]:
+        call = {"prepare": "create", "delete": "end", "get": "getMeetingInfo"}.get(
+            operation, "create")
+        return "GET", f"{API}/{call}"
+
+    def mock_error(self, rsps: responses.RequestsMock, operation: str, meeting_id: str, *,
+                   status: int | None, headers: Mapping[str, str] | None = None) -> None:
+        """BigBlueButton answers its own errors as HTTP 200 with FAILED XML; HTTP errors
+        (403, 429, 5xx) come from proxies in front of it."""
+        _, url = self.route(operation, meeting_id)
+        if status in (404, 410) and operation in ("get", "delete"):
+            rsps.get(url, body=NOT_FOUND)
+        elif status == 401:
+            rsps.get(url, body=CHECKSUM_ERROR)
+        elif status == 400:
+            rsps.get(url, body=b"<response><returncode>FAILED</returncode><messageKey>"
+                     b"invalidMeetingIdentifier</messageKey><message>bad id</message></response>")
+        else:
+            super().mock_error(rsps, operation, meeting_id, status=status, headers=headers)
+
+    def mock_create(self, rsps: responses.RequestsMock, request: MeetingRequest) -> None:
+        """Nothing: provisioning makes no call."""
+
+    def mock_update(self, rsps: responses.RequestsMock, meeting: Meeting,
+                    request: MeetingRequest) -> None:
+        """Nothing: an update changes the plan only."""
+
+    def mock_get(self, rsps: responses.RequestsMock, meeting: Meeting) -> None:
+        rsps.get(f"{API}/getMeetingInfo", body=NOT_FOUND)
+
+    def mock_delete(self, rsps: responses.RequestsMock, meeting: Meeting) -> None:
+        rsps.get(f"{API}/end", body=b"<response><returncode>SUCCESS</returncode></response>")
+
+    def mock_prepare(self, rsps: responses.RequestsMock, meeting: Meeting,
+                     request: MeetingRequest) -> None:
+        rsps.get(f"{API}/create", body=SUCCESS.replace(b"{id}", meeting.meeting_id.encode()))
+
+    def mock_find(self, rsps: responses.RequestsMock, request: MeetingRequest,
+                  meeting: Meeting) -> None:
+        rsps.get(f"{API}/getMeetingInfo", body=NOT_FOUND)
+
+    def test_secrets_and_host_url_never_logged(self) -> None:
+        """The kit's check, with the failing calls made by ``prepare``: ``create_meeting``
+        calls nothing here, so it cannot fail with a vendor error."""
+        meeting = self._create()
+        for operation in ("prepare", "get", "update", "delete"):
+            self._mock_success(operation, meeting)
+            self._run(operation, meeting)
+        for status in (401, 500):
+            self.mock_error(self.rsps, "prepare", meeting.meeting_id, status=status)
+            with pytest.raises(ServiceError):
+                self._run("prepare", meeting)
+        self.assert_hidden(self.log_text(), "the log (DEBUG)", self._secrets())

@@ -8,7 +8,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 from s3events_google_meet import GoogleMeetAdapter, GoogleMeetOptions
-from s3events_google_meet.events import event_id_for
+from s3events_google_meet.events import event_body, event_id_for
 
 from s3events.errors import (
     AuthenticationError,
@@ -33,6 +33,7 @@ from s3events.errors import (
 )
 from s3events.platforms.base import Meeting, MeetingRequest, Participant
 from s3events.testing import specs
+from s3events.testing.contracts import PlatformContract
 from s3events.testing.specs import spec_available, validate_request
 
 API = "https://www.googleapis.com/calendar/v3"
@@ -689,3 +690,53 @@ def test_plugin_registers_the_platform_through_the_entry_point() -> None:
     assert points["google-meet"] == "s3events_google_meet"
     assert s3events_google_meet.s3events_register_platforms() == [GoogleMeetAdapter]
     assert GoogleMeetAdapter.name == "google-meet" and GoogleMeetAdapter.idempotent_create
+
+
+# -- the plugin-author kit's contract -----------------------------------------------------
+
+
+class TestGoogleMeetContract(PlatformContract):
+    """The checks every platform adapter must pass, against mocked Calendar answers."""
+
+    adapter_class = GoogleMeetAdapter
+    options: ClassVar[dict[str, Any]] = {
+        "client_id": "client-123.apps.googleusercontent.com",
+        "client_secret": CLIENT_SECRET, "refresh_token": REFRESH_TOKEN}
+    secret_values = ("ya29.contract-access-token",)
+    spec = SPEC
+    spec_base_url = API
+
+    def mock_auth(self, rsps: responses.RequestsMock) -> None:
+        rsps.post(TOKEN_URL, json={"access_token": "ya29.contract-access-token",
+                                   "expires_in": 3599, "token_type": "Bearer"})
+
+    def error_body(self, status: int) -> Any:
+        reason = {403: "forbidden", 429: "rateLimitExceeded", 401: "authError"}.get(
+            status, "backendError" if status >= 500 else "invalid")
+        return google_error(status, reason, f"simulated HTTP {status}")
+
+    def route(self, operation: str, meeting_id: str) -> tuple[str, str]:
+        method = {"create": "POST", "get": "GET", "update": "PATCH", "delete": "DELETE"}
+        url = EVENTS if operation == "create" else f"{EVENTS}/{meeting_id}"
+        return method[operation], url
+
+    def _event(self, request: MeetingRequest) -> dict[str, Any]:
+        body = event(event_id_for(request.marker))
+        return {**body, **event_body(request), "id": event_id_for(request.marker)}
+
+    def mock_create(self, rsps: responses.RequestsMock, request: MeetingRequest) -> None:
+        rsps.post(EVENTS, json=self._event(request))
+
+    def mock_get(self, rsps: responses.RequestsMock, meeting: Meeting) -> None:
+        rsps.get(f"{EVENTS}/{meeting.meeting_id}", json=self._event(self.make_request()))
+
+    def mock_update(self, rsps: responses.RequestsMock, meeting: Meeting,
+                    request: MeetingRequest) -> None:
+        rsps.patch(f"{EVENTS}/{meeting.meeting_id}", json=self._event(request))
+
+    def mock_delete(self, rsps: responses.RequestsMock, meeting: Meeting) -> None:
+        rsps.delete(f"{EVENTS}/{meeting.meeting_id}", status=204)
+
+    def mock_find(self, rsps: responses.RequestsMock, request: MeetingRequest,
+                  meeting: Meeting) -> None:
+        rsps.get(f"{EVENTS}/{event_id_for(request.marker)}", json=self._event(request))
