@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from s3events.errors import ConfigurationError, StoreError
+from s3events.errors import ConfigurationError, PermissionDenied, RateLimited, StoreError
 from s3events.hookspecs import hookimpl
 from s3events.platforms.jitsi import JitsiAdapter
 from s3events.plugins import get_plugin_manager
@@ -298,25 +298,37 @@ def test_a_broken_observer_does_not_stop_provisioning(
 
 
 def test_service_errors_name_the_session(
-    tmp_path: Path, fake_adapter: FakeAdapter, fake_platform: FakePlatform, store: Store
+    tmp_path: Path, fake_platform: FakePlatform, store: Store
 ) -> None:
     series = make_series(tmp_path)
-    apply(series, fake_adapter, store, now=NOW)
+    apply(series, bound_adapter(fake_platform)(), store, now=NOW)
     data = shifted(series_data(), "s2", start="2021-11-05T16:00:00", end="2021-11-05T18:30:00")
-    moved = make_series(tmp_path, sessions=data["sessions"])
-    fake_platform.meetings.pop(stored_meetings(store, "demo")["s2"].meeting_id)
-    fake_platform.calls.clear()
 
-    class Vanishing(type(fake_adapter)):  # type: ignore[misc]
-        def get_meeting(self, meeting_id: str) -> Any:
-            return object()  # claims the meeting is there, so update meets a 404
+    class Throttled(bound_adapter(fake_platform)):  # type: ignore[misc]
+        def update_meeting(self, meeting: Any, request: Any) -> Any:
+            raise RateLimited("fakevendor is rate limiting (HTTP 429)", service=self.name)
 
-    from s3events.errors import NotFound
-
-    with pytest.raises(NotFound) as caught:
-        apply(moved, Vanishing(), store, now=NOW)
+    with pytest.raises(RateLimited) as caught:
+        apply(make_series(tmp_path, sessions=data["sessions"]), Throttled(), store, now=NOW)
     assert caught.value.session_id == "s2"
-    assert "[session s2]" in str(caught.value)
+    assert str(caught.value) == "fakevendor is rate limiting (HTTP 429) [session s2]"
+
+
+def test_plan_errors_reading_the_platform_name_the_session(
+    tmp_path: Path, fake_platform: FakePlatform, store: Store
+) -> None:
+    series = make_series(tmp_path)
+    apply(series, bound_adapter(fake_platform)(), store, now=NOW)
+
+    class Forbidden(bound_adapter(fake_platform)):  # type: ignore[misc]
+        def get_meeting(self, meeting_id: str) -> Any:
+            raise PermissionDenied("fakevendor denied permission (HTTP 403)", service=self.name,
+                                   hint="add the meeting:read scope")
+
+    with pytest.raises(PermissionDenied) as caught:
+        plan(series, Forbidden(), store, now=NOW)
+    assert str(caught.value) == ("fakevendor denied permission (HTTP 403) [session s1] — add "
+                                 "the meeting:read scope")
 
 
 def test_concurrent_run_that_got_there_first_is_not_duplicated(

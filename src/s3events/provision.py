@@ -99,9 +99,10 @@ def _row(record: Any) -> MeetingRow:
     start, seconds = record.start_utc, record.duration_s
     duration = timedelta(seconds=seconds) if seconds is not None else None
     meeting = None
-    if record.state == "active" and record.meeting_id and record.join_url:
+    if record.state == "active" and record.meeting_id is not None:
         meeting = Meeting(
-            platform=record.platform, meeting_id=record.meeting_id, join_url=record.join_url,
+            platform=record.platform, meeting_id=record.meeting_id,
+            join_url=record.join_url or "",
             passcode=SecretStr(record.passcode) if record.passcode else None,
             dial_in=[DialIn.model_validate(d) for d in record.dial_in or []],
             start=start, duration=duration, topic=data.get("topic"), marker=record.marker,
@@ -349,7 +350,7 @@ def _plan_switch(ctx: _Context, session: Session, row: MeetingRow) -> PlanItem:
 
 def _plan_active(ctx: _Context, session: Session, row: MeetingRow) -> PlanItem:
     assert row.meeting is not None
-    if ctx.adapter.stores_meetings and _gone(ctx.adapter, row.meeting):
+    if ctx.adapter.stores_meetings and _gone(ctx.adapter, row.meeting, session.id):
         return _plan_create(ctx, session, row, "the meeting was deleted on the platform")
     item = _item(ctx, session, row, "update", "update", "", generation=row.generation)
     assert item.request is not None
@@ -359,11 +360,15 @@ def _plan_active(ctx: _Context, session: Session, row: MeetingRow) -> PlanItem:
                     item.request, row)
 
 
-def _gone(adapter: PlatformAdapter, meeting: Meeting) -> bool:
+def _gone(adapter: PlatformAdapter, meeting: Meeting, session_id: str) -> bool:
+    """True when the platform no longer has ``meeting`` (deleted there by hand)."""
     try:
         return adapter.get_meeting(meeting.meeting_id) is None
     except NotFound:
         return True
+    except ServiceError as exc:
+        exc.session_id = exc.session_id or session_id
+        raise
 
 
 def _changes(ctx: _Context, session: Session, row: MeetingRow) -> str:
