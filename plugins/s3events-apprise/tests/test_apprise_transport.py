@@ -123,6 +123,19 @@ def test_a_service_that_fails_makes_the_send_service_unavailable(
     assert len(rsps.calls) == 1
 
 
+def test_a_failing_participant_url_concerns_that_message_only(
+    rsps: responses.RequestsMock, transport: AppriseTransport
+) -> None:
+    rsps.post(PERSONAL_ENDPOINT, status=500, json={"error": "down"})
+    rsps.post(SHARED_ENDPOINT, status=500, json={"error": "down"})
+    with pytest.raises(ServiceUnavailable) as personal:
+        transport.send(make_message(recipient=PERSONAL))
+    with pytest.raises(ServiceUnavailable) as shared:
+        transport.send(make_message())
+    assert personal.value.status == 502  # a gateway whose upstream failed: retry this one
+    assert shared.value.status is None  # the shared services are down: stop the channel
+
+
 def test_a_configured_url_apprise_cannot_use_is_a_configuration_error_without_the_url() -> None:
     with pytest.raises(ConfigurationError) as info:
         AppriseTransport(AppriseOptions.model_validate(

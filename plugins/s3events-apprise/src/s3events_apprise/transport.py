@@ -21,8 +21,10 @@ redacts the configured URLs' secrets from its other records.
 
 The body is the message text (plus ``facts["link"]`` when the text lacks it), the title its
 subject. When Apprise reports a failure (``notify()`` is false) the send raises
-:class:`~s3events.errors.ServiceUnavailable` and the dispatcher retries later; with several
-URLs, services that did receive the message receive it again then.
+:class:`~s3events.errors.ServiceUnavailable` and the dispatcher retries later: with status 502
+when the participant's own URL failed (that message only), without a status when the shared
+``urls`` failed (the channel is down for this run). With several URLs, services that did
+receive the message receive it again on the retry.
 """
 
 from __future__ import annotations
@@ -181,9 +183,7 @@ class AppriseTransport(Transport):
         ok = target.notify(body=body, title=message.subject.strip(),
                            body_format=apprise.NotifyFormat.TEXT)
         if not ok:
-            raise ServiceUnavailable(
-                f"apprise: the {message.kind} message was not accepted by every service",
-                service="apprise", hint="the apprise logger's warnings say which service failed")
+            raise _failure(message, personal=target is not self._shared)
         log.debug("apprise: sent %s", message.key)
         return SendResult()
 
@@ -196,3 +196,21 @@ class AppriseTransport(Transport):
                 hint="fix the participant's apprise address; see the Apprise wiki for the "
                      "service's URL form")
         return target
+
+
+def _failure(message: OutgoingMessage, *, personal: bool) -> ServiceUnavailable:
+    """The error for a refused notification.
+
+    A participant's own service failing concerns that message only: it carries status 502
+    (Apprise acts as a gateway whose upstream failed), so the dispatcher retries the message
+    later and goes on. A failure of the shared ``urls`` has no status, like an unreachable
+    service: the dispatcher stops using the channel for this run.
+    """
+    hint = "the apprise logger's warnings say which service failed"
+    if personal:
+        return ServiceUnavailable(
+            f"apprise: the participant's service did not accept the {message.kind} message",
+            service="apprise", status=502, hint=hint)
+    return ServiceUnavailable(
+        f"apprise: not every service of the urls option accepted the {message.kind} message",
+        service="apprise", hint=hint)

@@ -217,7 +217,8 @@ class MatrixTransport(Transport):
                                 action="send to room")
         event_id = data.get("event_id") if isinstance(data, dict) else None
         if not isinstance(event_id, str):
-            raise ServiceUnavailable("matrix answered without an event_id", service="matrix")
+            raise ServiceUnavailable("matrix answered without an event_id", service="matrix",
+                                     status=200)
         log.debug("matrix: sent %s", message.key)
         return SendResult(provider_id=event_id)
 
@@ -242,7 +243,7 @@ class MatrixTransport(Transport):
         room_id = data.get("room_id") if isinstance(data, dict) else None
         if not isinstance(room_id, str):
             raise ServiceUnavailable("matrix answered the alias lookup without a room_id",
-                                     service="matrix")
+                                     service="matrix", status=200)
         return room_id
 
     def _auth(self) -> dict[str, str]:

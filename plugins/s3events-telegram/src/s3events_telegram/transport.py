@@ -292,7 +292,7 @@ class TelegramTransport(Transport):
         message_id = result.get("message_id") if isinstance(result, dict) else None
         if message_id is None:
             raise ServiceUnavailable("telegram answered sendMessage without a message_id",
-                                     service="telegram")
+                                     service="telegram", status=200)
         log.debug("telegram: sent %s", message.key)
         return SendResult(provider_id=str(message_id))
 

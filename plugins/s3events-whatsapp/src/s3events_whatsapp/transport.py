@@ -324,7 +324,7 @@ class WhatsAppTransport(Transport):
         wamid = first.get("id") if isinstance(first, dict) else None
         if not isinstance(wamid, str):
             raise ServiceUnavailable("whatsapp answered without a message id",
-                                     service="whatsapp")
+                                     service="whatsapp", status=200)
         log.debug("whatsapp: %s accepted (%s)", message.key, first.get("message_status"))
         return SendResult(provider_id=wamid)
 
