@@ -17,6 +17,7 @@ web registrations at once never hand out the last seat twice.
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import unicodedata
@@ -145,7 +146,7 @@ class Registration(BaseModel):
 
 _EMAIL = re.compile(
     r"^(?=.{3,254}$)(?!\.)(?!.*\.\.)[^@\s\"(),:;<>\[\]\\]+(?<!\.)"
-    r"@(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63}$")
+    r"@(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+(?:[^\W\d_]{2,63}|xn--[a-z0-9-]{1,59})$")
 _SECTOR_NAMES = {
     "public-administration": (
         "public administration", "public sector", "government", "administracion publica",
@@ -238,13 +239,20 @@ def _clean_sessions(series: Series, value: Any) -> list[str] | None:
 
 def _session_names(series: Series) -> dict[str, str]:
     """Folded id, label or title in any language → session id."""
-    names: dict[str, str] = {}
+    key = []
     for session in series.sessions:
+        texts: list[str] = []
         for text in (session.label, session.title):
-            values = text.values() if isinstance(text, dict) else [text]
-            names.update((fold(v), session.id) for v in values if v)
-    names.update((fold(s.id), s.id) for s in series.sessions)
-    names.update((s.id.lower(), s.id) for s in series.sessions)
+            texts += text.values() if isinstance(text, dict) else [text] if text else []
+        key.append((session.id, tuple(texts)))
+    return _fold_names(tuple(key))
+
+
+@functools.lru_cache(maxsize=32)
+def _fold_names(sessions: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, str]:
+    names = {fold(text): session_id for session_id, texts in sessions for text in texts}
+    names.update((fold(session_id), session_id) for session_id, _ in sessions)
+    names.update((session_id.lower(), session_id) for session_id, _ in sessions)
     return names
 
 
