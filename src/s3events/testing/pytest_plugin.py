@@ -40,6 +40,12 @@ if TYPE_CHECKING:
 
 MARKER = "s3events_no_network"
 
+# Plain asserts in the contracts report both sides when they fail, as in a test module.
+pytest.register_assert_rewrite(
+    "s3events.testing.contracts", "s3events.testing._contract_support",
+    "s3events.testing.fake_contracts",
+)
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Add the ini option that turns the network guard on for every test."""
