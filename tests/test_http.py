@@ -87,6 +87,18 @@ def test_every_call_gets_the_timeout(
     assert [c.request.req_kwargs["timeout"] for c in mocked.calls] == [12.5, 12.5, 12.5]
 
 
+def test_requests_say_they_come_from_s3events_unless_told_otherwise(
+    mocked: responses.RequestsMock, waits: list[float], clock: Clock
+) -> None:
+    mocked.get(f"{API}/me", json={})
+    make_client(waits, clock).request("GET", "/me")
+    assert mocked.calls[0].request.headers["User-Agent"].startswith("s3events/")
+    session = requests.Session()
+    session.headers["User-Agent"] = "university-proxy-client/2"
+    make_client(waits, clock, session=session).request("GET", "/me")
+    assert mocked.calls[1].request.headers["User-Agent"] == "university-proxy-client/2"
+
+
 @pytest.mark.parametrize(
     ("header", "expected"),
     [

@@ -235,7 +235,10 @@ class HttpClient:
         self.service = service
         self.base_url = base_url.rstrip("/")
         self.session = session or requests.Session()
-        self.session.headers.setdefault("User-Agent", user_agent or f"s3events/{__version__}")
+        current = str(self.session.headers.get("User-Agent") or "")
+        if user_agent or not current or current.startswith("python-requests/"):
+            # requests' own default says nothing useful to a vendor's support desk
+            self.session.headers["User-Agent"] = user_agent or f"s3events/{__version__}"
         self.token_provider = token_provider
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
