@@ -96,7 +96,7 @@ def plan_command(series_path: str, as_json: bool, platform: str | None, state: s
     """Show what provisioning would create, update or delete, and why.
 
     Changes nothing: no write call to the platform (it may be read, to find meetings
-    deleted there by hand) and nothing written to the state.
+    deleted there by hand), and no meeting recorded or changed in the state.
     """
     moment = parse_now(now)
     series = load_series(series_path)
