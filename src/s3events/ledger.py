@@ -167,11 +167,12 @@ def claim_due(store: Store, series_id: str, *, now: datetime, worker: str, limit
     One statement: on PostgreSQL the inner select locks with ``FOR UPDATE SKIP LOCKED`` so
     concurrent workers take disjoint rows; SQLite serialises writers.
     """
-    inner = (select(ledger.c.id).where(_due_clause(series_id, now, channels))
-             .order_by(ledger.c.due_at, ledger.c.id).limit(limit)
-             .with_for_update(skip_locked=True))
-    stmt = (update(ledger).where(ledger.c.id.in_(inner.scalar_subquery()),
-                                 ledger.c.state == "pending")
+    # A CTE, not ``IN (subquery)``: PostgreSQL may run an IN subquery more than once, and
+    # with SKIP LOCKED each run can pick other rows, claiming more than ``limit``.
+    chosen = (select(ledger.c.id).where(_due_clause(series_id, now, channels))
+              .order_by(ledger.c.due_at, ledger.c.id).limit(limit)
+              .with_for_update(skip_locked=True).cte("chosen"))
+    stmt = (update(ledger).where(ledger.c.id == chosen.c.id, ledger.c.state == "pending")
             .values(state="sending", claimed_by=worker, claimed_at=utcnow())
             .returning(*_COLUMNS))
     with store.begin() as conn:
