@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     from .errors import InputError, S3EventsError
 
     try:
-        cli.main(args=argv, prog_name="s3events", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="s3events", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)
@@ -171,4 +171,5 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:
         click.echo(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
         sys.exit(1)
-    sys.exit(0)
+    # with standalone_mode=False, ctx.exit(n) comes back as the return value
+    sys.exit(code if isinstance(code, int) else 0)

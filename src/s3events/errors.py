@@ -16,7 +16,7 @@ attributes, and their ``str()`` is a sentence meant for a person::
         ├── NotFound               the meeting or message is not there (HTTP 404 / 410)
         ├── InvalidRequest         the service rejected what we sent (HTTP 400, 409, 422 …)
         ├── RateLimited            slow down (HTTP 429 or a vendor signal); ``retry_after`` seconds
-        └── ServiceUnavailable     the service is down or unreachable (5xx, timeouts, connection errors)
+        └── ServiceUnavailable     the service is down or unreachable (5xx, timeouts, no route)
 
 Third-party exceptions are translated at the boundary with ``raise ... from exc`` so the
 original stays available as ``__cause__``. The CLI turns :class:`InputError`,

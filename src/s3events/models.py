@@ -197,6 +197,11 @@ class RegistrationSettings(_Model):
     note: LocalizedText | None = Field(
         default=None, description="Shown next to the form, e.g. when the link is sent."
     )
+    required_consent: list[str] = Field(
+        default_factory=list,
+        description="Consent flags every registration must carry, e.g. [data_processing]; "
+        "rows and form posts without them are refused.",
+    )
 
 
 class ReleaseRule(_Model):

@@ -381,8 +381,9 @@ def clean_fields(series: Series, raw: Mapping[str, Any], *,
     out["consent"] = {}
     with _collect(problems, "consent"):
         out["consent"] = _consent_flags(raw)
+    required = dict.fromkeys([*series.registration.required_consent, *required_consent])
     problems += [("consent", f"no consent to '{flag}', which this series requires")
-                 for flag in required_consent if not out["consent"].get(flag)]
+                 for flag in required if not out["consent"].get(flag)]
     return out, problems
 
 

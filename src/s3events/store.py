@@ -52,6 +52,7 @@ __all__ = [
     "ledger",
     "lock",
     "meetings",
+    "meta",
     "metadata",
     "open_store",
     "registrations",
