@@ -387,8 +387,8 @@ class TransportContract(ContractBase):
             "kind": "link", "recipient": self.recipient, "recipient_name": "Ana Contractual",
             "language": "es", "subject": "Enlace para la sesión de mañana",
             "text": f"Hola Ana Contractual, el enlace para mañana: {link}",
-            "facts": {"link": link, "session_title": "Sesión de contrato",
-                      "local_date": "5 de marzo de 2030", "local_time": "10:00"},
+            "facts": {"link": link, "title": "Sesión de contrato", "session": "contract-1",
+                      "kind": "link", "local_time": "martes, 5 de marzo de 2030, 10:00"},
         }
         data.update(changes)
         return OutgoingMessage(**data)
