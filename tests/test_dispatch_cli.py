@@ -1,0 +1,161 @@
+"""The dispatch, status and preview commands, run as a person runs them: the real executable.
+
+Includes the crash test (SIGKILL at random points, then run again) and two workers started
+at once on one PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from s3events.store import open_store
+from tests.fixtures.series import minimal_series_data
+from tests.test_dispatch_support import add_person, provision, rows
+
+EXE = str(Path(sys.executable).parent / "s3events")
+AFTER_ALL = "2021-11-04T12:00:00Z"
+
+
+def _series_file(write_series) -> Path:
+    data = minimal_series_data()
+    data["languages"] = ["en", "es", "pt"]
+    return write_series(data)
+
+
+def _populate(state: str, path: Path, people: int) -> int:
+    from s3events.loading import load_series
+
+    series = load_series(path)
+    with open_store(state) as store:
+        provision(store, series)
+        for i in range(people):
+            add_person(store, series, f"p{i:04d}@example.org", name=f"Person {i}",
+                       language=("es", "en", "pt")[i % 3])
+    return people * 3  # a confirmation and two links each
+
+
+def _run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([EXE, *args], capture_output=True, text=True, timeout=300)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_dispatch_then_again_sends_nothing(tmp_path, write_series, smtp_server):
+    path, state = _series_file(write_series), str(tmp_path / "state.db")
+    expected = _populate(state, path, 4)
+    first = _run("dispatch", str(path), "--state", state, "--now", AFTER_ALL,
+                 "--transport", smtp_server.url)
+    assert "sent 4 confirmation message(s)" in first.stdout
+    assert len(smtp_server.messages) == expected
+    second = _run("dispatch", str(path), "--state", state, "--now", AFTER_ALL,
+                  "--transport", smtp_server.url)
+    assert "nothing to send" in second.stdout and len(smtp_server.messages) == expected
+    assert "@example.org" not in first.stdout + first.stderr  # no personal data printed
+
+
+def test_status_counts_per_session_kind_and_state(tmp_path, write_series):
+    path, state = _series_file(write_series), str(tmp_path / "state.db")
+    _populate(state, path, 2)
+    _run("dispatch", str(path), "--state", state, "--now", "2021-10-02T00:00:00Z",
+         "--transport", f"outbox:{tmp_path / 'out'}")
+    counts = json.loads(_run("status", str(path), "--state", state, "--json").stdout)["counts"]
+    assert {"session": "-", "kind": "confirmation", "state": "sent", "count": 2} in counts
+    assert {"session": "s1", "kind": "link", "state": "pending", "count": 2} in counts
+    table = _run("status", str(path), "--state", state).stdout
+    assert "confirmation" in table and "pending" in table
+    assert len(list((tmp_path / "out").glob("*.eml"))) == 2
+
+
+def test_preview_changes_nothing(tmp_path, write_series):
+    path, state = _series_file(write_series), str(tmp_path / "state.db")
+    _populate(state, path, 1)
+    before = _run("status", str(path), "--state", state, "--json").stdout
+    text = _run("preview", str(path), "--state", state, "--registration", "P0000@example.org",
+                "--session", "s1", "--kind", "link").stdout
+    assert text.startswith("Subject: Su enlace para Primera")
+    eml = _run("preview", str(path), "--state", state, "--registration", "p0000@example.org",
+               "--session", "s1", "--format", "eml").stdout
+    assert "method=REQUEST" in eml and "Message-ID: <" in eml
+    assert _run("status", str(path), "--state", state, "--json").stdout == before
+    missing = _run("preview", str(path), "--state", state, "--registration", "x@example.org",
+                   "--session", "s1", check=False)
+    assert missing.returncode == 2 and "no registration" in missing.stderr
+
+
+def test_dry_run_sends_and_writes_nothing(tmp_path, write_series, smtp_server):
+    path, state = _series_file(write_series), str(tmp_path / "state.db")
+    _populate(state, path, 2)
+    out = _run("dispatch", str(path), "--state", state, "--now", AFTER_ALL, "--dry-run",
+               "--transport", smtp_server.url).stdout
+    assert "dry run" in out and smtp_server.messages == []
+    with open_store(state) as store:
+        assert rows(store) == []
+
+
+def test_unreachable_server_exits_1_and_loses_nothing(tmp_path, write_series):
+    path, state = _series_file(write_series), str(tmp_path / "state.db")
+    _populate(state, path, 1)
+    result = _run("dispatch", str(path), "--state", state, "--now", AFTER_ALL,
+                  "--transport", "smtp://127.0.0.1:9?timeout=2", check=False)
+    assert result.returncode == 1 and "cannot reach SMTP server" in result.stderr
+    with open_store(state) as store:
+        assert {r.state for r in rows(store)} == {"pending"}
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_points_loses_nothing_and_doubles_only_in_flight(
+        state_url, write_series, smtp_server):
+    path = _series_file(write_series)
+    expected = _populate(state_url, path, 40)
+    url = smtp_server.url + "?rate=150"
+    rng = random.Random(20211028)
+    kills = 0
+    while len(smtp_server.messages) < expected and kills < 4:
+        target = len(smtp_server.messages) + rng.randint(5, 40)
+        proc = subprocess.Popen([EXE, "dispatch", str(path), "--state", state_url, "--now",
+                                 AFTER_ALL, "--transport", url, "--batch-size", "7"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        while proc.poll() is None and len(smtp_server.messages) < target:
+            time.sleep(0.002)
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            kills += 1
+        proc.wait()
+    assert kills >= 2, "the runs finished before they could be killed"
+    _run("dispatch", str(path), "--state", state_url, "--now", AFTER_ALL, "--transport", url)
+    copies = Counter(smtp_server.message_ids())
+    assert len(copies) == expected  # every message arrived
+    doubled = sum(n - 1 for n in copies.values())
+    assert doubled <= kills  # at most the one in flight at each kill
+    with open_store(state_url) as store:
+        assert {r.state for r in rows(store)} == {"sent"}
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_two_workers_on_postgresql_send_each_message_once(postgres_database, write_series,
+                                                          smtp_server):
+    path = _series_file(write_series)
+    expected = _populate(postgres_database, path, 60)
+    url = smtp_server.url + "?rate=400"
+    procs = [subprocess.Popen([EXE, "dispatch", str(path), "--state", postgres_database,
+                               "--now", AFTER_ALL, "--transport", url, "--batch-size", "5"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in outputs]
+    copies = Counter(smtp_server.message_ids())
+    assert len(copies) == expected and set(copies.values()) == {1}
+    assert all(re.search(r"^sent \d+ ", out, re.M) for out, _ in outputs)  # both took part
