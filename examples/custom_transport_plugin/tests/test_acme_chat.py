@@ -1,0 +1,224 @@
+"""The acme-chat transport: the kit's transport contract, then what is particular to Acme Chat.
+
+``TestAcmeChatContract`` inherits every check a transport must pass from
+:class:`s3events.testing.contracts.TransportContract`; it only says how Acme Chat answers.
+The tests after it check the Acme-specific parts with ``responses``: the request sent, the
+idempotency key, rate limits, the options, and a series dispatched through Acme Chat.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+import requests
+import responses
+import s3events_acme_chat
+from s3events_acme_chat import AcmeChatOptions, AcmeChatTransport, chat_body, idempotency_key
+
+from s3events.dispatch import dispatch, email_transport
+from s3events.errors import ConfigurationError, NotFound, RateLimited
+from s3events.loading import load_series
+from s3events.plugins import transport_class
+from s3events.provision import apply, load_adapter
+from s3events.registrations import register
+from s3events.store import open_store
+from s3events.testing.contracts import Route, TransportContract
+from s3events.transports.base import OutgoingMessage
+
+pytestmark = pytest.mark.s3events_no_network
+
+BASE = "https://chat.acme.test/api"
+URL = f"{BASE}/messages"
+TOKEN = "acme-chat-bot-token-0123456789"
+LINK = "https://video.acme.test/j/4711"
+
+
+class TestAcmeChatContract(TransportContract):
+    """The checks every s3events transport must pass."""
+
+    transport_class = AcmeChatTransport
+    options: ClassVar[Mapping[str, Any]] = {"token": TOKEN, "api_base_url": BASE}
+    idempotent_sends = True  # the body's idempotency_key comes from the ledger key
+
+    def error_body(self, status: int) -> Any:
+        return {"error": {"code": f"E{status}", "message": f"simulated HTTP {status}"}}
+
+    def route(self, message: OutgoingMessage) -> Route:
+        return ("POST", URL)
+
+    def mock_send(self, rsps: responses.RequestsMock, message: OutgoingMessage) -> None:
+        rsps.add(responses.POST, URL, json={"id": "msg_0001"})
+
+
+# -- what is particular to Acme Chat --------------------------------------------------------
+
+@pytest.fixture
+def rsps() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def waits() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def transport(waits: list[float]) -> Iterator[AcmeChatTransport]:
+    built = AcmeChatTransport.from_options({"token": TOKEN, "api_base_url": BASE}, environ={},
+                                           session=requests.Session(), sleep=waits.append)
+    assert isinstance(built, AcmeChatTransport)
+    yield built
+    built.close()
+
+
+def make_message(**changes: Any) -> OutgoingMessage:
+    data: dict[str, Any] = {
+        "key": "r1b3c22a6:day-1:link:0:email", "channel": "email", "kind": "link",
+        "recipient": "lupita.martinez@acme.example", "language": "es",
+        "subject": "Día 1: enlace para mañana", "text": f"Hola Lupita, el enlace: {LINK}",
+    }
+    data.update(changes)
+    return OutgoingMessage(**data)
+
+
+def test_send_posts_to_text_and_idempotency_key_with_the_bearer_token(
+    rsps: responses.RequestsMock, transport: AcmeChatTransport
+) -> None:
+    rsps.add(responses.POST, URL, json={"id": "msg_42"})
+    result = transport.send(make_message())
+    sent = rsps.calls[0].request
+    assert sent.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert json.loads(sent.body or b"{}") == {
+        "to": "lupita.martinez@acme.example",
+        "text": f"Día 1: enlace para mañana\n\nHola Lupita, el enlace: {LINK}",
+        "idempotency_key": idempotency_key("r1b3c22a6:day-1:link:0:email"),
+    }
+    assert result.provider_id == "msg_42"
+
+
+def test_idempotency_key_is_stable_per_ledger_key_and_reveals_nothing() -> None:
+    key = "r1b3c22a6:day-1:link:0:email"
+    assert idempotency_key(key) == idempotency_key(key)
+    assert idempotency_key(key) != idempotency_key("r1b3c22a6:day-1:link:1:email")
+    assert "day-1" not in idempotency_key(key)
+
+
+def test_subject_already_leading_the_text_is_not_repeated() -> None:
+    body = chat_body(make_message(subject="Hola", text="Hola Lupita"))
+    assert body["text"] == "Hola Lupita"
+
+
+def test_a_server_error_is_retried_with_the_same_idempotency_key(
+    rsps: responses.RequestsMock, transport: AcmeChatTransport, waits: list[float]
+) -> None:
+    rsps.add(responses.POST, URL, status=502)
+    rsps.add(responses.POST, URL, json={"id": "msg_43"})
+    assert transport.send(make_message()).provider_id == "msg_43"
+    bodies = [json.loads(call.request.body) for call in rsps.calls]
+    assert len(bodies) == 2 and bodies[0] == bodies[1]
+    assert len(waits) == 1
+
+
+def test_a_short_rate_limit_is_waited_out(
+    rsps: responses.RequestsMock, transport: AcmeChatTransport, waits: list[float]
+) -> None:
+    rsps.add(responses.POST, URL, status=429, headers={"Retry-After": "3"})
+    rsps.add(responses.POST, URL, json={"id": "msg_44"})
+    assert transport.send(make_message()).provider_id == "msg_44"
+    assert waits == [3.0]
+
+
+def test_a_long_rate_limit_is_left_to_the_dispatcher(
+    rsps: responses.RequestsMock, transport: AcmeChatTransport, waits: list[float]
+) -> None:
+    rsps.add(responses.POST, URL, status=429, headers={"Retry-After": "600"})
+    with pytest.raises(RateLimited) as caught:
+        transport.send(make_message())
+    assert caught.value.retry_after == 600
+    assert waits == [] and len(rsps.calls) == 1
+
+
+def test_unknown_recipient_says_what_to_check(
+    rsps: responses.RequestsMock, transport: AcmeChatTransport
+) -> None:
+    rsps.add(responses.POST, URL, status=404, json={"error": {"code": "no_such_user"}})
+    with pytest.raises(NotFound, match="work email"):
+        transport.send(make_message())
+
+
+def test_missing_token_names_the_option_and_its_environment_variable() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        AcmeChatTransport.from_options({}, environ={})
+    assert "token" in str(caught.value)
+    assert "S3EVENTS_ACME_CHAT_TOKEN" in str(caught.value)
+
+
+def test_the_plugin_registers_the_acme_chat_transport(register_plugin: Any) -> None:
+    register_plugin(s3events_acme_chat, name="acme-chat")
+    assert transport_class("acme-chat") is AcmeChatTransport
+
+
+# -- a series dispatched through Acme Chat --------------------------------------------------
+
+SERIES = """\
+id: acme-chat-demo
+title: Seminars announced on Acme Chat
+organiser: {name: Acme Seminars, email: seminars@acme.example}
+timezone: Europe/Brussels
+platform: {name: static}
+dispatch:
+  transport: acme-chat
+  transports:
+    acme-chat: {api_base_url: "https://chat.acme.test/api"}
+sessions:
+  - id: day-1
+    title: Introduction
+    start: 2030-03-05T17:00:00
+    end: 2030-03-05T19:30:00
+    join_url: https://video.acme.test/j/4711
+"""
+
+
+@pytest.fixture
+def series_file(tmp_path: Path, register_plugin: Any) -> Path:
+    register_plugin(s3events_acme_chat, name="acme-chat")
+    path = tmp_path / "series.yaml"
+    path.write_text(SERIES, encoding="utf-8")
+    return path
+
+
+def test_a_series_with_transport_acme_chat_sends_its_email_channel_there(
+    series_file: Path,
+) -> None:
+    series = load_series(series_file)
+    chosen = email_transport(series, environ={"S3EVENTS_ACME_CHAT_TOKEN": TOKEN})
+    assert isinstance(chosen, AcmeChatTransport)
+    assert isinstance(chosen.options, AcmeChatOptions)
+    assert chosen.options.api_base_url == BASE
+
+
+def test_dispatch_posts_the_confirmation_then_the_link_once_each(
+    series_file: Path, rsps: responses.RequestsMock
+) -> None:
+    rsps.add(responses.POST, URL, json={"id": "msg_1"})
+    series = load_series(series_file)
+    environ = {"S3EVENTS_ACME_CHAT_TOKEN": TOKEN}
+    registered = datetime(2030, 2, 20, 12, 0, tzinfo=timezone.utc)
+    day_before = datetime(2030, 3, 4, 15, 0, tzinfo=timezone.utc)  # 09:00 in Mérida
+    with open_store(series_file.parent / "state.sqlite") as store:
+        apply(series, load_adapter(series), store, now=registered)
+        register(store, series, {"name": "Lupita Martínez", "email": "lupita@acme.example",
+                                 "timezone": "America/Merida"}, now=registered)
+        runs = [dispatch(store, series, now=moment, environ=environ).total_sent
+                for moment in (registered, day_before, day_before)]
+    assert runs == [1, 1, 0]
+    bodies = [json.loads(call.request.body) for call in rsps.calls]
+    assert [b["to"] for b in bodies] == ["lupita@acme.example"] * 2
+    assert LINK not in bodies[0]["text"] and LINK in bodies[1]["text"]
+    assert bodies[0]["idempotency_key"] != bodies[1]["idempotency_key"]
