@@ -9,6 +9,7 @@ idempotency key, the options and their environment variables, and provisioning a
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -200,7 +201,7 @@ class AcmeRoomsServer:
         self.by_key: dict[str, str] = {}
         rsps.add_callback(responses.POST, f"{BASE}/rooms", callback=self.create)
         for method in (responses.GET, responses.PATCH, responses.DELETE):
-            rsps.add_callback(method, responses.matchers.re.compile(rf"{BASE}/rooms/\w+"),
+            rsps.add_callback(method, re.compile(rf"{BASE}/rooms/\w+"),
                               callback=self.room)
 
     def create(self, request: Any) -> tuple[int, dict[str, str], str]:

@@ -120,7 +120,7 @@ def test_a_server_error_is_retried_with_the_same_idempotency_key(
     rsps.add(responses.POST, URL, status=502)
     rsps.add(responses.POST, URL, json={"id": "msg_43"})
     assert transport.send(make_message()).provider_id == "msg_43"
-    bodies = [json.loads(call.request.body) for call in rsps.calls]
+    bodies = [json.loads(call.request.body or b"{}") for call in rsps.calls]
     assert len(bodies) == 2 and bodies[0] == bodies[1]
     assert len(waits) == 1
 
@@ -218,7 +218,7 @@ def test_dispatch_posts_the_confirmation_then_the_link_once_each(
         runs = [dispatch(store, series, now=moment, environ=environ).total_sent
                 for moment in (registered, day_before, day_before)]
     assert runs == [1, 1, 0]
-    bodies = [json.loads(call.request.body) for call in rsps.calls]
+    bodies = [json.loads(call.request.body or b"{}") for call in rsps.calls]
     assert [b["to"] for b in bodies] == ["lupita@acme.example"] * 2
     assert LINK not in bodies[0]["text"] and LINK in bodies[1]["text"]
     assert bodies[0]["idempotency_key"] != bodies[1]["idempotency_key"]
