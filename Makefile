@@ -39,7 +39,7 @@ lint: $(VENV)/.dev
 
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
-	$(BIN)/mypy $(wildcard plugins/*/src)
+	$(BIN)/mypy $(wildcard plugins/*/src) $(wildcard examples/*/src)
 
 docs: $(VENV)/.dev
 	$(BIN)/mkdocs build --strict --quiet -d build/site
