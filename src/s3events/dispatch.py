@@ -37,11 +37,11 @@ from sqlalchemy import select
 from .errors import AuthenticationError, ConfigurationError, ServiceError, ServiceUnavailable
 from .ledger import (
     LedgerRow,
+    SentMarker,
     claim_due,
     count_due,
     default_worker_id,
     mark_retry,
-    mark_sent,
     message_id_for,
     reclaim_stale,
     release,
@@ -298,6 +298,7 @@ class _Run:
     report: DispatchReport
     batch_size: int
     progress: Callable[[int], None] | None
+    marker: SentMarker | None = None
 
     def channel(self, channel: str, transport: Transport) -> None:
         try:
@@ -306,8 +307,9 @@ class _Run:
             self.report.problems.append(f"{channel}: {scrub_error(str(exc))}")
             return
         try:
-            while self._batch(channel, transport):
-                pass
+            with SentMarker(self.store, worker=self.worker) as self.marker:
+                while self._batch(channel, transport):
+                    pass
         finally:
             transport.close()
 
@@ -341,9 +343,10 @@ class _Run:
         except ServiceError as exc:
             self._failed(row, reg, exc)
             return
-        mark_sent(self.store, row.id, worker=self.worker, sent_at=self.now,
-                  message_id=message.message_id if row.channel == "email" else None,
-                  provider_id=result.provider_id)
+        assert self.marker is not None
+        self.marker.mark(row.id, sent_at=self.now,
+                         message_id=message.message_id if row.channel == "email" else None,
+                         provider_id=result.provider_id)
         self.report.sent[(row.session_id or "-", row.kind, row.channel)] += 1
         if self.progress is not None:
             self.progress(1)

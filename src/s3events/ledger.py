@@ -42,6 +42,7 @@ __all__ = [
     "KINDS",
     "STATES",
     "LedgerRow",
+    "SentMarker",
     "StatusCount",
     "backoff_delay",
     "claim_due",
@@ -199,6 +200,51 @@ def mark_sent(store: Store, row_id: int, *, worker: str, sent_at: datetime,
                     last_error=None, next_attempt_at=None, claimed_by=None, claimed_at=None))
     with store.begin() as conn:
         return bool(conn.execute(stmt).rowcount)
+
+
+_MARK_SENT = (update(ledger)
+              .where(ledger.c.id == bindparam("row_id"), ledger.c.state == "sending",
+                     ledger.c.claimed_by == bindparam("worker"))
+              .values(state="sent", sent_at=bindparam("sent_at"), message_id=bindparam("mid"),
+                      provider_id=bindparam("pid"), attempts=ledger.c.attempts + 1,
+                      last_error=None, next_attempt_at=None, claimed_by=None, claimed_at=None))
+
+
+class SentMarker:
+    """Marks rows sent one at a time, each in its own short transaction, on one connection.
+
+    A dispatch run keeps one open for its whole run: no pool checkout and no statement
+    building per message, so marking costs little more than the commit itself.
+    """
+
+    def __init__(self, store: Store, *, worker: str) -> None:
+        self.store, self.worker = store, worker
+        self._conn: Any = None
+
+    def __enter__(self) -> SentMarker:
+        self._conn = self.store.engine.connect()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def mark(self, row_id: int, *, sent_at: datetime, message_id: str | None = None,
+             provider_id: str | None = None) -> bool:
+        """Record that row ``row_id`` was delivered (committed before returning)."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from .errors import StoreError
+
+        params = {"row_id": row_id, "worker": self.worker, "sent_at": sent_at,
+                  "mid": message_id, "pid": provider_id}
+        try:
+            with self._conn.begin():
+                return bool(self._conn.execute(_MARK_SENT, params).rowcount)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"state database {self.store.url}: cannot mark a message sent: "
+                             f"{type(exc).__name__}") from exc
 
 
 def mark_sent_many(store: Store, done: Sequence[tuple[int, str | None, str | None]], *,

@@ -376,20 +376,18 @@ _UNFOLD = re.compile(r"\r\n[ \t]")
 
 def fold_line(line: str) -> str:
     """Fold one iCalendar content line at 75 octets (RFC 5545 §3.1), never inside a character."""
-    if len(line) <= 75 and line.isascii():
+    data = line.encode()
+    if len(data) <= 75:
         return line
-    pieces: list[str] = []
-    current: list[str] = []
-    size, limit = 0, 75
-    for char in line:
-        width = len(char.encode())
-        if size + width > limit:
-            pieces.append("".join(current))
-            current, size, limit = [" "], 1, 75
-        current.append(char)
-        size += width
-    pieces.append("".join(current))
-    return "\r\n".join(pieces)
+    pieces, start, limit = [], 0, 75
+    while len(data) - start > limit:
+        end = start + limit
+        while data[end] & 0xC0 == 0x80:  # do not cut a UTF-8 sequence
+            end -= 1
+        pieces.append(data[start:end])
+        start, limit = end, 74  # continuation lines start with a space
+    pieces.append(data[start:])
+    return b"\r\n ".join(pieces).decode()
 
 
 def _escape_text(value: str) -> str:

@@ -1,0 +1,243 @@
+"""Benchmark: personalised link messages with calendar parts, to a local SMTP server.
+
+Prints, from one run, messages per second for
+
+(a) s3events' full dispatch — scheduling pass, ledger claims, rendering (Babel, Jinja2,
+    invitation), MIME, SMTP, and marking each row sent — on a SQLite state file;
+(b) a raw loop sending the very same bytes (pre-serialised) over one smtplib connection;
+(c) Apprise sending the same messages (subject, HTML body, the invitation attached), one
+    ``notify()`` per participant, ``mailto://`` to the same server;
+
+and the ratios a/b and a/c. The server is aiosmtpd on 127.0.0.1, in its own process (so it
+does not compete with the senders for the interpreter lock); during (a) it spools what it
+receives, and (b) and (c) send exactly those messages.
+
+    python benchmarks/dispatch.py                 # 10,000 participants
+    python benchmarks/dispatch.py --count 200     # quick
+
+Apprise runs on ``--apprise-count`` participants (default: up to 500) to keep the run
+short; its rate does not depend on the count, it opens one connection per message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import secrets
+import smtplib
+import socket
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import update
+
+from s3events.dispatch import dispatch
+from s3events.loading import load_series
+from s3events.provision import apply, load_adapter
+from s3events.scheduler import schedule
+from s3events.store import ledger, open_store, registrations
+
+ROOT = Path(__file__).resolve().parents[1]
+SERIES = ROOT / "examples" / "s3-latam-2021" / "series.yaml"
+UTC = timezone.utc
+PEOPLE = [("es", "America/Mexico_City"), ("es", "America/Santiago"), ("es", "America/Lima"),
+          ("en", "Europe/Brussels"), ("pt", "America/Sao_Paulo"), ("es", "America/Bogota")]
+NAMES = ["José Peña", "María Fernanda Gutiérrez", "Ana Souza", "Kim Lee", "Luc Martin"]
+
+
+class _Spool:
+    """aiosmtpd handler counting messages and, optionally, keeping them in a spool file."""
+
+    def __init__(self, spool: str | None, count: Any) -> None:
+        self.spool = open(spool, "wb") if spool else None  # noqa: SIM115 - closed at exit
+        self.count = count
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.spool is not None:
+            data = bytes(envelope.original_content or envelope.content)
+            head = f"{envelope.mail_from}\t{envelope.rcpt_tos[0]}\t{len(data)}\n".encode()
+            self.spool.write(head + data)
+        with self.count.get_lock():
+            self.count.value += 1
+        return "250 OK"
+
+
+def _serve(port: int, spool: str | None, count: Any, stop: Any, ready: Any) -> None:
+    from aiosmtpd.controller import Controller
+
+    controller = Controller(_Spool(spool, count), hostname="127.0.0.1", port=port)
+    controller.start()
+    ready.set()
+    stop.wait()
+    controller.stop()
+    if controller.handler.spool is not None:
+        controller.handler.spool.close()
+
+
+class Server:
+    """An aiosmtpd server in its own process (it must not share our interpreter lock)."""
+
+    def __init__(self, spool: str | None = None) -> None:
+        import multiprocessing
+
+        self.port = _free_port()
+        self.count = multiprocessing.Value("i", 0)
+        self._stop, ready = multiprocessing.Event(), multiprocessing.Event()
+        self._proc = multiprocessing.Process(
+            target=_serve, args=(self.port, spool, self.count, self._stop, ready), daemon=True)
+        self._proc.start()
+        ready.wait(30)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._proc.join(30)
+
+
+def read_spool(path: Path) -> list[tuple[str, list[str], bytes]]:
+    """The messages a spooling server received."""
+    out, data, pos = [], path.read_bytes(), 0
+    while pos < len(data):
+        end = data.index(b"\n", pos)
+        sender, rcpt, size = data[pos:end].decode().split("\t")
+        out.append((sender, [rcpt], data[end + 1:end + 1 + int(size)]))
+        pos = end + 1 + int(size)
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _people(store: Any, series_id: str, count: int, at: datetime) -> None:
+    batch = []
+    for i in range(count):
+        lang, zone = PEOPLE[i % len(PEOPLE)]
+        email = f"person{i:06d}@example.org"
+        batch.append({
+            "id": f"r{i:08d}{secrets.token_hex(8)}", "series_id": series_id,
+            "email_key": email, "email": email, "name": f"{NAMES[i % len(NAMES)]} {i}",
+            "language": lang, "timezone": zone, "timezone_source": "given", "channels": {},
+            "sessions": ["day-1"], "consent": {}, "status": "confirmed", "position": i,
+            "token": secrets.token_urlsafe(16), "registered_at": at, "confirmed_at": at,
+            "updated_at": at})
+        if len(batch) == 2000 or i == count - 1:
+            with store.begin() as conn:
+                conn.execute(registrations.insert(), batch)
+            batch = []
+
+
+def setup(folder: Path, count: int) -> tuple[Any, Any, datetime]:
+    """A state file with ``count`` people, confirmations already sent, links pending."""
+    series = load_series(SERIES)
+    store = open_store(folder / "state.db")
+    early = datetime(2021, 10, 1, tzinfo=UTC)
+    apply(series, load_adapter(series), store, now=early)
+    _people(store, series.id, count, early)
+    schedule(store, series, now=early)
+    with store.begin() as conn:
+        conn.execute(update(ledger).where(ledger.c.kind == "confirmation")
+                     .values(state="sent", sent_at=early, attempts=1))
+    return series, store, datetime(2021, 10, 28, 6, 0, tzinfo=UTC)
+
+
+def run_s3events(series: Any, store: Any, now: datetime, url: str) -> float:
+    """(a): the full dispatch; returns seconds."""
+    start = time.perf_counter()
+    report = dispatch(store, series, now=now, transport=url, batch_size=200)
+    elapsed = time.perf_counter() - start
+    if report.problems:
+        raise SystemExit(f"dispatch failed: {report.problems}")
+    return elapsed
+
+
+def run_raw(messages: list[tuple[str, list[str], bytes]], port: int) -> float:
+    """(b): the same bytes over one smtplib connection; returns seconds."""
+    smtp = smtplib.SMTP("127.0.0.1", port)
+    start = time.perf_counter()
+    for sender, recipients, data in messages:
+        smtp.sendmail(sender, recipients, data)
+    elapsed = time.perf_counter() - start
+    smtp.quit()
+    return elapsed
+
+
+def run_apprise(messages: list[tuple[str, list[str], bytes]], port: int, folder: Path) -> float:
+    """(c): one Apprise notify() per participant, same subject, HTML and invitation."""
+    import email
+    import email.policy
+
+    import apprise
+
+    logging.getLogger("apprise").setLevel(logging.ERROR)
+    jobs = []
+    for i, (sender, recipients, data) in enumerate(messages):
+        parsed = email.message_from_bytes(data, policy=email.policy.default)
+        ics = next(p for p in parsed.walk() if p.get_content_type() == "text/calendar")
+        invite = folder / f"invite-{i}.ics"
+        invite.write_text(ics.get_content(), encoding="utf-8")
+        html = parsed.get_body(("html",)).get_content()
+        url = (f"mailto://127.0.0.1:{port}?smtp=127.0.0.1&mode=insecure&from={sender}"
+               f"&to={recipients[0]}&format=html")
+        jobs.append((url, str(parsed["Subject"]), html, str(invite)))
+    start = time.perf_counter()
+    for url, title, body, invite in jobs:
+        notifier = apprise.Apprise()
+        notifier.add(url)
+        if not notifier.notify(title=title, body=body, body_format=apprise.NotifyFormat.HTML,
+                               attach=invite):
+            raise SystemExit("apprise could not send")
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the three measurements and print the rates and ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=10_000, help="participants (messages)")
+    parser.add_argument("--apprise-count", type=int, default=None,
+                        help="participants for Apprise (default: min(count, 1000))")
+    args = parser.parse_args(argv)
+    apprise_count = args.apprise_count or min(args.count, 500)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        series, store, now = setup(folder, args.count)
+        server = Server(str(folder / "spool"))
+        try:
+            a = run_s3events(series, store, now, f"smtp://127.0.0.1:{server.port}")
+        finally:
+            server.stop()
+        store.close()
+        sent = read_spool(folder / "spool")
+        if len(sent) != args.count:
+            raise SystemExit(f"expected {args.count} messages, the server got {len(sent)}")
+        server = Server()
+        try:
+            b = run_raw(sent, server.port)
+            c = run_apprise(sent[:apprise_count], server.port, folder)
+            received = server.count.value
+        finally:
+            server.stop()
+        if received != args.count + apprise_count:
+            raise SystemExit(f"the server got {received} of {args.count + apprise_count}")
+    rate_a, rate_b, rate_c = args.count / a, args.count / b, apprise_count / c
+    average = sum(len(m[2]) for m in sent) // len(sent)
+    print(f"messages: {args.count} personalised links with calendar parts "
+          f"({average} bytes on average)")
+    print(f"(a) s3events dispatch (ledger, SQLite):  {rate_a:9.1f} msg/s  ({a:.2f} s)")
+    print(f"(b) raw smtplib loop, pre-serialised:    {rate_b:9.1f} msg/s  ({b:.2f} s)")
+    print(f"(c) Apprise, one notify() per person:    {rate_c:9.1f} msg/s  "
+          f"({c:.2f} s for {apprise_count})")
+    print(f"ratio s3events / raw:     {rate_a / rate_b:.2f}  (target >= 0.5)")
+    print(f"ratio s3events / Apprise: {rate_a / rate_c:.1f}  (target >= 10)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
