@@ -1,0 +1,402 @@
+"""The Flask application: the event pages, the registration form, opt-in and cancel links.
+
+Routes (``/es/…`` for every language other than the default one):
+
+- ``GET /``, ``GET /es/`` — the page with the form; ``POST /register``, ``POST /es/register``;
+  ``GET /registered`` — "check your inbox" after a registration (post, redirect, get);
+- ``GET /confirm/TOKEN`` — the opt-in link: the registration counts from now on;
+- ``GET /cancel/TOKEN`` — asks for confirmation; ``POST /cancel/TOKEN`` cancels;
+- everything else the static site has (``static/``, ``calendar/``, ``agenda.html``, ``files/``).
+
+Every post is rate limited per address and needs the form's CSRF token; a post that fills
+the honeypot is refused. Refused and invalid posts store nothing. The base URL given to
+:func:`~s3events.web.create_app` (never the request's Host header) makes the links in
+emails.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import flask
+from sqlalchemy import func, select
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.wrappers import Response
+
+from ..errors import InputError, ServiceError
+from ..i18n import base_language
+from ..models import Series
+from ..registrations import (
+    UnknownRegistration,
+    cancel_registration,
+    confirm_opt_in,
+    get_by_token,
+    get_registration,
+    register,
+)
+from ..site import (
+    PageSession,
+    content_type,
+    language_prefix,
+    page_context,
+    render_page,
+    translate,
+)
+from ..site import site_files as build_site_files
+from ..store import Store, registrations, utcnow
+from .forms import CONSENT, HONEYPOT, FormData, form_context, read_form, validate
+from .mail import BackgroundDispatch, dispatch_runner, send_now
+from .security import SECURITY_HEADERS, CsrfTokens, RateLimit, RateLimiter, web_secret
+
+__all__ = ["WebSettings", "build_app"]
+
+log = logging.getLogger("s3events.web")
+
+
+@dataclass
+class WebSettings:
+    """What the app serves and how: see :func:`s3events.web.create_app`."""
+
+    series: Series
+    store: Store
+    base_url: str
+    transport: str | None = None
+    clock: Callable[[], datetime] = utcnow
+    rate_limit: RateLimit = field(default_factory=RateLimit)
+    dispatch: bool = True
+    trusted_proxies: int = 0
+    environ: Mapping[str, str] | None = None
+
+
+class _Web:
+    """The app's state and request handlers."""
+
+    def __init__(self, settings: WebSettings, secret: bytes) -> None:
+        self.s = settings
+        self.series = settings.series
+        self.base_url = settings.base_url.rstrip("/")
+        self.root = (urlsplit(self.base_url).path.rstrip("/") or "") + "/"
+        self.files = build_site_files(self.series, base_url=self.base_url, pages=False)
+        self.csrf = CsrfTokens(secret)
+        self.limiter = RateLimiter(settings.rate_limit)
+        self.notifier = BackgroundDispatch(dispatch_runner(
+            settings.store, self.series, transport=settings.transport,
+            base_url=self.base_url, clock=settings.clock))
+        self._context = functools.lru_cache(maxsize=16)(self._page_context)
+
+    # -- helpers -----------------------------------------------------------------------
+    def _page_context(self, lang: str) -> dict[str, Any]:
+        return page_context(self.series, lang=lang, pretty_urls=True,
+                            base_url=self.base_url, root=self.root)
+
+    def lang_of(self, lang: str | None) -> str:
+        """``lang`` when it is one of the series' languages, else the default one."""
+        if not lang:
+            return self.series.default_language
+        for candidate in (lang, base_language(lang)):
+            if candidate in self.series.languages:
+                return candidate
+        return self.series.default_language
+
+    def page_url(self, lang: str) -> str:
+        """The address of the page in ``lang``, from the site's root."""
+        return self.root + language_prefix(self.series, lang)
+
+    def offered(self) -> list[str]:
+        """The ids of the sessions one can still register for (not cancelled, not over)."""
+        now = self.s.clock()
+        return [s.id for s in self.series.sessions if not s.cancelled and s.ends_at > now]
+
+    def full(self) -> bool:
+        """True when every seat is taken (new registrations join the waiting list)."""
+        capacity = self.series.registration.capacity
+        if capacity is None:
+            return False
+        query = select(func.count()).select_from(registrations).where(
+            registrations.c.series_id == self.series.id, registrations.c.status == "confirmed")
+        with self.s.store.connect() as conn:
+            return int(conn.execute(query).scalar_one()) >= capacity
+
+    def csrf_token(self) -> str:
+        """A CSRF token for this visitor's session (made on first use)."""
+        session_id = flask.session.get("csrf")
+        if not isinstance(session_id, str):
+            session_id = flask.session["csrf"] = secrets.token_urlsafe(16)
+        return self.csrf.issue(session_id)
+
+    def csrf_ok(self) -> bool:
+        """True when the post carries a valid token for this visitor's session."""
+        session_id = flask.session.get("csrf")
+        return self.csrf.check(flask.request.form.get("csrf_token"),
+                               session_id if isinstance(session_id, str) else None)
+
+    def render_index(self, lang: str, *, status: int = 200, data: FormData | None = None,
+                     errors: Mapping[str, str] | None = None) -> Response:
+        """The page in ``lang`` with the form (filled in again after a refused post)."""
+        context = dict(self._context(lang))
+        offered = set(self.offered())
+        sessions: list[PageSession] = [s for s in context["sessions"] if s.id in offered]
+        if self.series.registration.open:
+            context["form"] = form_context(
+                self.series, lang=lang, sessions=sessions,
+                values=data.values if data else None, ticked=data.sessions if data else None,
+                consent=data.consent if data else False, errors=errors,
+                csrf=self.csrf_token(), full=self.full())
+        return _html(render_page("index.html", context), status)
+
+    def render_message(self, lang: str, heading: str, *paragraphs: str, status: int = 200,
+                       problem: bool = False, cancel_form: dict[str, str] | None = None,
+                       ) -> Response:
+        """A short page: a heading, a few paragraphs, a link back to the event page."""
+        context = dict(self._context(lang))
+        context.update(languages=[], heading=self.t(lang, heading), problem=problem,
+                       paragraphs=[p for p in paragraphs if p], cancel_form=cancel_form,
+                       back=self.page_url(lang))
+        return _html(render_page("message.html", context), status)
+
+    @staticmethod
+    def t(lang: str, msgid: str, **values: Any) -> str:
+        """A fixed phrase in ``lang``."""
+        return translate(lang, msgid, **values)
+
+    # -- the page and the form ---------------------------------------------------------
+    def index(self, lang: str | None = None) -> Response:
+        """``GET /`` and ``GET /LANG/``."""
+        if lang is not None and (lang not in self.series.languages
+                                 or lang == self.series.default_language):
+            if lang == self.series.default_language:
+                return flask.redirect(self.root, 308)
+            raise NotFound()
+        return self.render_index(lang or self.series.default_language)
+
+    def register(self, lang: str | None = None) -> Response:
+        """``POST /register``: check, store as pending, send the opt-in message."""
+        lang = self._lang_in_path(lang)
+        refused = self.refuse_post(lang)
+        if refused is not None:
+            return refused
+        if flask.request.form.get(HONEYPOT):
+            log.info("registration refused: honeypot filled")
+            return self.render_message(lang, "Your registration could not be accepted.",
+                                       status=400, problem=True)
+        if not self.series.registration.open:
+            return self.render_index(lang, status=403)
+        data = read_form(flask.request.form)
+        offered = self.offered()
+        errors = validate(self.series, data, lang=lang, offered=offered)
+        if errors:
+            return self.render_index(lang, status=422, data=data, errors=errors)
+        try:
+            self.save(data, offered)
+        except InputError:  # a rule the form's own checks do not know (e.g. just closed)
+            return self.render_index(lang, status=422, data=data, errors={
+                "email": self.t(lang, "Your registration could not be saved. Check the "
+                                      "details and try again.")})
+        except ServiceError:
+            return self.render_message(
+                lang, "The email could not be sent",
+                self.t(lang, "Your details are saved, but we could not send you the email "
+                             "to confirm them. Please submit the form again in a few minutes."),
+                status=503, problem=True)
+        return flask.redirect(self.page_url(lang) + "registered", 303)
+
+    def _lang_in_path(self, lang: str | None) -> str:
+        if lang is not None and (lang not in self.series.languages
+                                 or lang == self.series.default_language):
+            raise NotFound()
+        return lang or self.series.default_language
+
+    def refuse_post(self, lang: str) -> Response | None:
+        """The answer to a post over the rate limit or without a valid CSRF token."""
+        if not self.limiter.allow(flask.request.remote_addr or "-"):
+            log.info("post refused: rate limit")
+            response = self.render_message(
+                lang, "Too many attempts",
+                self.t(lang, "Too many forms were sent from your address. Please wait a few "
+                             "minutes and try again."), status=429, problem=True)
+            response.headers["Retry-After"] = str(int(self.s.rate_limit.window))
+            return response
+        if not self.csrf_ok():
+            log.info("post refused: missing or invalid CSRF token")
+            return self.render_message(
+                lang, "This form has expired",
+                self.t(lang, "For your security, forms expire. Go back, reload the page and "
+                             "send the form again."), status=400, problem=True)
+        return None
+
+    def save(self, data: FormData, offered: list[str]) -> None:
+        """Store the registration and send what it needs now.
+
+        A person already registered (confirmed or waiting) keeps their registration as it
+        is, and is sent its status again: the page says the same in every case, so it
+        tells nobody who is registered.
+        """
+        series, now = self.series, self.s.clock()
+        known = get_registration(self.s.store, series.id, data.values["email"])
+        if known is not None and known.status in ("confirmed", "waitlisted"):
+            kind = "confirmation" if known.status == "confirmed" else "waitlisted"
+            send_now(series, known, kind, base_url=self.base_url,
+                     transport=self.s.transport, now=now)
+            return
+        reg = register(self.s.store, series, data.as_registration(offered), now=now,
+                       source="web", require_opt_in=series.registration.double_opt_in,
+                       required_consent=(CONSENT,))
+        if reg.status == "pending":
+            send_now(series, reg, "optin", base_url=self.base_url,
+                     transport=self.s.transport, now=now)
+        else:
+            self.after_change()
+
+    def registered(self, lang: str | None = None) -> Response:
+        """``GET /registered``: what happens next."""
+        lang = self._lang_in_path(lang)
+        full = self.t(lang, "All seats are taken at the moment: you join the waiting list, "
+                            "and we write to you as soon as a seat becomes free.")
+        if self.series.registration.double_opt_in:
+            return self.render_message(
+                lang, "Check your inbox",
+                self.t(lang, "We have sent you an email. Your registration counts once you "
+                             "follow the link in it."),
+                full if self.full() else "")
+        return self.render_message(
+            lang, "Thank you for registering",
+            self.t(lang, "You will receive a confirmation by email."),
+            full if self.full() else "")
+
+    def after_change(self) -> None:
+        """Send what a registration change made due (in the background)."""
+        if self.s.dispatch:
+            self.notifier.trigger()
+
+    # -- links from emails -------------------------------------------------------------
+    def confirm(self, token: str) -> Response:
+        """``GET /confirm/TOKEN``: the opt-in link."""
+        try:
+            reg = confirm_opt_in(self.s.store, self.series, token, now=self.s.clock())
+        except UnknownRegistration:
+            return self.invalid_link()
+        self.after_change()
+        lang = self.lang_of(reg.language)
+        if reg.status == "confirmed":
+            return self.render_message(
+                lang, "Your registration is confirmed",
+                self.t(lang, "You will receive a confirmation by email, and the link to each "
+                             "of your sessions before it starts."),
+                self.series.text(self.series.registration.note, lang)
+                if self.series.registration.note else "")
+        if reg.status == "waitlisted":
+            return self.render_message(
+                lang, "You are on the waiting list",
+                self.t(lang, "All seats are taken. We write to you as soon as a seat becomes "
+                             "free."))
+        return self.render_message(
+            lang, "This registration was cancelled",
+            self.t(lang, "To take part, register again on the event page."))
+
+    def cancel(self, token: str) -> Response:
+        """``GET /cancel/TOKEN`` asks; ``POST`` (with the CSRF token) cancels."""
+        reg = get_by_token(self.s.store, token, series_id=self.series.id)
+        if reg is None:
+            return self.invalid_link()
+        lang = self.lang_of(reg.language)
+        if flask.request.method == "POST":
+            refused = self.refuse_post(lang)
+            if refused is not None:
+                return refused
+            cancel_registration(self.s.store, self.series, token, now=self.s.clock())
+            self.after_change()
+            reg = get_by_token(self.s.store, token, series_id=self.series.id) or reg
+        if reg.status == "cancelled":
+            return self.render_message(
+                lang, "Your registration is cancelled",
+                self.t(lang, "You will receive no more messages about this series. You can "
+                             "register again on the event page at any time."))
+        title = self.series.text(self.series.title, lang)
+        return self.render_message(
+            lang, "Cancel your registration?",
+            self.t(lang, "You will no longer receive the messages and links of %(series)s.",
+                   series=title),
+            cancel_form={"action": flask.request.path, "csrf": self.csrf_token()})
+
+    def invalid_link(self) -> Response:
+        """The answer to a confirm or cancel link that matches no registration."""
+        lang = self.lang_of(flask.request.accept_languages.best_match(self.series.languages))
+        return self.render_message(
+            lang, "This link is not valid",
+            self.t(lang, "It may be incomplete, or the registration was deleted. Register "
+                         "again on the event page if you want to take part."),
+            status=404, problem=True)
+
+    # -- site files --------------------------------------------------------------------
+    def file(self, path: str) -> Response:
+        """A file of the static site (style sheet, script, calendars, agendas, documents)."""
+        if path.endswith("/index.html") or path == "index.html":
+            return self.index(path.split("/")[0] if "/" in path else None)
+        data = self.files.get(path)
+        if data is None:
+            raise NotFound()
+        response = Response(data, content_type=content_type(path))
+        response.headers["Cache-Control"] = "public, max-age=3600" if path.startswith(
+            "static/") else "no-cache"
+        return response
+
+    def not_found(self, error: HTTPException) -> Response:
+        """Any 404, as a page in the visitor's language."""
+        lang = self.lang_of(flask.request.accept_languages.best_match(self.series.languages))
+        return self.render_message(lang, "Page not found", status=404, problem=True)
+
+
+def _html(text: str, status: int) -> Response:
+    response = Response(text, status=status, content_type="text/html; charset=utf-8")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _secure(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def _routes(app: flask.Flask, web: _Web) -> None:
+    add = app.add_url_rule
+    add("/", "index", web.index)
+    add("/<lang>/", "index_lang", web.index)
+    add("/register", "register", web.register, methods=["POST"])
+    add("/<lang>/register", "register_lang", web.register, methods=["POST"])
+    add("/registered", "registered", web.registered)
+    add("/<lang>/registered", "registered_lang", web.registered)
+    add("/confirm/<token>", "confirm", web.confirm)
+    add("/cancel/<token>", "cancel", web.cancel, methods=["GET", "POST"])
+    add("/<path:path>", "file", web.file)
+    app.register_error_handler(404, web.not_found)
+    app.after_request(_secure)
+
+
+def build_app(settings: WebSettings) -> flask.Flask:
+    """The Flask app for ``settings`` (use :func:`s3events.web.create_app`)."""
+    secret = web_secret(settings.store, settings.environ)
+    web = _Web(settings, secret)
+    app = flask.Flask("s3events.web", static_folder=None)
+    app.secret_key = secret
+    app.config.update(
+        SESSION_COOKIE_NAME="s3e_session", SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+        SESSION_COOKIE_PATH=web.root, MAX_CONTENT_LENGTH=64 * 1024,
+    )
+    _routes(app, web)
+    if settings.trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
+    app.extensions["s3events"] = web
+    return app

@@ -1,0 +1,165 @@
+"""What keeps bots and other sites out of the registration form, and secrets out of logs.
+
+- :class:`RateLimiter`: at most ``limit`` form posts per address in a sliding window of
+  ``window`` seconds, in memory (one process; behind several processes, each counts its
+  own). Refused posts are answered 429 and stored nowhere.
+- :class:`CsrfTokens`: the form carries a token signed with the app's secret that names the
+  visitor's session id (kept in the signed session cookie) and expires; a post whose token
+  is missing, forged, expired or from another session is refused.
+- :func:`web_secret`: ``S3EVENTS_WEB_SECRET``, else a key derived from the state
+  database's random secret (so every process sharing the database agrees, and nothing
+  secret is written to a file).
+- :data:`SECURITY_HEADERS` and :func:`redact_path`: headers for every response, and request
+  paths with the secret link tokens blanked for logs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+__all__ = [
+    "SECURITY_HEADERS",
+    "CsrfTokens",
+    "RateLimit",
+    "RateLimiter",
+    "parse_rate_limit",
+    "redact_path",
+    "web_secret",
+]
+
+#: Sent with every response. No inline script or style is allowed: the page's script and
+#: style sheet are files of the site.
+SECURITY_HEADERS: dict[str, str] = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",  # confirm and cancel URLs carry secret tokens
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+}
+
+_MIN_SECRET = 32
+_TOKEN_PATH = re.compile(r"^(.*/(?:confirm|cancel)/)[^/?#]+")
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``limit`` posts per address in ``window`` seconds."""
+
+    limit: int = 5
+    window: float = 600.0
+
+    def __str__(self) -> str:
+        return f"{self.limit}/{self.window:g}"
+
+
+def parse_rate_limit(text: str) -> RateLimit:
+    """``"5/600"`` (posts per seconds) as a :class:`RateLimit`; ``ValueError`` if malformed."""
+    count, _, seconds = text.partition("/")
+    try:
+        limit = RateLimit(int(count), float(seconds or 600))
+    except ValueError:
+        raise ValueError(f"'{text}' is not N/SECONDS, such as 5/600") from None
+    if limit.limit < 1 or limit.window <= 0:
+        raise ValueError(f"'{text}': N and SECONDS must be positive, such as 5/600")
+    return limit
+
+
+class RateLimiter:
+    """A sliding-window counter per address, in memory, safe across threads.
+
+    At most ``max_keys`` addresses are remembered (the least recently seen go first), so
+    a flood of addresses cannot exhaust memory.
+    """
+
+    def __init__(self, limit: RateLimit, *, clock: Callable[[], float] = time.monotonic,
+                 max_keys: int = 100_000) -> None:
+        self.limit = limit
+        self.clock = clock
+        self.max_keys = max_keys
+        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        """Count one attempt from ``key``; False when it is over the limit (not counted)."""
+        now = self.clock()
+        with self._lock:
+            hits = self._hits.pop(key, None) or deque()
+            while hits and hits[0] <= now - self.limit.window:
+                hits.popleft()
+            allowed = len(hits) < self.limit.limit
+            if allowed:
+                hits.append(now)
+            self._hits[key] = hits
+            while len(self._hits) > self.max_keys:
+                self._hits.popitem(last=False)
+            return allowed
+
+
+class CsrfTokens:
+    """Signed, expiring tokens bound to one session id (``itsdangerous``, which Flask uses)."""
+
+    def __init__(self, secret: bytes, *, max_age: int = 4 * 3600) -> None:
+        from itsdangerous import URLSafeTimedSerializer
+
+        self._serializer = URLSafeTimedSerializer(secret, salt="s3events-csrf")
+        self.max_age = max_age
+
+    def issue(self, session_id: str) -> str:
+        """A token for a form shown to the session ``session_id``."""
+        return str(self._serializer.dumps(session_id))
+
+    def check(self, token: str | None, session_id: str | None) -> bool:
+        """True when ``token`` was issued for ``session_id`` and has not expired."""
+        from itsdangerous import BadSignature
+
+        if not token or not session_id:
+            return False
+        try:
+            found = self._serializer.loads(token, max_age=self.max_age)
+        except BadSignature:  # also covers expired tokens
+            return False
+        return isinstance(found, str) and hmac.compare_digest(found, session_id)
+
+
+def web_secret(store: Store, environ: Mapping[str, str] | None = None) -> bytes:
+    """The key that signs session cookies and CSRF tokens.
+
+    ``S3EVENTS_WEB_SECRET`` (at least 32 characters) when set; else derived from the state
+    database's random secret, made on first use.
+    """
+    environ = os.environ if environ is None else environ
+    given = environ.get("S3EVENTS_WEB_SECRET")
+    if given is not None:
+        if len(given) < _MIN_SECRET:
+            raise ConfigurationError(
+                f"S3EVENTS_WEB_SECRET must be at least {_MIN_SECRET} characters; make one with "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+        return given.encode()
+    from ..provision import state_secret
+
+    secret = state_secret(store, create=True)
+    assert secret is not None
+    return hmac.new(secret.get_secret_value().encode(), b"s3events-web",
+                    hashlib.sha256).digest()
+
+
+def redact_path(path: str) -> str:
+    """A request path for logs: the secret token of confirm and cancel links blanked."""
+    return _TOKEN_PATH.sub(r"\1…", path)
