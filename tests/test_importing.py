@@ -255,3 +255,20 @@ def test_imports_fill_seats_in_file_order(store: Store, make_series: Callable[..
     assert (report.confirmed, report.waitlisted) == (2, 2)
     assert [r.status for r in list_registrations(store, series.id)] == [
         "confirmed", "confirmed", "waitlisted", "waitlisted"]
+
+
+def test_apprise_column_is_kept_as_the_participants_apprise_address(
+    tmp_path: Path, reference_series: Series
+) -> None:
+    csv_file = tmp_path / "reg.csv"
+    csv_file.write_text(
+        "name,email,language,timezone,country,organisation,sector,sessions,apprise\n"
+        "Ana Díaz,ana@example.org,es,America/Lima,PE,Gob,academia,all,ntfy://example.org/ana\n",
+        encoding="utf-8")
+    with open_store(tmp_path / "state.db") as store:
+        report = import_registrations(store, reference_series, csv_file,
+                                      now=datetime(2021, 10, 1, tzinfo=timezone.utc))
+        assert not report.problems
+        person = get_registration(store, reference_series.id, "ana@example.org")
+        assert person is not None
+        assert person.channels.apprise == "ntfy://example.org/ana"

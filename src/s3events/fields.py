@@ -22,7 +22,7 @@ Sector = Literal["public-administration", "academia", "ngo", "private-consultanc
 SECTORS: tuple[str, ...] = (
     "public-administration", "academia", "ngo", "private-consultancy", "other")
 #: Messaging channels a registration can carry an address for (email is always there).
-CHANNELS: tuple[str, ...] = ("whatsapp", "telegram", "slack", "matrix")
+CHANNELS: tuple[str, ...] = ("whatsapp", "telegram", "slack", "matrix", "apprise")
 
 _EMAIL = re.compile(
     r"^(?=.{3,254}$)(?!\.)(?!.*\.\.)[^@\s\"(),:;<>\[\]\\]+(?<!\.)"
@@ -56,6 +56,8 @@ _CHANNEL_RULES = {
               "is not a Slack member or channel id (such as U012AB3CD)"),
     "matrix": (re.compile(r"^[!#][^:\s]+:[A-Za-z0-9.\-]+(:\d+)?$"),
                "is not a Matrix room id or alias (such as !abc123:example.org)"),
+    # an Apprise URL of the participant's own (mailto://, tgram://, ntfy://…) or a handle
+    "apprise": (re.compile(r"^\S{2,2048}$"), "is not an Apprise URL or handle (no spaces)"),
 }
 
 

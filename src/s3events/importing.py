@@ -15,7 +15,8 @@ What is accepted:
 - Headers in English, Spanish or Portuguese, matched without regard to case, accents or
   punctuation (see :data:`HEADER_ALIASES`); the canonical header is
   ``name,email,language,timezone,country,organisation,sector,sessions`` plus the optional
-  ``whatsapp``, ``telegram``, ``slack``, ``matrix`` and ``consent`` (and ``consent_<flag>``).
+  ``whatsapp``, ``telegram``, ``slack``, ``matrix``, ``apprise`` and ``consent``
+  (and ``consent_<flag>``).
   Unknown columns are ignored and listed in the report.
 
 Line numbers are physical lines of the file (the header is line 1; a quoted value spanning
@@ -69,6 +70,7 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "telegram": ("telegram", "telegram chat id", "telegram id"),
     "slack": ("slack", "slack id", "slack member id"),
     "matrix": ("matrix", "matrix room", "matrix room id"),
+    "apprise": ("apprise", "apprise url", "notification url"),
     "consent": ("consent", "consentimiento", "consentimento", "acepto", "i agree"),
 }
 _HEADERS = {fold(alias): name for name, aliases in HEADER_ALIASES.items() for alias in aliases}

@@ -44,6 +44,7 @@ class Channels(BaseModel):
     telegram: str | None = None
     slack: str | None = None
     matrix: str | None = None
+    apprise: str | None = None
 
 
 class Registration(BaseModel):
