@@ -313,3 +313,30 @@ def test_site_command_reports_a_bad_document_without_traceback(
         text = err.getvalue().decode()
     assert done.value.code == 2
     assert "document 'x': path '/etc/passwd'" in text and "Traceback" not in text
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_colours_meet_wcag_aa_contrast() -> None:
+    css = (SITE_TEMPLATES / "static" / "site.css").read_text()
+    colour = dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{6})", css))
+    white = "#ffffff"
+    pairs = [  # (foreground, background, minimum): text 4.5:1, focus ring 3:1
+        ("text", white, 4.5), ("muted", white, 4.5), ("accent", white, 4.5),
+        ("accent-dark", white, 4.5), ("error", white, 4.5), ("focus", white, 3.0),
+        ("text", "band", 4.5), ("muted", "band", 4.5), ("accent", "band", 4.5),
+        ("text", "notice", 4.5), (white, "accent", 4.5), (white, "error", 4.5),
+        (white, "accent-dark", 4.5),
+    ]
+    for fore, back, minimum in pairs:
+        ratio = _contrast(colour.get(fore, fore), colour.get(back, back))
+        assert ratio >= minimum, f"{fore} on {back}: {ratio:.2f}:1"

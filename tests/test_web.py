@@ -434,3 +434,72 @@ def test_serve_on_a_public_address_needs_a_base_url() -> None:
             main(["serve", str(REFERENCE), "--host", "0.0.0.0", "--port", "0"])
         text = err.getvalue().decode()
     assert done.value.code == 2 and "--base-url is needed" in text
+
+
+# -- the parts --------------------------------------------------------------------------------
+
+
+def test_rate_limiter_counts_a_sliding_window_per_address() -> None:
+    from s3events.web.security import RateLimit, RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter(RateLimit(2, 60), clock=lambda: now[0], max_keys=2)
+    assert [limiter.allow("a"), limiter.allow("a"), limiter.allow("a")] == [True, True, False]
+    now[0] = 30
+    assert limiter.allow("b") and not limiter.allow("a")
+    now[0] = 60.5  # the first two posts of "a" left the window; the refused one never counted
+    assert limiter.allow("a") and limiter.allow("a") and not limiter.allow("a")
+    limiter.allow("c")  # a third address: the least recently seen ("b") is forgotten
+    assert set(limiter._hits) == {"a", "c"}
+
+
+def test_rate_limit_option_is_read_as_posts_per_seconds() -> None:
+    from s3events.web import RateLimit, parse_rate_limit
+
+    assert parse_rate_limit("5/600") == RateLimit(5, 600.0)
+    assert parse_rate_limit("3") == RateLimit(3, 600.0)
+    for bad in ("five/600", "0/600", "5/-1"):
+        with pytest.raises(ValueError, match="such as 5/600"):
+            parse_rate_limit(bad)
+
+
+def test_link_tokens_are_blanked_in_logged_paths() -> None:
+    from s3events.web.security import redact_path
+
+    assert redact_path("/cancel/AbC-123_x") == "/cancel/…"
+    assert redact_path("/events/confirm/AbC-123_x") == "/events/confirm/…"
+    assert redact_path("/es/register") == "/es/register"
+
+
+def test_csrf_tokens_are_bound_to_their_session_and_expire() -> None:
+    from s3events.web.security import CsrfTokens
+
+    tokens = CsrfTokens(b"k" * 32, max_age=3600)
+    token = tokens.issue("session-1")
+    assert tokens.check(token, "session-1")
+    assert not tokens.check(token, "session-2")
+    assert not tokens.check(token, None) and not tokens.check(None, "session-1")
+    assert not CsrfTokens(b"o" * 32).check(token, "session-1")  # another secret
+    assert not CsrfTokens(b"k" * 32, max_age=-1).check(token, "session-1")  # expired
+
+
+def test_a_wsgi_server_builds_the_app_from_the_environment(tmp_path: Any) -> None:
+    from s3events.errors import ConfigurationError
+    from s3events.web import app_from_environment
+
+    with pytest.raises(ConfigurationError, match="set S3EVENTS_SERIES and S3EVENTS_BASE_URL"):
+        app_from_environment({})
+    env = {"S3EVENTS_SERIES": str(REFERENCE), "S3EVENTS_BASE_URL": "https://events.example.org",
+           "S3EVENTS_STATE": str(tmp_path / "state.db"), "S3EVENTS_WEB_PROXIES": "1",
+           "S3EVENTS_WEB_SECRET": "w" * 40, "S3EVENTS_WEB_DISPATCH": "0"}
+    app = app_from_environment(env)
+    client = app.test_client()
+    page = client.get("/", headers={"X-Forwarded-For": "198.51.100.4",
+                                    "X-Forwarded-Proto": "https"})
+    assert page.status_code == 200
+    assert "Secure" in page.headers["Set-Cookie"]  # the base URL is https
+    client.post("/register", data={}, headers={"X-Forwarded-For": "198.51.100.4"})
+    web = app.extensions["s3events"]
+    assert list(web.limiter._hits) == ["198.51.100.4"]  # the visitor, not the proxy
+    assert web.s.dispatch is False
+    web.s.store.close()

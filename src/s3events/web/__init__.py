@@ -9,6 +9,7 @@ capacity and waiting list as in the store, and cancel links (see :mod:`s3events.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -22,7 +23,8 @@ if TYPE_CHECKING:
     from ..models import Series
     from ..store import Store
 
-__all__ = ["RateLimit", "create_app", "parse_rate_limit", "require_flask"]
+__all__ = ["RateLimit", "app_from_environment", "create_app", "parse_rate_limit",
+           "require_flask"]
 
 
 def require_flask() -> None:
@@ -57,3 +59,33 @@ def create_app(series: Series, *, store: Store, base_url: str, transport: str | 
         series=series, store=store, base_url=base_url, transport=transport,
         clock=clock or utcnow, rate_limit=rate_limit or RateLimit(), dispatch=dispatch,
         trusted_proxies=trusted_proxies, environ=environ))
+
+
+def app_from_environment(environ: Mapping[str, str] | None = None) -> flask.Flask:
+    """The app configured from the environment, for WSGI servers.
+
+    ``gunicorn --threads 8 's3events.web:app_from_environment()'``. Reads
+    ``S3EVENTS_SERIES`` (the series file) and ``S3EVENTS_BASE_URL`` (both required),
+    ``S3EVENTS_STATE``, ``S3EVENTS_TRANSPORT``, ``S3EVENTS_WEB_RATE_LIMIT`` (``N/SECONDS``),
+    ``S3EVENTS_WEB_PROXIES`` (trusted reverse proxies) and ``S3EVENTS_WEB_DISPATCH``
+    (``0`` leaves sending to ``s3events dispatch``).
+    """
+    from ..loading import load_series
+    from ..store import open_store
+
+    env = os.environ if environ is None else environ
+    missing = [name for name in ("S3EVENTS_SERIES", "S3EVENTS_BASE_URL") if not env.get(name)]
+    if missing:
+        raise ConfigurationError(f"set {' and '.join(missing)} to serve the event page "
+                                 "(see docs/web.md)")
+    try:
+        limit = parse_rate_limit(env.get("S3EVENTS_WEB_RATE_LIMIT", "5/600"))
+        proxies = int(env.get("S3EVENTS_WEB_PROXIES", "0"))
+    except ValueError as exc:
+        raise ConfigurationError(f"S3EVENTS_WEB_RATE_LIMIT or S3EVENTS_WEB_PROXIES: {exc}"
+                                 ) from None
+    series = load_series(env["S3EVENTS_SERIES"])
+    return create_app(series, store=open_store(env.get("S3EVENTS_STATE"), environ=env),
+                      base_url=env["S3EVENTS_BASE_URL"], transport=env.get("S3EVENTS_TRANSPORT"),
+                      rate_limit=limit, trusted_proxies=proxies,
+                      dispatch=env.get("S3EVENTS_WEB_DISPATCH", "1") != "0", environ=env)
