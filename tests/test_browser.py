@@ -83,6 +83,7 @@ def test_a_visitor_in_brussels_sees_no_second_time(site: Any, new_page: Any) -> 
     page.goto(site.base_url + "/")
     page.wait_for_function("document.documentElement.classList.contains('js')")
     assert page.locator(".your-time:not([hidden])").count() == 0
+    assert not page.locator("#day-1 .your-time").is_visible()  # no empty box either
 
 
 def test_spanish_page_reads_as_spanish_throughout(site: Any, new_page: Any, shoot: Any) -> None:
