@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.series",
     "tests.fixtures.postgres",
     "tests.fixtures.smtp",
+    "tests.fixtures.browser",
 ]

@@ -19,7 +19,6 @@ from s3events.registrations import get_registration
 from tests.fixtures.series import ROOT
 
 # Until the root conftest lists it: the web app, live server and browser fixtures.
-pytest_plugins = ["tests.fixtures.browser"]
 pytestmark = pytest.mark.browser
 
 EMAIL = "lucia.quispe@example.org"

@@ -22,7 +22,6 @@ from s3events.store import ledger, registrations
 from tests.fixtures.series import REFERENCE, minimal_series_data
 
 # Until the root conftest lists it: the web app, live server and browser fixtures.
-pytest_plugins = ["tests.fixtures.browser"]
 
 pytest.importorskip("flask", reason="the web app needs Flask (pip install 's3events[web]')")
 

@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from s3events.store import ledger, registrations
 
 # Until the root conftest lists it: the web app, live server and browser fixtures.
-pytest_plugins = ["tests.fixtures.browser"]
 
 pytest.importorskip("flask", reason="the web app needs Flask (pip install 's3events[web]')")
 
