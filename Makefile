@@ -42,7 +42,7 @@ typecheck: $(VENV)/.dev
 	$(BIN)/mypy $(wildcard plugins/*/src) $(wildcard examples/*/src)
 
 docs: $(VENV)/.dev
-	$(BIN)/mkdocs build --strict --quiet -d build/site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet -d build/site
 
 pytest: $(VENV)/.dev tests/js/node_modules
 	$(BIN)/pytest tests plugins examples

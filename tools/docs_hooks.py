@@ -89,11 +89,16 @@ def schema_reference() -> str:
 
     schema = Series.model_json_schema()
     defs = schema.get("$defs", {})
+    _DEFS.clear()
+    _DEFS.update(defs)
     sections = [_object_doc("Series", schema, defs)]
     for name in sorted(defs):
         if defs[name].get("type") == "object" or "properties" in defs[name]:
             sections.append(_object_doc(name, defs[name], defs))
     return "\n".join(sections)
+
+
+_DEFS: dict[str, Any] = {}
 
 
 def _object_doc(name: str, schema: dict[str, Any], defs: dict[str, Any]) -> str:
@@ -112,9 +117,12 @@ def _object_doc(name: str, schema: dict[str, Any], defs: dict[str, Any]) -> str:
     return "\n".join([*lines, ""])
 
 
-def _type_of(spec: dict[str, Any]) -> str:
+def _type_of(spec: dict[str, Any], defs: dict[str, Any] | None = None) -> str:
+    defs = _DEFS if defs is None else defs
     if "$ref" in spec:
         ref = spec["$ref"].rsplit("/", 1)[-1]
+        if "enum" in defs.get(ref, {}):
+            return _type_of(defs[ref], defs)
         return f"[{ref}](#{ref.lower()})"
     if "anyOf" in spec:
         return " or ".join(_type_of(s) for s in spec["anyOf"])
