@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import format_datetime
@@ -319,20 +320,29 @@ class _Run:
         if not rows:
             return False
         people = _registrations(self.store, (r.registration_id for r in rows))
-        for i, row in enumerate(rows):
-            try:
-                self._one(row, people.get(row.registration_id), transport)
-            except _TransportDown as down:
-                release(self.store, rows[i:], worker=self.worker)
-                self.report.problems.append(f"{channel}: {down}")
-                return False
-            except BaseException:
-                release(self.store, rows[i:], worker=self.worker)
-                raise
+
+        def compose(row: LedgerRow) -> OutgoingMessage | None:
+            reg = people.get(row.registration_id)
+            return self.composer.compose(row, reg) if reg is not None else None
+
+        # One thread renders the next messages while this one waits for the server's
+        # replies (the socket wait releases the interpreter lock); order is kept.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="s3e-render") as pool:
+            messages = pool.map(compose, rows)
+            for i, row in enumerate(rows):
+                try:
+                    self._one(row, people.get(row.registration_id), next(messages), transport)
+                except _TransportDown as down:
+                    release(self.store, rows[i:], worker=self.worker)
+                    self.report.problems.append(f"{channel}: {down}")
+                    return False
+                except BaseException:
+                    release(self.store, rows[i:], worker=self.worker)
+                    raise
         return True
 
-    def _one(self, row: LedgerRow, reg: RegistrationInfo | None, transport: Transport) -> None:
-        message = self.composer.compose(row, reg) if reg is not None else None
+    def _one(self, row: LedgerRow, reg: RegistrationInfo | None,
+             message: OutgoingMessage | None, transport: Transport) -> None:
         if message is None:
             reason = "registration erased" if reg is None else "nothing to send any more"
             release(self.store, [row], worker=self.worker, state="cancelled", error=reason)
