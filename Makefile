@@ -30,9 +30,9 @@ demo: $(VENV)/.runtime
 	$(BIN)/s3events times examples/s3-latam-2021/series.yaml --tz Europe/Brussels --tz America/Mexico_City --tz America/Santiago --tz America/Lima
 	$(BIN)/s3events calendar examples/s3-latam-2021/series.yaml --lang es -o $(DEMO_DIR)/s3-latam-2021.es.ics
 	$(BIN)/s3events agenda examples/s3-latam-2021/series.yaml --lang es --format md > $(DEMO_DIR)/agenda.es.md
-	$(BIN)/s3events provision examples/s3-latam-2021/series.yaml --now 2021-10-01T00:00:00Z --state $(DEMO_DIR)/state.db
+	$(BIN)/python examples/s3-latam-2021/demo.py --dir $(DEMO_DIR)
 	$(BIN)/s3events meetings examples/s3-latam-2021/series.yaml --state $(DEMO_DIR)/state.db
-	@echo "Calendar and Spanish agenda written to $(DEMO_DIR)/"
+	@echo "Calendar, Spanish agenda, state and outbox are in $(DEMO_DIR)/"
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests plugins examples benchmarks
