@@ -27,6 +27,7 @@ _EXPORTS: dict[str, str] = {
     "PlatformAdapter": "platforms.base",
     "PluginError": "errors",
     "Problem": "errors",
+    "Registration": "roster",
     "RateLimited": "errors",
     "S3EventsError": "errors",
     "Series": "models",
@@ -40,9 +41,17 @@ _EXPORTS: dict[str, str] = {
     "to_ics": "calendar",
     "TimetableRow": "timezones",
     "Transport": "transports.base",
+    "cancel_registration": "registrations",
+    "erase_person": "privacy",
+    "export_person": "privacy",
     "hookimpl": "hookspecs",
+    "import_registrations": "importing",
     "load_series": "loading",
     "localize": "i18n",
+    "open_store": "store",
+    "register": "registrations",
+    "render_message": "render",
+    "schedule_messages": "scheduler",
     "series_calendar": "calendar",
     "session_invitation": "calendar",
     "timetable": "timezones",
@@ -85,8 +94,15 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .hookspecs import hookimpl
     from .i18n import localize
+    from .importing import import_registrations
     from .loading import load_series
     from .models import DispatchSettings, Document, Series, Session, SessionStatus
     from .platforms.base import Meeting, MeetingRequest, PlatformAdapter
+    from .privacy import erase_person, export_person
+    from .registrations import cancel_registration, register
+    from .render import render_message
+    from .roster import Registration
+    from .scheduler import schedule_messages
+    from .store import open_store
     from .timezones import TimetableRow, timetable, to_zone
     from .transports.base import OutgoingMessage, Transport
