@@ -79,6 +79,33 @@ def test_a_second_dispatch_sends_nothing(setup, smtp_server):
     assert report.total_sent == 0 and len(smtp_server.messages) == sent == 12
 
 
+def test_a_dispatch_for_some_people_schedules_and_sends_only_theirs(state_url, write_series,
+                                                                   smtp_server):
+    series = make_series(write_series)
+    with open_store(state_url) as store:
+        provision(store, series)
+        ids = [add_person(store, series, email, name=name, language=lang, zone=zone)
+               for email, name, lang, zone in PEOPLE]
+        report = dispatch(store, series, now=AFTER_ALL, transport=smtp_server.url,
+                          registration_ids=[ids[1]])
+        assert report.scheduled.registrations == 1 and report.total_sent == 3
+        assert {m.rcpt_tos[0] for m in smtp_server.messages} == {"ana@example.org"}
+        assert {r.registration_id for r in rows(store)} == {ids[1]}
+        rest = dispatch(store, series, now=AFTER_ALL, transport=smtp_server.url)
+        assert rest.total_sent == 9 and len(smtp_server.messages) == 12
+
+
+def test_a_dispatch_without_scheduling_sends_only_what_the_ledger_has_due(setup, smtp_server):
+    series, store = setup
+    report = dispatch(store, series, now=AFTER_ALL, transport=smtp_server.url,
+                      schedule_first=False)
+    assert report.total_sent == 0 and rows(store) == []
+    dispatch(store, series, now=EARLY, transport=smtp_server.url)  # confirmations, links queued
+    later = dispatch(store, series, now=AFTER_ALL, transport=smtp_server.url,
+                     schedule_first=False)
+    assert later.scheduled.registrations == 0 and later.total_sent == 8
+
+
 def test_links_wait_for_their_release(setup, smtp_server):
     series, store = setup
     dispatch(store, series, now=AFTER_S1_RELEASE, transport=smtp_server.url)

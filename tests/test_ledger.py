@@ -64,6 +64,21 @@ def test_claim_takes_only_what_is_due(state_url, write_series):
         assert count_due(store, series.id, now=EARLY) == 0
 
 
+def test_claims_can_be_limited_to_some_people_and_kinds(state_url, write_series):
+    series = make_series(write_series)
+    with open_store(state_url) as store:
+        _filled(store, series, people=3)
+        first, second, _ = sorted({r.registration_id for r in rows(store)})
+        assert count_due(store, series.id, now=DUE, registration_ids=[first]) == 3
+        assert count_due(store, series.id, now=DUE, registration_ids=[first],
+                         kinds=["link"]) == 2
+        claimed = claim_due(store, series.id, now=DUE, worker="a",
+                            registration_ids=[first, second], kinds=["confirmation"])
+        assert sorted(r.registration_id for r in claimed) == [first, second]
+        assert {r.kind for r in claimed} == {"confirmation"}
+        assert count_due(store, series.id, now=DUE) == 9 - 2
+
+
 def test_sent_rows_are_never_claimed_again(state_url, write_series):
     series = make_series(write_series)
     with open_store(state_url) as store:

@@ -27,6 +27,7 @@ from s3events.registrations import (
 )
 from s3events.store import Store, ledger
 from tests.fixtures.series import minimal_series_data
+from tests.test_dispatch_support import add_person
 
 NOW = datetime(2021, 10, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -279,6 +280,28 @@ def test_registering_queues_the_confirmation(state_store: Store, series: Series)
         kinds = set(conn.execute(select(ledger.c.kind).where(
             ledger.c.registration_id == made.id)).scalars())
     assert "confirmation" in kinds
+
+
+def ledger_people(store: Store) -> list[str]:
+    """The registration id of every ledger row."""
+    with store.connect() as conn:
+        return sorted(conn.execute(select(ledger.c.registration_id)).scalars())
+
+
+def test_a_registration_schedules_messages_for_that_person_only(
+        state_store: Store, make_series: Callable[..., Series]) -> None:
+    series = make_series(capacity=2)
+    others = [add_person(state_store, series, f"other{n}@example.org",
+                         status="waitlisted" if n == 2 else "confirmed") for n in range(3)]
+    made = register(state_store, series, person(1), now=NOW)
+    assert made.status == "waitlisted"  # two of the others hold the seats
+    assert set(ledger_people(state_store)) == {made.id}  # no pass over the others
+    pending = register(state_store, series, person(2), now=NOW, require_opt_in=True)
+    confirm_opt_in(state_store, series, pending.token.get_secret_value(), now=NOW)
+    assert set(ledger_people(state_store)) == {made.id, pending.id}
+    done = cancel_registration(state_store, series, "other0@example.org", now=NOW)
+    assert [r.email for r in done.promoted] == ["other2@example.org"]
+    assert set(ledger_people(state_store)) == {made.id, pending.id, others[2]}
 
 
 def test_lookups_by_email_and_token(state_store: Store, series: Series) -> None:

@@ -178,6 +178,24 @@ def test_the_opt_in_link_confirms_and_the_confirmation_follows(
     assert len(list_registrations(test.store, test.series.id, status="confirmed")) == 1
 
 
+def test_a_web_registration_schedules_nothing_for_other_people(
+        web_app: Any, smtp_server: Any) -> None:
+    from tests.test_dispatch_support import add_person
+
+    test = web_app()
+    for n in range(20):
+        add_person(test.store, test.series, f"other{n}@example.org")
+    post(test.client())
+    assert smtp_server.wait_for(1)
+    confirm = link(smtp_server.messages[0].email.get_body(("plain",)).get_content(), "confirm")
+    test.client().get(confirm)
+    test.web.notifier.wait(30)
+    reg = get_registration(test.store, test.series.id, GOOD["email"])
+    with test.store.connect() as conn:
+        owners = list(conn.execute(select(ledger.c.registration_id)).scalars())
+    assert owners and set(owners) == {reg.id}  # the others got no rows: no full pass
+
+
 def test_cancel_link_asks_first_then_cancels_on_a_csrf_protected_post(web_app: Any) -> None:
     test = web_app(dispatch=False)
     reg = register(test.store, test.series, {**GOOD, "sessions": "all"}, now=test.now)

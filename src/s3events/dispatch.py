@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -299,6 +299,7 @@ class _Run:
     report: DispatchReport
     batch_size: int
     progress: Callable[[int], None] | None
+    registration_ids: Sequence[str] | None = None
     marker: SentMarker | None = None
 
     def channel(self, channel: str, transport: Transport) -> None:
@@ -316,7 +317,8 @@ class _Run:
 
     def _batch(self, channel: str, transport: Transport) -> bool:
         rows = claim_due(self.store, self.series.id, now=self.now, worker=self.worker,
-                         limit=self.batch_size, channels=[channel])
+                         limit=self.batch_size, channels=[channel],
+                         registration_ids=self.registration_ids)
         if not rows:
             return False
         people = _registrations(self.store, (r.registration_id for r in rows))
@@ -389,6 +391,7 @@ def dispatch(store: Store, series: Series, *, now: datetime, transport: str | No
              transports: Mapping[str, Transport] | None = None, dry_run: bool = False,
              worker: str | None = None, batch_size: int = 50, lease: timedelta = DEFAULT_LEASE,
              base_url: str | None = None, environ: Mapping[str, str] | None = None,
+             registration_ids: Sequence[str] | None = None, schedule_first: bool = True,
              progress: Callable[[int], None] | None = None,
              on_start: Callable[[int], None] | None = None) -> DispatchReport:
     """Schedule, then send every message due at ``now``; return what happened.
@@ -397,24 +400,36 @@ def dispatch(store: Store, series: Series, *, now: datetime, transport: str | No
     ``transports`` may supply ready transports by channel (tests, embedding). With
     ``dry_run`` nothing is written or sent: the report says what is due. ``on_start``
     receives the number of due messages before sending starts (for a progress bar).
+
+    ``registration_ids`` restricts the run to those people: only they are scheduled and
+    only their messages are sent (the event page sends a new registration's email this
+    way, without a pass over everyone). ``schedule_first=False`` skips scheduling and sends
+    what the ledger already has due, for callers whose changes scheduled their own rows.
     """
     report = DispatchReport()
-    report.scheduled = schedule(store, series, now=now, dry_run=dry_run)
+    if schedule_first:
+        report.scheduled = schedule(store, series, now=now, dry_run=dry_run,
+                                    registration_ids=registration_ids)
     channels = list(series.dispatch.channels)
+
+    def due(on: Sequence[str]) -> int:
+        return count_due(store, series.id, now=now, channels=on,
+                         registration_ids=registration_ids)
+
     if dry_run:
-        report.due = count_due(store, series.id, now=now, channels=channels)
+        report.due = due(channels)
         return report
     reclaim_stale(store, series.id, lease=lease)
-    report.due = count_due(store, series.id, now=now, channels=channels)
+    report.due = due(channels)
     if on_start is not None:
         on_start(report.due)
     if report.due == 0:
         return report
     composer = Composer(store, series, now=now, base_url=base_url, environ=environ)
     run = _Run(store, series, now, worker or default_worker_id(), composer, report,
-               batch_size, progress)
+               batch_size, progress, registration_ids)
     for channel in channels:
-        if count_due(store, series.id, now=now, channels=[channel]) == 0:
+        if due([channel]) == 0:
             continue
         try:
             chosen = (transports or {}).get(channel) or channel_transport(

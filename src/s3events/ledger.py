@@ -149,7 +149,9 @@ def reclaim_stale(store: Store, series_id: str, *, lease: timedelta,
     return len(stale)
 
 
-def _due_clause(series_id: str, now: datetime, channels: Sequence[str] | None) -> Any:
+def _due_clause(series_id: str, now: datetime, channels: Sequence[str] | None,
+                registration_ids: Sequence[str] | None = None,
+                kinds: Sequence[str] | None = None) -> Any:
     clause = and_(
         ledger.c.series_id == series_id,
         ledger.c.state == "pending",
@@ -158,19 +160,28 @@ def _due_clause(series_id: str, now: datetime, channels: Sequence[str] | None) -
     )
     if channels is not None:
         clause = and_(clause, ledger.c.channel.in_(list(channels)))
+    if registration_ids is not None:
+        clause = and_(clause, ledger.c.registration_id.in_(list(registration_ids)))
+    if kinds is not None:
+        clause = and_(clause, ledger.c.kind.in_(list(kinds)))
     return clause
 
 
 def claim_due(store: Store, series_id: str, *, now: datetime, worker: str, limit: int = 100,
-              channels: Sequence[str] | None = None) -> list[LedgerRow]:
+              channels: Sequence[str] | None = None,
+              registration_ids: Sequence[str] | None = None,
+              kinds: Sequence[str] | None = None) -> list[LedgerRow]:
     """Claim up to ``limit`` rows due at ``now`` for ``worker``; oldest due first.
 
-    One statement: on PostgreSQL the inner select locks with ``FOR UPDATE SKIP LOCKED`` so
-    concurrent workers take disjoint rows; SQLite serialises writers.
+    ``channels``, ``registration_ids`` and ``kinds`` (when given) take only the rows of
+    those channels, people and message kinds. One statement: on PostgreSQL the inner select
+    locks with ``FOR UPDATE SKIP LOCKED`` so concurrent workers take disjoint rows; SQLite
+    serialises writers.
     """
     # A CTE, not ``IN (subquery)``: PostgreSQL may run an IN subquery more than once, and
     # with SKIP LOCKED each run can pick other rows, claiming more than ``limit``.
-    chosen = (select(ledger.c.id).where(_due_clause(series_id, now, channels))
+    due = _due_clause(series_id, now, channels, registration_ids, kinds)
+    chosen = (select(ledger.c.id).where(due)
               .order_by(ledger.c.due_at, ledger.c.id).limit(limit)
               .with_for_update(skip_locked=True).cte("chosen"))
     stmt = (update(ledger).where(ledger.c.id == chosen.c.id, ledger.c.state == "pending")
@@ -182,9 +193,12 @@ def claim_due(store: Store, series_id: str, *, now: datetime, worker: str, limit
 
 
 def count_due(store: Store, series_id: str, *, now: datetime,
-              channels: Sequence[str] | None = None) -> int:
-    """How many rows are due at ``now`` and not yet claimed."""
-    stmt = select(func.count()).select_from(ledger).where(_due_clause(series_id, now, channels))
+              channels: Sequence[str] | None = None,
+              registration_ids: Sequence[str] | None = None,
+              kinds: Sequence[str] | None = None) -> int:
+    """How many rows are due at ``now`` and not yet claimed (filtered as in :func:`claim_due`)."""
+    due = _due_clause(series_id, now, channels, registration_ids, kinds)
+    stmt = select(func.count()).select_from(ledger).where(due)
     with store.connect() as conn:
         return int(conn.execute(stmt).scalar_one())
 

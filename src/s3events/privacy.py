@@ -84,7 +84,7 @@ def erase_person(store: Store, series: Series | str, email: str, *,
         conn.execute(registrations.delete().where(registrations.c.id == row["id"]))
         promoted = [] if known is None or now is None else promote(conn, known, now)
     if promoted and known is not None and now is not None:
-        from .scheduler import schedule_messages
+        from .scheduler import schedule
 
-        schedule_messages(store, known, now=now)
+        schedule(store, known, now=now, registration_ids=promoted)
     return ErasureReport(row["id"], deleted, kept, len(promoted), store.purge_deleted())

@@ -8,8 +8,11 @@ Seats: with ``registration.capacity`` set, a registration is ``confirmed`` while
 fewer confirmed people than seats, else ``waitlisted``. When a confirmed person cancels or is
 erased (or the capacity grows), waitlisted people move up in the order they registered, and
 ``confirmed_at`` records when. ``pending`` registrations (online, awaiting the double opt-in)
-hold no seat until :func:`confirm_opt_in`. After every change the messages are queued with
-:func:`s3events.scheduler.schedule_messages`.
+hold no seat until :func:`confirm_opt_in`. After every change the messages of the people it
+touched (the person, and anyone it moved up from the waiting list) are queued with
+:func:`s3events.scheduler.schedule` for those people only, not for the whole series (a
+pass over everyone takes seconds once there are tens of thousands). Imports schedule
+everyone once, after the whole file.
 
 Writers of one series are serialised with :func:`s3events.store.lock`, so two imports or
 web registrations at once never hand out the last seat twice.
@@ -106,10 +109,11 @@ def _update_details(conn: Connection, row_id: str, fields: Mapping[str, Any],
                  .values(**_storable(fields), updated_at=now))
 
 
-def _schedule(store: Store, series: Series, now: datetime) -> None:
-    from .scheduler import schedule_messages
+def _schedule(store: Store, series: Series, now: datetime, ids: Iterable[str]) -> None:
+    """Bring the ledger up to date for the registrations ``ids`` only."""
+    from .scheduler import schedule
 
-    schedule_messages(store, series, now=now)
+    schedule(store, series, now=now, registration_ids=sorted(set(ids)))
 
 
 @dataclass
@@ -204,9 +208,9 @@ def register(store: Store, series: Series, data: Mapping[str, Any], *, now: date
         row = select_registration(conn, series.id, key=email_key(fields["email"]))
         status: Status = "pending" if require_opt_in else seat_for(
             series, confirmed_count(conn, series.id))
-        _upsert(conn, series, row, fields, status=status, now=now, source=source)
-        promote(conn, series, now)
-    _schedule(store, series, now)
+        reg_id = _upsert(conn, series, row, fields, status=status, now=now, source=source)
+        promoted = promote(conn, series, now)
+    _schedule(store, series, now, [reg_id, *promoted])
     return _require(get_registration(store, series.id, fields["email"]), fields["email"])
 
 
@@ -222,19 +226,24 @@ def _checked_fields(series: Series, data: Mapping[str, Any],
 
 def _upsert(conn: Connection, series: Series, row: RowMapping | None,
             fields: Mapping[str, Any], *, status: Status, now: datetime,
-            source: str | None) -> None:
-    """Add a new person, put a cancelled one back at the end of the queue, or update details."""
+            source: str | None) -> str:
+    """Add a new person, put a cancelled one back at the end of the queue, or update details.
+
+    Returns the registration's id.
+    """
     if row is None:
-        conn.execute(registrations.insert().values(_new_row(
-            series, fields, status=status, position=next_position(conn, series.id),
-            now=now, source=source)))
-    elif row["status"] == "cancelled":
+        new = _new_row(series, fields, status=status, position=next_position(conn, series.id),
+                       now=now, source=source)
+        conn.execute(registrations.insert().values(new))
+        return str(new["id"])
+    if row["status"] == "cancelled":
         conn.execute(registrations.update().where(registrations.c.id == row["id"]).values(
             **_storable(fields), status=status, position=next_position(conn, series.id),
             registered_at=now, confirmed_at=now if status == "confirmed" else None,
             cancelled_at=None, source=source, updated_at=now))
     elif _differs(row, fields):
         _update_details(conn, row["id"], fields, now)
+    return str(row["id"])
 
 
 def _require(found: Registration | None, who: str) -> Registration:
@@ -259,7 +268,7 @@ def confirm_opt_in(store: Store, series: Series, token: str, *, now: datetime) -
             conn.execute(registrations.update().where(registrations.c.id == row["id"]).values(
                 status=status, confirmed_at=now if status == "confirmed" else None,
                 position=next_position(conn, series.id), updated_at=now))
-    _schedule(store, series, now)
+    _schedule(store, series, now, [row["id"]])
     return _require(get_by_token(store, token, series_id=series.id), "this link")
 
 
@@ -289,6 +298,6 @@ def cancel_registration(store: Store, series: Series, email_or_token: str, *,
         rows = conn.execute(registrations.select().where(
             registrations.c.id.in_([row["id"], *promoted])).order_by(
             registrations.c.position)).mappings().all()
-    _schedule(store, series, now)
+    _schedule(store, series, now, [row["id"], *promoted])
     found = {r["id"]: registration_from_row(r) for r in rows}
     return Cancellation(found[row["id"]], changed, [found[i] for i in promoted])

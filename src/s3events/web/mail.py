@@ -6,7 +6,8 @@ submit the form again) is not a ledger message: it is rendered with
 person waits, so the page can say whether it went out. Confirmations, waiting-list
 notices and links are ledger messages: after a registration changes, the app starts
 :func:`s3events.dispatch.dispatch` in a background thread (:class:`BackgroundDispatch`),
-one run at a time, exactly as ``s3events dispatch`` from cron would.
+one run at a time, sending what is due as ``s3events dispatch`` from cron would (without its
+scheduling pass over everyone: each change has scheduled its own people's messages).
 """
 
 from __future__ import annotations
@@ -127,9 +128,16 @@ class BackgroundDispatch:
 
 def dispatch_runner(store: Store, series: Series, *, transport: str | None, base_url: str,
                     clock: Callable[[], datetime]) -> Callable[[], None]:
-    """A function that runs one dispatch of ``series`` and logs its counts (no personal data)."""
+    """A function that sends what is due in ``series`` and logs its counts (no personal data).
+
+    It does not schedule first: every change the app makes schedules the messages of the
+    people it touched, and a pass over everyone would cost seconds per change in a large
+    series. Changes to the series itself (a session moved, a meeting created) are
+    scheduled by ``s3events dispatch``.
+    """
     def run() -> None:
-        report = dispatch(store, series, now=clock(), transport=transport, base_url=base_url)
+        report = dispatch(store, series, now=clock(), transport=transport, base_url=base_url,
+                          schedule_first=False)
         if report.total_sent or report.failed or report.problems:
             log.info("dispatch: %d sent, %d failed, %d to retry%s", report.total_sent,
                      report.failed, report.retrying,
