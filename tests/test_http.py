@@ -22,7 +22,14 @@ from s3events.errors import (
     RateLimited,
     ServiceUnavailable,
 )
-from s3events.http import HttpClient, RetryPolicy, Token, TokenProvider, parse_retry_after
+from s3events.http import (
+    HttpClient,
+    RetryPolicy,
+    Token,
+    TokenProvider,
+    json_object,
+    parse_retry_after,
+)
 
 API = "https://api.video.example/v2"
 TOKEN_URL = "https://auth.video.example/oauth/token"
@@ -321,3 +328,108 @@ def test_retry_after_parsing_accepts_seconds_dates_and_rejects_junk() -> None:
     assert parse_retry_after("soon") is None
     assert parse_retry_after(email.utils.formatdate(NOW - 10, usegmt=True), now=NOW) == 0.0
     assert parse_retry_after("2021-10-23T14:40:10", now=1_635_000_000.0) == 10.0
+
+
+# --- shared helpers for vendor plugins ------------------------------------------------------
+
+
+class FormCredentials(TokenProvider):
+    """A client-credentials token fetched with the shared form-post helper."""
+
+    def __init__(self, *, clock: Clock, refused: str | None = "Video refused the app") -> None:
+        super().__init__(clock=clock)
+        self.refused = refused
+
+    def fetch(self, client: HttpClient) -> Token:
+        return self.request_token(
+            client, TOKEN_URL, {"grant_type": "client_credentials"}, service="video",
+            vendor="Video ID", hint="check client_secret", refused=self.refused,
+            headers={"Authorization": f"Basic {CLIENT_SECRET}"})
+
+
+def test_request_token_posts_the_form_and_caches_the_token_it_reads(
+    mocked: responses.RequestsMock, waits: list[float], clock: Clock
+) -> None:
+    token_reply(mocked, "tok-1")
+    mocked.get(f"{API}/me", json={})
+    client = make_client(waits, clock, token_provider=FormCredentials(clock=clock))
+    client.request("GET", "/me")
+    client.request("GET", "/me")
+    token_call = mocked.calls[0].request
+    assert token_call.body == "grant_type=client_credentials"
+    assert token_call.headers["Authorization"] == f"Basic {CLIENT_SECRET}"
+    assert [c.request.headers["Authorization"] for c in mocked.calls[1:]] == ["Bearer tok-1"] * 2
+
+
+@pytest.mark.parametrize("status", [400, 401])
+def test_a_refused_token_request_is_an_authentication_error_with_the_vendors_words(
+    mocked: responses.RequestsMock, waits: list[float], clock: Clock, status: int
+) -> None:
+    mocked.post(TOKEN_URL, status=status,
+                json={"error": "invalid_client", "error_description": "bad secret"})
+    client = make_client(waits, clock, token_provider=FormCredentials(clock=clock))
+    with pytest.raises(AuthenticationError) as caught:
+        client.request("GET", "/me")
+    assert str(caught.value) == ("Video refused the app (video said: bad secret) — "
+                                 "check client_secret")
+    assert caught.value.status == status
+    assert CLIENT_SECRET not in str(caught.value)
+
+
+def test_without_refused_the_clients_own_mapping_of_a_token_error_stands(
+    mocked: responses.RequestsMock, waits: list[float], clock: Clock
+) -> None:
+    mocked.post(TOKEN_URL, status=400, json={"error_description": "bad grant"})
+    client = make_client(waits, clock, token_provider=FormCredentials(clock=clock, refused=None))
+    with pytest.raises(InvalidRequest, match="bad grant"):
+        client.request("GET", "/me")
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"token_type": "bearer"}, "Video ID's token response has no usable "
+                                   "access_token/expires_in"),
+        ({"access_token": "tok", "expires_in": "soon"}, "no usable access_token/expires_in"),
+        ({"error": "invalid_scope"}, r"expires_in \(video said: invalid_scope\)"),
+        ({"access_token": "", "expires_in": 3600}, "Video ID returned an empty access token"),
+        ({"access_token": None, "expires_in": 3600}, "empty access token"),
+    ],
+)
+def test_a_token_response_without_a_usable_token_is_an_authentication_error(
+    mocked: responses.RequestsMock, waits: list[float], clock: Clock, body: object, message: str
+) -> None:
+    mocked.post(TOKEN_URL, json=body)
+    client = make_client(waits, clock, token_provider=FormCredentials(clock=clock))
+    with pytest.raises(AuthenticationError, match=message) as caught:
+        client.request("GET", "/me")
+    assert "check client_secret" in str(caught.value)
+
+
+def test_a_token_response_that_is_not_json_is_an_authentication_error(
+    mocked: responses.RequestsMock, waits: list[float], clock: Clock
+) -> None:
+    mocked.post(TOKEN_URL, body="<html>sign in</html>")
+    client = make_client(waits, clock, token_provider=FormCredentials(clock=clock))
+    with pytest.raises(AuthenticationError, match="no usable access_token"):
+        client.request("GET", "/me")
+
+
+def test_a_default_lifetime_serves_vendors_that_leave_expires_in_out(clock: Clock) -> None:
+    response = requests.Response()
+    response.status_code = 200
+    response._content = b'{"access_token": "tok-1"}'
+    token = FormCredentials(clock=clock).token_from_response(
+        response, service="video", default_expires_in=3600)
+    assert token.value == "tok-1" and token.expires_at == NOW + 3600
+
+
+def test_json_object_is_the_body_only_when_it_is_a_json_object() -> None:
+    def response(content: bytes) -> requests.Response:
+        built = requests.Response()
+        built._content = content
+        return built
+
+    assert json_object(response(b'{"ok": true}')) == {"ok": True}
+    assert json_object(response(b"[1, 2]")) is None
+    assert json_object(response(b"<html>")) is None

@@ -10,7 +10,9 @@ vendors. It gives every adapter the same behaviour:
   and, for idempotent calls only, on 5xx and connection errors (a connection that could not
   even be opened is retried for every call: nothing reached the vendor);
 * a bearer token from a :class:`TokenProvider`, cached, refreshed before it expires, and
-  refreshed once more (with one retry) when the vendor answers 401;
+  refreshed once more (with one retry) when the vendor answers 401; OAuth token responses
+  read and checked by :meth:`TokenProvider.token_from_response`, form-posted token requests
+  made by :meth:`TokenProvider.request_token`;
 * vendor errors mapped to :mod:`s3events.errors`, with the vendor's message and a hint.
 
 Adapters take the ``requests.Session`` from the caller when given, so tests mock it with
@@ -48,6 +50,7 @@ __all__ = [
     "Token",
     "TokenProvider",
     "error_for_status",
+    "json_object",
     "parse_retry_after",
 ]
 
@@ -76,6 +79,15 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return max(0.0, when.timestamp() - now)
+
+
+def json_object(response: requests.Response) -> dict[str, Any] | None:
+    """The response body as a JSON object, or ``None`` when it is not one (or not JSON)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
 
 
 @dataclass(frozen=True)
@@ -149,12 +161,70 @@ class TokenProvider(ABC):
         """Absolute expiry from a token response's ``expires_in`` seconds."""
         return self._clock() + float(expires_in)
 
+    def request_token(
+        self, client: HttpClient, url: str, form: Mapping[str, str], *, service: str,
+        vendor: str | None = None, hint: str | None = None, refused: str | None = None,
+        headers: Mapping[str, str] | None = None, action: str = "the token request",
+        default_expires_in: float | None = None,
+    ) -> Token:
+        """POST ``form`` to the token endpoint ``url`` and read the answer into a Token.
+
+        The request goes without the bearer token and is safe to retry. With ``refused``,
+        a 400 or 401 answer becomes :class:`~s3events.errors.AuthenticationError` with that
+        message, the vendor's own words and ``hint``; without it the client's mapping of
+        the answer stands (for vendors whose token errors the client explains itself).
+        The answer is read by :meth:`token_from_response`.
+        """
+        try:
+            response = client.request("POST", url, auth=False, idempotent=True, action=action,
+                                      headers=dict(headers or {}), data=dict(form))
+        except (InvalidRequest, AuthenticationError) as exc:
+            if refused is None:
+                raise
+            raise AuthenticationError(refused, service=service, status=exc.status,
+                                      vendor_message=exc.vendor_message, hint=hint) from exc
+        return self.token_from_response(response, service=service, vendor=vendor, hint=hint,
+                                        default_expires_in=default_expires_in)
+
+    def token_from_response(
+        self, response: requests.Response, *, service: str, vendor: str | None = None,
+        hint: str | None = None, default_expires_in: float | None = None,
+    ) -> Token:
+        """The Token in an OAuth token response (``access_token``, ``expires_in``).
+
+        A body without a usable token raises :class:`~s3events.errors.AuthenticationError`
+        naming ``vendor`` (default: ``service``), with the vendor's ``error_description``
+        when it gives one, and ``hint``. ``default_expires_in`` is for vendors that may
+        leave ``expires_in`` out.
+        """
+        vendor = vendor or service
+        body = json_object(response) or {}
+        lifetime = _seconds(body.get("expires_in", default_expires_in))
+        if "access_token" not in body or lifetime is None:
+            said = body.get("error_description") or body.get("error")
+            raise AuthenticationError(
+                f"{vendor}'s token response has no usable access_token/expires_in",
+                service=service, status=response.status_code,
+                vendor_message=str(said) if said else None, hint=hint)
+        value = body["access_token"]
+        if not isinstance(value, str) or not value:
+            raise AuthenticationError(f"{vendor} returned an empty access token",
+                                      service=service, hint=hint)
+        return self.new_token(value, lifetime)
+
     def invalidate(self) -> None:
         """Forget the cached token."""
         self._token = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+
+def _seconds(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 ErrorParser = Callable[[requests.Response], "tuple[str | None, str | None]"]

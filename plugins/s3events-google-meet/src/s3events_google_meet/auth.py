@@ -23,7 +23,7 @@ from typing import Any
 import jwt
 from pydantic import SecretStr
 
-from s3events.errors import AuthenticationError, ConfigurationError
+from s3events.errors import ConfigurationError
 from s3events.http import HttpClient, Token, TokenProvider
 
 __all__ = [
@@ -79,13 +79,10 @@ class _GoogleTokens(TokenProvider):
         self.token_url = token_url
 
     def _exchange(self, client: HttpClient, form: Mapping[str, str]) -> Token:
-        body = client.json("POST", self.token_url, auth=False, data=dict(form),
-                           idempotent=True, action="token request")
-        if not isinstance(body, dict) or not body.get("access_token"):
-            raise AuthenticationError(
-                "Google's token endpoint answered without an access token",
-                service="google-meet", hint="check the token_url option")
-        return Token(str(body["access_token"]), self.expires_at(body.get("expires_in", 3600)))
+        # Google's token errors are explained by GoogleHttpClient, so no ``refused`` here.
+        return self.request_token(client, self.token_url, form, action="token request",
+                                  service="google-meet", vendor="Google",
+                                  hint="check the token_url option", default_expires_in=3600)
 
 
 class ServiceAccountTokens(_GoogleTokens):

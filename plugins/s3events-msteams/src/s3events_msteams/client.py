@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import urlsplit
 
-import requests
-
-from s3events.errors import AuthenticationError, InvalidRequest
 from s3events.http import HttpClient, Token, TokenProvider
 
 __all__ = ["HINTS", "USER_HINT", "GraphTokenProvider", "graph_scope"]
@@ -67,26 +63,6 @@ class GraphTokenProvider(TokenProvider):
 
     def fetch(self, client: HttpClient) -> Token:
         """Request a new app-only token."""
-        try:
-            response = client.request("POST", self._token_url, auth=False, idempotent=True,
-                                      action="the token request", data=dict(self._form))
-        except (InvalidRequest, AuthenticationError) as exc:
-            raise AuthenticationError(
-                "Microsoft Entra refused the app's credentials", service=SERVICE,
-                status=exc.status, vendor_message=exc.vendor_message, hint=HINTS[401],
-            ) from exc
-        return self._token_from(response)
-
-    def _token_from(self, response: requests.Response) -> Token:
-        try:
-            body: Any = response.json()
-            value, expires_in = body["access_token"], float(body["expires_in"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise AuthenticationError(
-                "the token response has no usable access_token/expires_in",
-                service=SERVICE, status=response.status_code, hint=HINTS[401],
-            ) from exc
-        if not isinstance(value, str) or not value:
-            raise AuthenticationError("Microsoft Entra returned an empty access token",
-                                      service=SERVICE, hint=HINTS[401])
-        return self.new_token(value, expires_in)
+        return self.request_token(
+            client, self._token_url, self._form, service=SERVICE, vendor="Microsoft Entra",
+            hint=HINTS[401], refused="Microsoft Entra refused the app's credentials")

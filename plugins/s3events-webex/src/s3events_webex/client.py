@@ -23,8 +23,8 @@ from typing import Any
 
 import requests
 
-from s3events.errors import AuthenticationError, InvalidRequest
-from s3events.http import HttpClient, Token, TokenProvider
+from s3events.errors import AuthenticationError
+from s3events.http import HttpClient, Token, TokenProvider, json_object
 
 __all__ = ["HINTS", "WebexTokenProvider", "parse_webex_error"]
 
@@ -103,33 +103,17 @@ class WebexTokenProvider(TokenProvider):
             raise AuthenticationError(
                 "Webex refused the access token", service=SERVICE, status=401, hint=HINTS[401])
         client_id, client_secret = self._client
-        try:
-            response = client.request(
-                "POST", self._token_url, auth=False, idempotent=True,
-                action="the token refresh",
-                data={"grant_type": "refresh_token", "client_id": client_id,
-                      "client_secret": client_secret, "refresh_token": self._refresh_token},
-            )
-        except (InvalidRequest, AuthenticationError) as exc:
-            raise AuthenticationError(
-                "Webex refused to refresh the access token", service=SERVICE,
-                status=exc.status, vendor_message=exc.vendor_message, hint=REFRESH_HINT,
-            ) from exc
-        return self._token_from(response)
+        return self.request_token(
+            client, self._token_url,
+            {"grant_type": "refresh_token", "client_id": client_id,
+             "client_secret": client_secret, "refresh_token": self._refresh_token},
+            action="the token refresh", service=SERVICE, vendor="Webex", hint=REFRESH_HINT,
+            refused="Webex refused to refresh the access token")
 
-    def _token_from(self, response: requests.Response) -> Token:
-        try:
-            body: Any = response.json()
-            value, expires_in = body["access_token"], float(body["expires_in"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise AuthenticationError(
-                "Webex's token response has no usable access_token/expires_in",
-                service=SERVICE, status=response.status_code, hint=REFRESH_HINT,
-            ) from exc
-        if not isinstance(value, str) or not value:
-            raise AuthenticationError("Webex returned an empty access token", service=SERVICE,
-                                      hint=REFRESH_HINT)
-        new_refresh = body.get("refresh_token")
+    def token_from_response(self, response: requests.Response, **kwargs: Any) -> Token:
+        """The access token; a new refresh token in the answer is kept for this run."""
+        token = super().token_from_response(response, **kwargs)
+        new_refresh = (json_object(response) or {}).get("refresh_token")
         if isinstance(new_refresh, str) and new_refresh:
             self._refresh_token = new_refresh  # kept for this run; the operator persists it
-        return self.new_token(value, expires_in)
+        return token

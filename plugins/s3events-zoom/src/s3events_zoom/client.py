@@ -21,7 +21,7 @@ from typing import Any
 
 import requests
 
-from s3events.errors import AuthenticationError, InvalidRequest, NotFound, RateLimited, ServiceError
+from s3events.errors import NotFound, RateLimited, ServiceError
 from s3events.http import HttpClient, Token, TokenProvider, error_for_status, parse_retry_after
 
 __all__ = ["HINTS", "ZoomHttpClient", "ZoomTokenProvider", "parse_zoom_error"]
@@ -105,36 +105,11 @@ class ZoomTokenProvider(TokenProvider):
 
     def fetch(self, client: HttpClient) -> Token:
         """Ask Zoom for a new access token (there is no refresh token)."""
-        try:
-            response = client.request(
-                "POST",
-                self._token_url,
-                auth=False,
-                idempotent=True,
-                action="the token request",
-                headers={"Authorization": self._basic},
-                data={"grant_type": "account_credentials", "account_id": self._account_id},
-            )
-        except InvalidRequest as exc:
-            raise AuthenticationError(
-                "Zoom refused the Server-to-Server OAuth credentials", service=SERVICE,
-                status=exc.status, vendor_message=exc.vendor_message, hint=HINTS[401],
-            ) from exc
-        return self._token_from(response)
-
-    def _token_from(self, response: requests.Response) -> Token:
-        try:
-            body: Any = response.json()
-            value, expires_in = body["access_token"], float(body["expires_in"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise AuthenticationError(
-                "Zoom's token response has no usable access_token/expires_in",
-                service=SERVICE, status=response.status_code, hint=HINTS[401],
-            ) from exc
-        if not isinstance(value, str) or not value:
-            raise AuthenticationError("Zoom returned an empty access token", service=SERVICE,
-                                      hint=HINTS[401])
-        return self.new_token(value, expires_in)
+        return self.request_token(
+            client, self._token_url,
+            {"grant_type": "account_credentials", "account_id": self._account_id},
+            headers={"Authorization": self._basic}, service=SERVICE, vendor="Zoom",
+            hint=HINTS[401], refused="Zoom refused the Server-to-Server OAuth credentials")
 
 
 class ZoomHttpClient(HttpClient):
