@@ -424,6 +424,45 @@ def test_a_default_lifetime_serves_vendors_that_leave_expires_in_out(clock: Cloc
     assert token.value == "tok-1" and token.expires_at == NOW + 3600
 
 
+TELEGRAM_STYLE = "bot123:SECRET-in-the-path"
+
+
+def hide_token(text: str) -> str:
+    return text.replace(TELEGRAM_STYLE, "bot<token>")
+
+
+def test_a_secret_in_the_url_never_reaches_the_raised_error_or_its_chain(
+    mocked: responses.RequestsMock, waits: list[float], clock: Clock
+) -> None:
+    url = f"{API}/{TELEGRAM_STYLE}/send"
+    mocked.post(url, body=requests.ConnectionError(f"Max retries exceeded with url: {url}"))
+    client = make_client(waits, clock, redact=hide_token)
+    with pytest.raises(ServiceUnavailable) as caught:
+        client.request("POST", f"{TELEGRAM_STYLE}/send", json={})
+    chain: list[BaseException] = []
+    error: BaseException | None = caught.value
+    while error is not None:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    assert len(chain) == 2 and isinstance(chain[1], requests.ConnectionError)
+    assert "bot<token>/send" in str(chain[1])
+    assert all(TELEGRAM_STYLE not in str(e) for e in chain)
+
+
+def test_the_redact_hook_covers_vendor_messages_default_actions_and_repr(
+    mocked: responses.RequestsMock, waits: list[float], clock: Clock
+) -> None:
+    mocked.post(f"{API}/{TELEGRAM_STYLE}/send", status=400,
+                json={"message": f"bad request to /{TELEGRAM_STYLE}/send"})
+    client = HttpClient("video", f"{API}/{TELEGRAM_STYLE}", sleep=waits.append, clock=clock,
+                        redact=hide_token)
+    with pytest.raises(InvalidRequest) as caught:
+        client.request("POST", f"{API}/{TELEGRAM_STYLE}/send", json={})
+    assert TELEGRAM_STYLE not in str(caught.value) + repr(client)
+    assert "bot<token>/send" in str(caught.value)
+    assert client.redact("plain text") == "plain text"
+
+
 def test_json_object_is_the_body_only_when_it_is_a_json_object() -> None:
     def response(content: bytes) -> requests.Response:
         built = requests.Response()

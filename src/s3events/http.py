@@ -13,7 +13,9 @@ vendors. It gives every adapter the same behaviour:
   refreshed once more (with one retry) when the vendor answers 401; OAuth token responses
   read and checked by :meth:`TokenProvider.token_from_response`, form-posted token requests
   made by :meth:`TokenProvider.request_token`;
-* vendor errors mapped to :mod:`s3events.errors`, with the vendor's message and a hint.
+* vendor errors mapped to :mod:`s3events.errors`, with the vendor's message and a hint;
+* a ``redact`` hook for secrets that travel in URLs (a bot token in the path): what the
+  client raises and logs goes through it.
 
 Adapters take the ``requests.Session`` from the caller when given, so tests mock it with
 ``responses``; the clock and ``sleep`` are injectable too.
@@ -282,7 +284,9 @@ class HttpClient:
 
     ``hints`` maps an HTTP status to advice for the person running s3events (for example
     the scope to add on 403). ``error_parser`` extracts (message, code) from a vendor error
-    body.
+    body. ``redact`` rewrites a text so it shows no secret: give it when a secret travels
+    in the URL (a bot token in the path); connection errors (whose text quotes the URL),
+    vendor messages and default action names then pass through it.
     """
 
     def __init__(
@@ -299,6 +303,7 @@ class HttpClient:
         error_parser: ErrorParser | None = None,
         user_agent: str | None = None,
         clock: Callable[[], float] = time.time,
+        redact: Callable[[str], str] | None = None,
     ) -> None:
         from . import __version__
 
@@ -316,6 +321,11 @@ class HttpClient:
         self.hints = dict(hints or {})
         self.error_parser = error_parser or _default_parser
         self.clock = clock
+        self._redact = redact
+
+    def redact(self, text: str) -> str:
+        """``text`` without the secrets the ``redact`` hook knows (unchanged without one)."""
+        return self._redact(text) if self._redact is not None else text
 
     def url(self, path: str) -> str:
         """An absolute URL for ``path`` (absolute URLs pass through)."""
@@ -341,23 +351,22 @@ class HttpClient:
         """
         method = method.upper()
         idempotent = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
-        action = action or f"{method} {path.split('?')[0]}"
+        action = action or self.redact(f"{method} {path.split('?')[0]}")
         refreshed = False
         attempt = 0
         while True:
             attempt += 1
-            try:
-                response = self._send(method, path, auth=auth, **kwargs)
-            except requests.RequestException as exc:
-                unsent = isinstance(exc, requests.ConnectTimeout)
+            response = self._send(method, path, auth=auth, **kwargs)
+            if isinstance(response, requests.RequestException):
+                unsent = isinstance(response, requests.ConnectTimeout)
                 if (idempotent or unsent) and attempt < self.retry.attempts:
-                    self._wait(attempt, None, action, f"{type(exc).__name__}")
+                    self._wait(attempt, None, action, f"{type(response).__name__}")
                     continue
                 raise ServiceUnavailable(
-                    f"could not reach {self.service} for {action}: {type(exc).__name__}",
+                    f"could not reach {self.service} for {action}: {type(response).__name__}",
                     service=self.service,
                     hint="check the network and the api_base_url option",
-                ) from exc
+                ) from response
             if (ok or _is_ok)(response):
                 return response
             status = response.status_code
@@ -385,7 +394,7 @@ class HttpClient:
         return error_for_status(
             response.status_code,
             service=self.service,
-            vendor_message=message,
+            vendor_message=self.redact(message) if message else message,
             hint=self.hints.get(response.status_code),
             retry_after=parse_retry_after(response.headers.get("Retry-After"), now=self.clock()),
             action=action,
@@ -400,16 +409,35 @@ class HttpClient:
             return response.json()
         except ValueError as exc:
             raise ServiceUnavailable(
-                f"{self.service} answered {kwargs.get('action') or path} with a body that is "
-                "not JSON", service=self.service, status=response.status_code,
+                f"{self.service} answered {kwargs.get('action') or self.redact(path)} with a "
+                "body that is not JSON", service=self.service, status=response.status_code,
             ) from exc
 
-    def _send(self, method: str, path: str, *, auth: bool, **kwargs: Any) -> requests.Response:
+    def _send(self, method: str, path: str, *, auth: bool,
+              **kwargs: Any) -> requests.Response | requests.RequestException:
+        """One try: the response, or the (redacted) exception of a failed connection."""
         headers = dict(kwargs.pop("headers", None) or {})
         if auth and self.token_provider is not None:
             headers["Authorization"] = f"Bearer {self.token_provider.token(self)}"
         kwargs.setdefault("timeout", self.timeout)
-        return self.session.request(method, self.url(path), headers=headers, **kwargs)
+        try:
+            return self.session.request(method, self.url(path), headers=headers, **kwargs)
+        except requests.RequestException as exc:
+            return self._redacted(exc)
+
+    def _redacted(self, exc: requests.RequestException) -> requests.RequestException:
+        """``exc``, or when its text quotes a secret, a new one of its kind without it.
+
+        The new exception is returned, not raised, so it carries no link to the original.
+        """
+        text = str(exc)
+        clean = self.redact(text)
+        if clean == text:
+            return exc
+        try:
+            return type(exc)(clean)
+        except TypeError:
+            return requests.RequestException(clean)
 
     def _wait(self, attempt: int, retry_after: float | None, action: str, why: str) -> None:
         delay = self.retry.delay(attempt, retry_after)
@@ -421,7 +449,7 @@ class HttpClient:
         self.session.close()
 
     def __repr__(self) -> str:
-        return f"<HttpClient {self.service} {self.base_url}>"
+        return f"<HttpClient {self.service} {self.redact(self.base_url)}>"
 
 
 def _is_ok(response: requests.Response) -> bool:

@@ -11,9 +11,9 @@ reply_markup?}``. ``text`` is the subject in bold, then the message text, HTML-e
 at most 4096 characters; when the message carries a join link a button opens it.
 
 The bot token is part of the URL, so it is kept out of everything a person may see: the
-errors raised here (``requests`` errors quote the URL; they are rewritten without it), log
-records of this module and of ``urllib3`` (which logs request lines at DEBUG level), and
-reprs.
+errors raised here (``requests`` errors quote the URL; the client's ``redact`` hook rewrites
+them without it), log records of this module and of ``urllib3`` (which logs request lines at
+DEBUG level), and reprs.
 
 Errors are ``{"ok": false, "error_code", "description", "parameters"}``: 429 waits
 ``parameters.retry_after`` seconds (the flood limit), ``migrate_to_chat_id`` means the group
@@ -26,6 +26,7 @@ otherwise "Join" in the message's language).
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import re
@@ -128,32 +129,21 @@ def _telegram_ok(response: requests.Response) -> bool:
 
 
 class TelegramClient(HttpClient):
-    """An :class:`~s3events.http.HttpClient` for the Bot API: error bodies, no token leaks."""
+    """An :class:`~s3events.http.HttpClient` for the Bot API: error bodies, no token leaks.
+
+    ``token`` is the bot token the URLs carry; the client's ``redact`` hook removes it (and
+    anything shaped like a bot token) from what it raises.
+    """
 
     def __init__(self, *args: Any, token: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._token = token
-
-    def _send(self, method: str, path: str, *, auth: bool, **kwargs: Any) -> requests.Response:
-        try:
-            return super()._send(method, path, auth=auth, **kwargs)
-        except requests.RequestException as exc:
-            failure = self._scrubbed(exc)
-        raise failure  # outside the except block: the original, with the URL, is not chained
-
-    def _scrubbed(self, exc: requests.RequestException) -> requests.RequestException:
-        message = redact(str(exc), self._token)
-        try:
-            return type(exc)(message)
-        except TypeError:
-            return requests.RequestException(message)
+        super().__init__(*args, redact=functools.partial(redact, token=token), **kwargs)
 
     def error(self, response: requests.Response, *, action: str) -> ServiceError:
         """The s3events error for a Bot API error answer."""
         body = _body(response)
         body = body if isinstance(body, dict) else {}
         status = response.status_code
-        description = redact(str(body.get("description") or response.reason or ""), self._token)
+        description = self.redact(str(body.get("description") or response.reason or ""))
         raw = body.get("parameters")
         parameters: dict[str, Any] = raw if isinstance(raw, dict) else {}
         context: dict[str, Any] = {"service": self.service, "status": status,
