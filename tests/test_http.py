@@ -23,6 +23,7 @@ from s3events.errors import (
     ServiceUnavailable,
 )
 from s3events.http import (
+    HttpBacked,
     HttpClient,
     RetryPolicy,
     Token,
@@ -461,6 +462,25 @@ def test_the_redact_hook_covers_vendor_messages_default_actions_and_repr(
     assert TELEGRAM_STYLE not in str(caught.value) + repr(client)
     assert "bot<token>/send" in str(caught.value)
     assert client.redact("plain text") == "plain text"
+
+
+class Backed(HttpBacked):
+    def __init__(self, session: requests.Session | None) -> None:
+        self.http = HttpClient("video", API, session=session)
+
+
+def test_http_backed_close_closes_only_a_session_the_client_made(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed: list[requests.Session] = []
+    monkeypatch.setattr(requests.Session, "close", lambda self: closed.append(self))
+    given = requests.Session()
+    Backed(given).close()
+    assert closed == []
+    made = Backed(None)
+    made.close()
+    assert closed == [made.http.session]
+    assert made.http.owns_session and not Backed(given).http.owns_session
 
 
 def test_json_object_is_the_body_only_when_it_is_a_json_object() -> None:

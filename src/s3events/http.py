@@ -18,7 +18,9 @@ vendors. It gives every adapter the same behaviour:
   client raises and logs goes through it.
 
 Adapters take the ``requests.Session`` from the caller when given, so tests mock it with
-``responses``; the clock and ``sleep`` are injectable too.
+``responses``; the clock and ``sleep`` are injectable too. :class:`HttpBacked` gives an
+adapter or transport built on one client its ``close()``: the session is closed when the
+client made it, and left to the caller who passed it in.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from .errors import (
 )
 
 __all__ = [
+    "HttpBacked",
     "HttpClient",
     "RetryPolicy",
     "Token",
@@ -286,7 +289,8 @@ class HttpClient:
     the scope to add on 403). ``error_parser`` extracts (message, code) from a vendor error
     body. ``redact`` rewrites a text so it shows no secret: give it when a secret travels
     in the URL (a bot token in the path); connection errors (whose text quotes the URL),
-    vendor messages and default action names then pass through it.
+    vendor messages and default action names then pass through it. ``owns_session`` is
+    true when the client made its session itself (none was passed in).
     """
 
     def __init__(
@@ -309,6 +313,7 @@ class HttpClient:
 
         self.service = service
         self.base_url = base_url.rstrip("/")
+        self.owns_session = session is None
         self.session = session or requests.Session()
         current = str(self.session.headers.get("User-Agent") or "")
         if user_agent or not current or current.startswith("python-requests/"):
@@ -454,3 +459,19 @@ class HttpClient:
 
 def _is_ok(response: requests.Response) -> bool:
     return response.status_code < 400
+
+
+class HttpBacked:
+    """Mixin for an adapter or transport that talks to its vendor through :attr:`http`.
+
+    It gives :meth:`close`: the client's session is closed when the client made it, and
+    left open for the caller who passed one in. List it first among the bases so its
+    ``close`` is the one used: ``class ZoomAdapter(HttpBacked, PlatformAdapter)``.
+    """
+
+    http: HttpClient
+
+    def close(self) -> None:
+        """Close the HTTP session if this object's client made it."""
+        if self.http.owns_session:
+            self.http.close()

@@ -257,7 +257,7 @@ def test_token_never_shows_in_repr_logs_or_errors(
     transport.send(make_message())
     with pytest.raises(AuthenticationError) as info:
         transport.send(make_message())
-    shown = " ".join([repr(transport), str(transport.options), repr(transport.client),
+    shown = " ".join([repr(transport), str(transport.options), repr(transport.http),
                       str(info.value), caplog.text])
     assert "retrying" in caplog.text
     assert "log the bot in again" in str(info.value)
@@ -273,7 +273,7 @@ def test_options_come_from_the_environment_over_the_series_file() -> None:
     )
     assert isinstance(transport, MatrixTransport)
     assert transport.options.access_token.get_secret_value() == TOKEN
-    assert transport.client.base_url == HS
+    assert transport.http.base_url == HS
 
 
 def test_api_base_url_is_accepted_for_the_homeserver_and_wins_when_both_are_set() -> None:
@@ -284,8 +284,8 @@ def test_api_base_url_is_accepted_for_the_homeserver_and_wins_when_both_are_set(
         environ={"S3EVENTS_MATRIX_API_BASE_URL": "http://127.0.0.1:8008"})
     assert isinstance(alone, MatrixTransport) and isinstance(both, MatrixTransport)
     assert alone.options.homeserver == HS
-    assert alone.client.base_url == HS
-    assert both.client.base_url == "http://127.0.0.1:8008"
+    assert alone.http.base_url == HS
+    assert both.http.base_url == "http://127.0.0.1:8008"
 
 
 def test_missing_or_bad_options_are_configuration_errors() -> None:

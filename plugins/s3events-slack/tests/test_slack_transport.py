@@ -248,7 +248,7 @@ def test_token_never_shows_in_repr_logs_or_errors(
     transport.send(make_message())
     with pytest.raises(AuthenticationError) as info:
         transport.send(make_message())
-    shown = " ".join([repr(transport), str(transport.options), repr(transport.client),
+    shown = " ".join([repr(transport), str(transport.options), repr(transport.http),
                       str(info.value), caplog.text])
     assert "retrying" in caplog.text
     assert TOKEN not in shown
@@ -262,7 +262,7 @@ def test_options_come_from_the_environment_over_the_series_file() -> None:
     )
     assert isinstance(transport, SlackTransport)
     assert transport.options.token.get_secret_value() == TOKEN
-    assert transport.client.base_url == BASE
+    assert transport.http.base_url == BASE
 
 
 def test_missing_token_is_a_configuration_error_naming_the_variable() -> None:

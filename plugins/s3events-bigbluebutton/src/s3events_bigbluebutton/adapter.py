@@ -33,7 +33,7 @@ import requests
 from pydantic import Field, SecretStr, field_validator
 
 from s3events.errors import ServiceUnavailable
-from s3events.http import HttpClient
+from s3events.http import HttpBacked, HttpClient
 from s3events.platforms.base import (
     Meeting,
     MeetingRequest,
@@ -75,7 +75,7 @@ class BigBlueButtonOptions(PlatformOptions):
         return value.rstrip("/")
 
 
-class BigBlueButtonAdapter(PlatformAdapter):
+class BigBlueButtonAdapter(HttpBacked, PlatformAdapter):
     """BigBlueButton through its checksum-signed API; see the module documentation."""
 
     name: ClassVar[str] = "bigbluebutton"
@@ -188,10 +188,6 @@ class BigBlueButtonAdapter(PlatformAdapter):
         reply = self._call("create", self._create_params(meeting, request))
         raise_for_reply(reply, call="create")
         return meeting.model_copy(update={"extra": {**meeting.extra, **_instance(reply)}})
-
-    def close(self) -> None:
-        """Close the HTTP session."""
-        self.http.close()
 
     # -- helpers --------------------------------------------------------------------------
 

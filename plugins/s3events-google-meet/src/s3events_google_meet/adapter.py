@@ -24,7 +24,7 @@ import requests
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from s3events.errors import InvalidRequest, NotFound, ServiceUnavailable
-from s3events.http import TokenProvider
+from s3events.http import HttpBacked, TokenProvider
 from s3events.platforms.base import Meeting, MeetingRequest, PlatformAdapter, PlatformOptions
 
 from .auth import RefreshTokenTokens, ServiceAccountTokens
@@ -95,7 +95,7 @@ class GoogleMeetOptions(PlatformOptions):
                                   token_url=self.token_url, clock=clock)
 
 
-class GoogleMeetAdapter(PlatformAdapter):
+class GoogleMeetAdapter(HttpBacked, PlatformAdapter):
     """Google Calendar events with Google Meet conferences; see the module documentation."""
 
     name: ClassVar[str] = PLATFORM
@@ -170,10 +170,6 @@ class GoogleMeetAdapter(PlatformAdapter):
     def find_meeting(self, request: MeetingRequest) -> Meeting | None:
         """The meeting of ``request``, by the event id derived from its marker."""
         return self.get_meeting(event_id_for(request.marker))
-
-    def close(self) -> None:
-        """Close the HTTP session."""
-        self.http.close()
 
     # -- helpers --------------------------------------------------------------------------
 

@@ -44,7 +44,13 @@ from s3events.errors import (
     ServiceError,
     ServiceUnavailable,
 )
-from s3events.http import HttpClient, error_for_status, parse_retry_after
+from s3events.http import (
+    HttpBacked,
+    HttpClient,
+    error_for_status,
+    json_object,
+    parse_retry_after,
+)
 from s3events.transports.base import OutgoingMessage, SendResult, Transport, TransportOptions
 
 __all__ = [
@@ -136,20 +142,12 @@ def matrix_content(message: OutgoingMessage) -> dict[str, str]:
             "formatted_body": formatted}
 
 
-def _matrix_error(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
 class MatrixClient(HttpClient):
     """An :class:`~s3events.http.HttpClient` that reads Matrix ``errcode`` bodies."""
 
     def error(self, response: requests.Response, *, action: str) -> ServiceError:
         """The s3events error for a Matrix error answer."""
-        body = _matrix_error(response)
+        body = json_object(response) or {}
         errcode = str(body.get("errcode") or "")
         vendor = " ".join(p for p in (errcode, str(body.get("error") or "")) if p) or None
         context: dict[str, Any] = {"service": self.service, "status": response.status_code,
@@ -183,7 +181,7 @@ def _retry_after(response: requests.Response, body: dict[str, Any]) -> float | N
     return float(millis) / 1000 if isinstance(millis, (int, float)) else None
 
 
-class MatrixTransport(Transport):
+class MatrixTransport(HttpBacked, Transport):
     """Send messages to Matrix rooms, once each. ``provider_id`` is the ``event_id``."""
 
     name: ClassVar[str] = "matrix"
@@ -202,10 +200,8 @@ class MatrixTransport(Transport):
         **kwargs: Any,
     ) -> None:
         super().__init__(options, **kwargs)
-        self._owns_session = session is None
         self._rooms: dict[str, str] = {}
-        self.client = MatrixClient("matrix", self.options.base_url, session=session,
-                                   sleep=sleep)
+        self.http = MatrixClient("matrix", self.options.base_url, session=session, sleep=sleep)
 
     def send(self, message: OutgoingMessage) -> SendResult:
         """Send ``message`` to its room; a repeated send of one key is applied once."""
@@ -213,7 +209,7 @@ class MatrixTransport(Transport):
         room_id = self.room_id(message.recipient)
         txn = transaction_id(message.key, room_id)
         path = f"{CLIENT_API}/rooms/{quote(room_id, safe='')}/send/m.room.message/{txn}"
-        data = self.client.json("PUT", path, json=content, headers=self._auth(),
+        data = self.http.json("PUT", path, json=content, headers=self._auth(),
                                 action="send to room")
         event_id = data.get("event_id") if isinstance(data, dict) else None
         if not isinstance(event_id, str):
@@ -238,7 +234,7 @@ class MatrixTransport(Transport):
         return self._rooms[address]
 
     def _resolve(self, alias: str) -> str:
-        data = self.client.json("GET", f"{CLIENT_API}/directory/room/{quote(alias, safe='')}",
+        data = self.http.json("GET", f"{CLIENT_API}/directory/room/{quote(alias, safe='')}",
                                 headers=self._auth(), action="resolve room alias")
         room_id = data.get("room_id") if isinstance(data, dict) else None
         if not isinstance(room_id, str):
@@ -248,8 +244,3 @@ class MatrixTransport(Transport):
 
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.options.access_token.get_secret_value()}"}
-
-    def close(self) -> None:
-        """Close the HTTP session if this transport created it."""
-        if self._owns_session:
-            self.client.close()

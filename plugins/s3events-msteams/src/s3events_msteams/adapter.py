@@ -18,7 +18,7 @@ import requests
 from pydantic import SecretStr
 
 from s3events.errors import InvalidRequest, NotFound
-from s3events.http import HttpClient
+from s3events.http import HttpBacked, HttpClient
 from s3events.platforms.base import Meeting, MeetingRequest, PlatformAdapter, PlatformOptions
 
 from .client import HINTS, USER_HINT, GraphTokenProvider, graph_scope
@@ -51,7 +51,7 @@ class TeamsOptions(PlatformOptions):
             "/oauth2/v2.0/token")
 
 
-class TeamsAdapter(PlatformAdapter):
+class TeamsAdapter(HttpBacked, PlatformAdapter):
     """Teams online meetings organised by ``user_id`` (the organiser's Entra object id).
 
     The meeting id is Graph's ``onlineMeeting`` id; ``join_url`` is ``joinWebUrl``; dial-in
@@ -141,7 +141,3 @@ class TeamsAdapter(PlatformAdapter):
         if not isinstance(data, Mapping) or not data.get("id"):
             raise InvalidRequest("Graph answered without an onlineMeeting", service=self.name)
         return meeting_from_graph(data)
-
-    def close(self) -> None:
-        """Close the HTTP session."""
-        self.http.close()

@@ -39,7 +39,7 @@ from s3events.errors import (
     ServiceError,
     ServiceUnavailable,
 )
-from s3events.http import HttpClient, parse_retry_after
+from s3events.http import HttpBacked, HttpClient, json_object, parse_retry_after
 from s3events.transports.base import OutgoingMessage, SendResult, Transport, TransportOptions
 
 __all__ = [
@@ -100,16 +100,9 @@ class SlackOptions(TransportOptions):
         default=DEFAULT_API_BASE_URL, description="Web API base URL (a proxy or a test server).")
 
 
-def _body(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 def _slack_ok(response: requests.Response) -> bool:
-    body = _body(response)
-    return response.status_code == 200 and isinstance(body, dict) and body.get("ok") is True
+    body = json_object(response)
+    return response.status_code == 200 and body is not None and body.get("ok") is True
 
 
 class SlackClient(HttpClient):
@@ -117,8 +110,8 @@ class SlackClient(HttpClient):
 
     def error(self, response: requests.Response, *, action: str) -> ServiceError:
         """The s3events error for a Slack answer that is not ``ok: true``."""
-        body = _body(response)
-        code = body.get("error") if isinstance(body, dict) else None
+        body = json_object(response) or {}
+        code = body.get("error")
         if response.status_code != 200:
             return super().error(response, action=action)
         if not isinstance(code, str):
@@ -127,7 +120,7 @@ class SlackClient(HttpClient):
                 service=self.service, status=200,
                 hint="check the api_base_url option (it must end in /api)")
         cls, hint = ERROR_CODES.get(code, (InvalidRequest, None))
-        if code == "missing_scope" and isinstance(body, dict) and body.get("needed"):
+        if code == "missing_scope" and body.get("needed"):
             hint = (f"add the {body['needed']} bot scope to the Slack app, then reinstall it "
                     "to the workspace")
         return cls(f"slack refused {action}: {code}", service=self.service, status=200,
@@ -174,7 +167,7 @@ def slack_payload(message: OutgoingMessage) -> dict[str, Any]:
     return body
 
 
-class SlackTransport(Transport):
+class SlackTransport(HttpBacked, Transport):
     """Send messages to Slack members or channels with ``chat.postMessage``.
 
     ``provider_id`` of a send is ``"<channel>:<ts>"``: the conversation Slack posted in (a
@@ -197,9 +190,8 @@ class SlackTransport(Transport):
         **kwargs: Any,
     ) -> None:
         super().__init__(options, **kwargs)
-        self._owns_session = session is None
-        self.client = SlackClient("slack", self.options.api_base_url, session=session,
-                                  sleep=sleep)
+        self.http = SlackClient("slack", self.options.api_base_url, session=session,
+                                sleep=sleep)
 
     def send(self, message: OutgoingMessage) -> SendResult:
         """Post ``message`` to its recipient; raise an s3events error on failure."""
@@ -207,7 +199,7 @@ class SlackTransport(Transport):
             raise InvalidRequest("slack: the message has no recipient", service="slack",
                                  hint="give the participant a slack member or channel id")
         body = slack_payload(message)
-        data = self.client.json(
+        data = self.http.json(
             "POST", "chat.postMessage", json=body, action="chat.postMessage", ok=_slack_ok,
             headers={"Authorization": f"Bearer {self.options.token.get_secret_value()}"},
         )
@@ -218,8 +210,3 @@ class SlackTransport(Transport):
         channel = data.get("channel") or body["channel"]
         log.debug("slack: sent %s", message.key)
         return SendResult(provider_id=f"{channel}:{ts}")
-
-    def close(self) -> None:
-        """Close the HTTP session if this transport created it."""
-        if self._owns_session:
-            self.client.close()

@@ -47,7 +47,13 @@ from s3events.errors import (
     ServiceError,
     ServiceUnavailable,
 )
-from s3events.http import HttpClient, error_for_status, parse_retry_after
+from s3events.http import (
+    HttpBacked,
+    HttpClient,
+    error_for_status,
+    json_object,
+    parse_retry_after,
+)
 from s3events.transports.base import OutgoingMessage, SendResult, Transport, TransportOptions
 
 __all__ = [
@@ -116,16 +122,9 @@ class TelegramOptions(TransportOptions):
         description="Bot API server (a local telegram-bot-api server, a proxy, a test server).")
 
 
-def _body(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 def _telegram_ok(response: requests.Response) -> bool:
-    body = _body(response)
-    return response.status_code < 400 and isinstance(body, dict) and body.get("ok") is True
+    body = json_object(response)
+    return response.status_code < 400 and body is not None and body.get("ok") is True
 
 
 class TelegramClient(HttpClient):
@@ -140,8 +139,7 @@ class TelegramClient(HttpClient):
 
     def error(self, response: requests.Response, *, action: str) -> ServiceError:
         """The s3events error for a Bot API error answer."""
-        body = _body(response)
-        body = body if isinstance(body, dict) else {}
+        body = json_object(response) or {}
         status = response.status_code
         description = self.redact(str(body.get("description") or response.reason or ""))
         raw = body.get("parameters")
@@ -247,7 +245,7 @@ def telegram_payload(message: OutgoingMessage) -> dict[str, Any]:
     return body
 
 
-class TelegramTransport(Transport):
+class TelegramTransport(HttpBacked, Transport):
     """Send messages to Telegram chats with a bot. ``provider_id`` is ``result.message_id``."""
 
     name: ClassVar[str] = "telegram"
@@ -267,8 +265,7 @@ class TelegramTransport(Transport):
     ) -> None:
         super().__init__(options, **kwargs)
         _install_log_redaction()
-        self._owns_session = session is None
-        self.client = TelegramClient(
+        self.http = TelegramClient(
             "telegram", self.options.api_base_url, session=session, sleep=sleep,
             token=self.options.bot_token.get_secret_value())
 
@@ -276,7 +273,7 @@ class TelegramTransport(Transport):
         """Send ``message`` to its chat; raise an s3events error on failure."""
         body = telegram_payload(message)
         token = self.options.bot_token.get_secret_value()
-        data = self.client.json("POST", f"bot{token}/sendMessage", json=body,
+        data = self.http.json("POST", f"bot{token}/sendMessage", json=body,
                                 action="sendMessage", ok=_telegram_ok)
         result = data.get("result") if isinstance(data, dict) else None
         message_id = result.get("message_id") if isinstance(result, dict) else None
@@ -285,8 +282,3 @@ class TelegramTransport(Transport):
                                      service="telegram", status=200)
         log.debug("telegram: sent %s", message.key)
         return SendResult(provider_id=str(message_id))
-
-    def close(self) -> None:
-        """Close the HTTP session if this transport created it."""
-        if self._owns_session:
-            self.client.close()

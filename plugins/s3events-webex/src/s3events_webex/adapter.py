@@ -21,7 +21,7 @@ import requests
 from pydantic import SecretStr
 
 from s3events.errors import ConfigurationError, InvalidRequest, NotFound
-from s3events.http import HttpClient
+from s3events.http import HttpBacked, HttpClient
 from s3events.platforms.base import Meeting, MeetingRequest, PlatformAdapter, PlatformOptions
 
 from .client import HINTS, WebexTokenProvider, parse_webex_error
@@ -74,7 +74,7 @@ def _check_credentials(options: WebexOptions) -> None:
     )
 
 
-class WebexAdapter(PlatformAdapter):
+class WebexAdapter(HttpBacked, PlatformAdapter):
     """Webex meetings through ``https://webexapis.com/v1/meetings``.
 
     The meeting id is Webex's meeting-series id; ``join_url`` is ``webLink``; the passcode is
@@ -205,10 +205,6 @@ class WebexAdapter(PlatformAdapter):
         if not isinstance(data, Mapping) or not data.get("id"):
             raise InvalidRequest("Webex answered without a meeting object", service=self.name)
         return meeting_from_webex(data)
-
-    def close(self) -> None:
-        """Close the HTTP session."""
-        self.http.close()
 
 
 def _secret(value: SecretStr | None) -> str | None:

@@ -63,7 +63,13 @@ from s3events.errors import (
     ServiceError,
     ServiceUnavailable,
 )
-from s3events.http import HttpClient, error_for_status, parse_retry_after
+from s3events.http import (
+    HttpBacked,
+    HttpClient,
+    error_for_status,
+    json_object,
+    parse_retry_after,
+)
 from s3events.transports.base import OutgoingMessage, SendResult, Transport, TransportOptions
 
 __all__ = [
@@ -253,11 +259,7 @@ def whatsapp_payload(message: OutgoingMessage, options: WhatsAppOptions) -> dict
 
 
 def _graph_error(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    error = body.get("error") if isinstance(body, dict) else None
+    error = (json_object(response) or {}).get("error")
     return error if isinstance(error, dict) else {}
 
 
@@ -289,7 +291,7 @@ class WhatsAppClient(HttpClient):
                                 action=f"{action} (error {code})")
 
 
-class WhatsAppTransport(Transport):
+class WhatsAppTransport(HttpBacked, Transport):
     """Send template messages with the WhatsApp Cloud API. ``provider_id`` is the ``wamid``."""
 
     name: ClassVar[str] = "whatsapp"
@@ -308,15 +310,14 @@ class WhatsAppTransport(Transport):
         **kwargs: Any,
     ) -> None:
         super().__init__(options, **kwargs)
-        self._owns_session = session is None
-        self.client = WhatsAppClient("whatsapp", self.options.api_base_url, session=session,
-                                     sleep=sleep)
+        self.http = WhatsAppClient("whatsapp", self.options.api_base_url, session=session,
+                                   sleep=sleep)
 
     def send(self, message: OutgoingMessage) -> SendResult:
         """Send ``message`` as a template message; raise an s3events error on failure."""
         body = whatsapp_payload(message, self.options)
         token = self.options.access_token.get_secret_value()
-        data = self.client.json(
+        data = self.http.json(
             "POST", f"{self.options.phone_number_id}/messages", json=body, action="send message",
             headers={"Authorization": f"Bearer {token}"})
         messages = data.get("messages") if isinstance(data, dict) else None
@@ -327,8 +328,3 @@ class WhatsAppTransport(Transport):
                                      service="whatsapp", status=200)
         log.debug("whatsapp: %s accepted (%s)", message.key, first.get("message_status"))
         return SendResult(provider_id=wamid)
-
-    def close(self) -> None:
-        """Close the HTTP session if this transport created it."""
-        if self._owns_session:
-            self.client.close()

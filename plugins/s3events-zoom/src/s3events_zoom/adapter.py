@@ -18,6 +18,7 @@ import requests
 from pydantic import SecretStr
 
 from s3events.errors import InvalidRequest, NotFound
+from s3events.http import HttpBacked
 from s3events.platforms.base import Meeting, MeetingRequest, PlatformAdapter, PlatformOptions
 
 from .client import ZoomHttpClient, ZoomTokenProvider
@@ -55,7 +56,7 @@ class ZoomOptions(PlatformOptions):
     token_url: str = "https://zoom.us/oauth/token"  # noqa: S105 - a URL, not a secret
 
 
-class ZoomAdapter(PlatformAdapter):
+class ZoomAdapter(HttpBacked, PlatformAdapter):
     """Zoom meetings through the Meetings API v2 and a Server-to-Server OAuth app.
 
     Meetings are created for ``user_id`` (the host's email address or Zoom user id). The
@@ -162,10 +163,6 @@ class ZoomAdapter(PlatformAdapter):
         if not isinstance(data, Mapping) or data.get("id") is None:
             raise InvalidRequest("Zoom answered without a meeting object", service=self.name)
         return meeting_from_zoom(data)
-
-    def close(self) -> None:
-        """Close the HTTP session."""
-        self.http.close()
 
 
 def _next_page(params: dict[str, Any], page: Mapping[str, Any]) -> dict[str, Any] | None:
