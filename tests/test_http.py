@@ -464,6 +464,21 @@ def test_the_redact_hook_covers_vendor_messages_default_actions_and_repr(
     assert client.redact("plain text") == "plain text"
 
 
+def test_retry_after_over_a_custom_threshold_is_raised_at_once_and_under_it_waited(
+    mocked: responses.RequestsMock, waits: list[float], clock: Clock
+) -> None:
+    mocked.get(f"{API}/me", status=429, headers={"Retry-After": "11"})
+    mocked.get(f"{API}/me", status=429, headers={"Retry-After": "10"})
+    mocked.get(f"{API}/me", json={})
+    client = make_client(waits, clock, retry=RetryPolicy(max_wait=10))
+    with pytest.raises(RateLimited) as caught:
+        client.request("GET", "/me")
+    assert caught.value.retry_after == 11 and waits == []
+    client.request("GET", "/me")
+    assert waits == [10.0]
+    assert RetryPolicy(max_wait=10).waits_out(None)
+
+
 class Backed(HttpBacked):
     def __init__(self, session: requests.Session | None) -> None:
         self.http = HttpClient("video", API, session=session)

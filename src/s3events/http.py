@@ -97,12 +97,25 @@ def json_object(response: requests.Response) -> dict[str, Any] | None:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how long to retry. ``max_wait`` caps a single wait."""
+    """How often and how long to retry.
+
+    ``attempts`` counts every try, the first included. Backoff doubles from ``backoff`` up to
+    ``max_backoff`` seconds, with jitter. ``max_wait`` is the threshold for a vendor's
+    ``Retry-After``: a shorter wait is slept through and the call retried; a longer one (a
+    daily quota, a flood ban) is not waited at all but raised at once as
+    :class:`~s3events.errors.RateLimited` carrying ``retry_after``, so a caller with a
+    ledger (the dispatcher) can come back that much later instead of hanging. A transport
+    that must never block long passes, say, ``RetryPolicy(max_wait=10)``.
+    """
 
     attempts: int = 4
     backoff: float = 0.5
     max_backoff: float = 30.0
     max_wait: float = 120.0
+
+    def waits_out(self, retry_after: float | None) -> bool:
+        """Whether a vendor's ``Retry-After`` is short enough to sleep through."""
+        return retry_after is None or retry_after <= self.max_wait
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         """Wait before retry number ``attempt`` (1-based): ``retry_after`` when given."""
@@ -389,7 +402,7 @@ class HttpClient:
         """429 always (the vendor did nothing), 5xx only when idempotent; within limits."""
         if attempt >= self.retry.attempts:
             return False
-        if error.retry_after is not None and error.retry_after > self.retry.max_wait:
+        if not self.retry.waits_out(error.retry_after):
             return False  # e.g. a daily quota: waiting here would only hang the command
         return isinstance(error, RateLimited) or (error.retryable and idempotent)
 
