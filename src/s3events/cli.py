@@ -117,7 +117,7 @@ def parse_now(value: str | None) -> datetime:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise click.BadParameter(
-            f"'{value}' is not an ISO 8601 time such as 2021-10-27T09:00:00+02:00",
+            f"'{value}' is not an ISO 8601 time such as 2021-10-27T07:00:00Z",
             param_hint="--now") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
