@@ -1,8 +1,35 @@
 """The plugin-author test kit: fixtures, fakes and contract suites for s3events plugins.
 
-Importing this package loads nothing heavy; the pieces live in submodules:
+Importing this package loads nothing heavy; the pieces live in submodules, and the names
+below are imported from them on first use:
 
 - :mod:`s3events.testing.specs` checks request bodies against the vendors' own API specs;
+- :mod:`s3events.testing.helpers` has :class:`SleepRecorder`, :func:`vendor_mock` (a
+  ``responses`` mock that checks every body sent against the vendor's spec) and
+  :func:`assert_not_logged`;
+- :mod:`s3events.testing.clock` has :class:`Clock`;
 - :mod:`s3events.testing.pytest_plugin` is registered with pytest (entry point ``pytest11``)
-  and provides the fixtures and the ``s3events_no_network`` marker.
+  and provides the fixtures (``frozen_clock``, ``recorded_sleep``, …) and the
+  ``s3events_no_network`` marker.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .clock import Clock
+    from .helpers import SleepRecorder, VendorMock, assert_not_logged, vendor_mock
+
+__all__ = ["Clock", "SleepRecorder", "VendorMock", "assert_not_logged", "vendor_mock"]
+
+_HOMES = {"Clock": "clock", "SleepRecorder": "helpers", "VendorMock": "helpers",
+          "assert_not_logged": "helpers", "vendor_mock": "helpers"}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a kit name from its submodule when it is first asked for."""
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)

@@ -22,6 +22,7 @@ from ..errors import (
     ServiceError,
     ServiceUnavailable,
 )
+from .helpers import SleepRecorder, logged_text, mask_secret
 
 __all__ = ["CONNECTION_ERROR", "DEFAULT_ERRORS", "ContractBase", "Route", "status_id"]
 
@@ -73,10 +74,6 @@ def _option_secrets(model: Any) -> set[str]:
     return found
 
 
-def _shown(secret: str) -> str:
-    return f"{secret[:4]}… ({len(secret)} characters)"
-
-
 class ContractBase:
     """Fixtures and helpers for :class:`PlatformContract` and :class:`TransportContract`.
 
@@ -114,11 +111,11 @@ class ContractBase:
     def _s3events_contract_env(self, caplog: pytest.LogCaptureFixture) -> Iterator[None]:
         caplog.set_level(logging.DEBUG)
         self.caplog = caplog
-        self.sleeps = []
+        self.sleeps = SleepRecorder()
         self._extra_secrets = set()
         with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
             self.rsps = rsps
-            self._start(session=requests.Session(), sleep=self.sleeps.append)
+            self._start(session=requests.Session(), sleep=self.sleeps)
             try:
                 yield
             finally:
@@ -171,15 +168,12 @@ class ContractBase:
 
     def assert_hidden(self, text: str, where: str, secrets: set[str]) -> None:
         """Fail if any of ``secrets`` occurs in ``text``."""
-        leaked = sorted(_shown(secret) for secret in secrets if secret in text)
+        leaked = sorted(mask_secret(secret) for secret in secrets if secret in text)
         assert not leaked, f"{where} shows a secret or host URL: {', '.join(leaked)}"
 
     def log_text(self) -> str:
         """Everything logged during the test, messages and tracebacks."""
-        return "\n".join(
-            record.getMessage() + (f"\n{record.exc_text}" if record.exc_text else "")
-            for record in self.caplog.records
-        ) + "\n" + self.caplog.text
+        return logged_text(self.caplog)
 
     def check_spec(self) -> None:
         """Validate the bodies of the calls made so far against :attr:`spec`."""

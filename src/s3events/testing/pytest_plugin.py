@@ -9,6 +9,9 @@ Fixtures (see docs/testing-kit.md):
     and makes :func:`s3events.plugins.get_plugin_manager` return that manager meanwhile.
 ``frozen_clock``
     A :class:`~s3events.testing.clock.Clock` at 2021-10-27 12:00 UTC.
+``recorded_sleep``
+    A :class:`~s3events.testing.helpers.SleepRecorder`: pass it as ``sleep=``; it is the
+    list of the waits.
 ``memory_transport`` / ``fake_platform``
     A :class:`~s3events.testing.fakes.MemoryTransport` (``memory``, channel ``email``) and a
     :class:`~s3events.testing.fakes.FakePlatform` (``fake``), on fresh in-memory state.
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
 
     from .clock import Clock
     from .fakes import FakePlatform, MemoryTransport
+    from .helpers import SleepRecorder
 
 MARKER = "s3events_no_network"
 
@@ -163,6 +167,14 @@ def frozen_clock() -> Clock:
     from .clock import Clock
 
     return Clock()
+
+
+@pytest.fixture
+def recorded_sleep() -> SleepRecorder:
+    """A ``sleep`` that waits for nothing and records the waits (it is their list)."""
+    from .helpers import SleepRecorder
+
+    return SleepRecorder()
 
 
 @pytest.fixture

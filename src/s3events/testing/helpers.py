@@ -1,0 +1,156 @@
+"""Plumbing plugin tests need again and again: recorded waits, a vendor mock, secret checks.
+
+- :class:`SleepRecorder` is a ``sleep`` that waits for nothing and remembers every wait
+  (the ``recorded_sleep`` fixture gives a fresh one per test);
+- :func:`vendor_mock` is a ``responses`` mock of one vendor API that, when the test is
+  over, checks every request body sent to that API against the vendor's own spec;
+- :func:`assert_not_logged` fails when a secret shows in the captured log (or in reprs and
+  error texts the test collected).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import requests
+import responses
+
+from . import specs
+
+__all__ = [
+    "SleepRecorder",
+    "VendorMock",
+    "assert_not_logged",
+    "logged_text",
+    "mask_secret",
+    "request_json",
+    "vendor_mock",
+]
+
+
+class SleepRecorder(list[float]):
+    """A ``sleep`` that waits for nothing and records each wait: pass it as ``sleep=``.
+
+    It is the list of the waits, so a test asserts ``recorded_sleep == [7.0]``.
+    """
+
+    def __call__(self, seconds: float) -> None:
+        """Record a wait of ``seconds``."""
+        self.append(seconds)
+
+
+def request_json(request: requests.PreparedRequest) -> Any:
+    """The decoded JSON body of a sent request (fails when it has none)."""
+    assert request.body is not None, f"{request.method} {request.url} was sent without a body"
+    return json.loads(request.body)
+
+
+class VendorMock(responses.RequestsMock):
+    """A ``responses`` mock of one vendor API, with what a plugin test asks of it.
+
+    ``base_url`` is where the API lives; calls elsewhere (a token endpoint on another host)
+    are not API calls. ``spec`` is a file in the vendor specs folder (see
+    :mod:`s3events.testing.specs`) that every API request body is checked against;
+    ``unchecked_paths`` are paths under ``base_url`` the spec does not describe.
+    """
+
+    def __init__(self, *, spec: str | None = None, base_url: str | None = None,
+                 unchecked_paths: Iterable[str] = (),
+                 assert_all_requests_are_fired: bool = False) -> None:
+        super().__init__(assert_all_requests_are_fired=assert_all_requests_are_fired)
+        self.spec = spec
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.unchecked_paths = tuple(unchecked_paths)
+
+    def api_calls(self, method: str | None = None) -> list[requests.PreparedRequest]:
+        """The requests sent to ``base_url`` (every one, without it), oldest first.
+
+        With ``method``, only those of that HTTP method.
+        """
+        sent = [call.request for call in self.calls]
+        return [request for request in sent
+                if (self.base_url is None or str(request.url).startswith(self.base_url))
+                and (method is None or request.method == method.upper())]
+
+    def sent_json(self, index: int = -1, *, method: str | None = None) -> Any:
+        """The decoded JSON body of API call number ``index`` (of ``method`` calls, if given)."""
+        return request_json(self.api_calls(method)[index])
+
+    def check_bodies(self) -> int:
+        """Check every API request body sent so far against :attr:`spec`; return how many.
+
+        The bodies are counted either way; they are checked only where the specs folder is
+        (without it, a :class:`~s3events.testing.specs.SpecsUnavailableWarning` says so).
+        A spec name that is not in an existing folder fails.
+        """
+        bodies = [request for request in self.api_calls()
+                  if request.body and not self._unchecked(request)]
+        if self.spec is None or not bodies:
+            return len(bodies)
+        if not specs.SPECS_DIR.is_dir():
+            warnings.warn(specs.SpecsUnavailableWarning(
+                f"{specs.SPECS_DIR} is absent: {len(bodies)} request bodies were not checked "
+                f"against {self.spec}"), stacklevel=2)
+            return len(bodies)
+        for request in bodies:
+            specs.validate_prepared_request(self.spec, request, base_url=self.base_url)
+        return len(bodies)
+
+    def _unchecked(self, request: requests.PreparedRequest) -> bool:
+        url = str(request.url)
+        return any(url.startswith(f"{self.base_url or ''}{path}") for path in self.unchecked_paths)
+
+
+@contextmanager
+def vendor_mock(*, spec: str | None = None, base_url: str | None = None,
+                unchecked_paths: Iterable[str] = (),
+                assert_all_requests_are_fired: bool = False) -> Iterator[VendorMock]:
+    """A started :class:`VendorMock`; when the block ends, the bodies sent are checked.
+
+    The check runs when the block ends without an exception — in a fixture, that is at the
+    test's teardown, whatever the test did::
+
+        @pytest.fixture
+        def rsps():
+            with vendor_mock(spec="zoom-api-v2-openapi-2018.json",
+                             base_url="https://api.zoom.us/v2") as mock:
+                yield mock
+    """
+    mock = VendorMock(spec=spec, base_url=base_url, unchecked_paths=unchecked_paths,
+                      assert_all_requests_are_fired=assert_all_requests_are_fired)
+    with mock:
+        yield mock
+        mock.check_bodies()
+
+
+def logged_text(caplog: pytest.LogCaptureFixture) -> str:
+    """Everything captured in the log: each message with its arguments, then tracebacks."""
+    return "\n".join(
+        record.getMessage() + (f"\n{record.exc_text}" if record.exc_text else "")
+        for record in caplog.records
+    ) + "\n" + caplog.text
+
+
+def assert_not_logged(caplog: pytest.LogCaptureFixture, *secrets: str,
+                      shown: Iterable[str] = ()) -> None:
+    """Fail if one of ``secrets`` is in the captured log or in one of the texts in ``shown``.
+
+    ``shown`` collects what else a person could see: reprs, error messages, tracebacks.
+    Set the level the test needs first (``caplog.set_level(logging.DEBUG)``). The failure
+    names the secret by its first characters only.
+    """
+    places = {"the log": logged_text(caplog)}
+    places.update((f"shown text #{number}", text) for number, text in enumerate(shown, 1))
+    leaks = [f"{mask_secret(secret)} in {where}" for secret in secrets if secret
+             for where, text in places.items() if secret in text]
+    assert not leaks, "a secret shows: " + "; ".join(leaks)
+
+
+def mask_secret(secret: str) -> str:
+    """A secret as a failure message may show it: its first characters and its length."""
+    return f"{secret[:4]}… ({len(secret)} characters)"

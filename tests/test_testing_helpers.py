@@ -1,0 +1,145 @@
+"""The kit's test plumbing: recorded sleeps, the vendor mock with its spec check, secret checks."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+import requests
+
+from s3events.http import HttpClient
+from s3events.testing import specs
+from s3events.testing.helpers import (
+    SleepRecorder,
+    VendorMock,
+    assert_not_logged,
+    request_json,
+    vendor_mock,
+)
+
+ZOOM = "zoom-api-v2-openapi-2018.json"
+API = "https://api.zoom.us/v2"
+TOKEN_URL = "https://zoom.us/oauth/token"
+GOOD = {"topic": "Day 1", "type": 2, "duration": 150}
+BAD = {"topic": "Day 1", "settings": {"auto_recording": "sometimes"}}
+
+needs_specs = pytest.mark.skipif(not specs.SPECS_DIR.is_dir(),
+                                 reason=f"{specs.SPECS_DIR} (../shared/specs) is absent")
+
+
+def post(mock: VendorMock, url: str, body: object) -> None:
+    mock.post(url, json={"id": 1}, status=201)
+    requests.post(url, json=body, timeout=5)
+
+
+def test_recorded_sleep_is_a_sleep_that_keeps_the_waits(recorded_sleep: SleepRecorder) -> None:
+    client = HttpClient("video", API, sleep=recorded_sleep)
+    client.sleep(7.0)
+    recorded_sleep(0.5)
+    assert recorded_sleep == [7.0, 0.5]
+
+
+def test_api_calls_are_those_under_the_base_url_and_their_bodies_decode() -> None:
+    with vendor_mock(base_url=API) as mock:
+        post(mock, TOKEN_URL, {"grant_type": "account_credentials"})
+        post(mock, f"{API}/users/me/meetings", GOOD)
+        mock.get(f"{API}/meetings/1", json={})
+        requests.get(f"{API}/meetings/1", timeout=5)
+        assert [r.method for r in mock.api_calls()] == ["POST", "GET"]
+        assert mock.sent_json(0) == GOOD == mock.sent_json(method="post")
+        assert mock.check_bodies() == 1
+        with pytest.raises(AssertionError, match="without a body"):
+            request_json(mock.api_calls("GET")[0])
+
+
+@needs_specs
+def test_a_body_the_spec_forbids_fails_when_the_block_ends() -> None:
+    with (pytest.raises(AssertionError, match=r"settings\.auto_recording"),
+          vendor_mock(spec=ZOOM, base_url=API) as mock):
+        post(mock, f"{API}/users/me/meetings", BAD)
+
+
+@needs_specs
+def test_bodies_that_match_the_spec_pass_and_other_hosts_are_not_checked() -> None:
+    with vendor_mock(spec=ZOOM, base_url=API) as mock:
+        post(mock, f"{API}/users/me/meetings", GOOD)
+        post(mock, TOKEN_URL, BAD)
+    with vendor_mock(spec=ZOOM, base_url=API, unchecked_paths=("/oauth",)) as mock:
+        post(mock, f"{API}/oauth/token", BAD)
+
+
+def test_no_check_runs_when_the_block_raises() -> None:
+    with pytest.raises(KeyError), vendor_mock(spec="no-such-spec.json", base_url=API) as mock:
+        post(mock, f"{API}/users/me/meetings", BAD)
+        raise KeyError("the test failed first")
+
+
+@needs_specs
+def test_a_spec_name_missing_from_the_folder_is_an_error() -> None:
+    with (pytest.raises(FileNotFoundError, match="no-such-spec"),
+          vendor_mock(spec="no-such-spec.json", base_url=API) as mock):
+        post(mock, f"{API}/users/me/meetings", GOOD)
+
+
+def test_without_the_specs_folder_bodies_are_counted_and_the_check_is_skipped(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(specs, "SPECS_DIR", tmp_path / "absent")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with vendor_mock(spec=ZOOM, base_url=API) as mock:
+            post(mock, f"{API}/users/me/meetings", BAD)
+            assert mock.check_bodies() == 1
+    assert any(issubclass(w.category, specs.SpecsUnavailableWarning) for w in caught)
+
+
+def test_unfired_answers_fail_only_when_asked() -> None:
+    with vendor_mock(base_url=API) as mock:
+        mock.get(f"{API}/never", json={})
+    with (pytest.raises(AssertionError, match="Not all requests have been executed"),
+          vendor_mock(base_url=API, assert_all_requests_are_fired=True) as mock):
+        mock.get(f"{API}/never", json={})
+
+
+def test_assert_not_logged_passes_when_no_secret_shows(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("s3events.test").info("sent %s", "a message")
+    assert_not_logged(caplog, "tok-SECRET-1", shown=["<Client video>"])
+
+
+def test_assert_not_logged_finds_a_secret_in_log_arguments_and_tracebacks(
+    caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("s3events.test").debug("calling %s", "https://x/bot1:tok-SECRET-1/send")
+    with pytest.raises(AssertionError) as failed:
+        assert_not_logged(caplog, "tok-SECRET-1")
+    assert "tok-… (12 characters) in the log" in str(failed.value)
+    assert "tok-SECRET-1" not in str(failed.value)
+    caplog.clear()
+    try:
+        raise ValueError("pwd=hunter2-SECRET")
+    except ValueError:
+        logging.getLogger("s3events.test").exception("failed")
+    with pytest.raises(AssertionError, match="in the log"):
+        assert_not_logged(caplog, "hunter2-SECRET")
+
+
+def test_assert_not_logged_names_the_shown_text_that_leaks(
+    caplog: pytest.LogCaptureFixture
+) -> None:
+    with pytest.raises(AssertionError, match="in shown text #2"):
+        assert_not_logged(caplog, "tok-SECRET-1", shown=["repr", "error: tok-SECRET-1"])
+
+
+def test_the_kit_names_load_only_when_asked_for() -> None:
+    import s3events.testing as kit
+
+    assert kit.vendor_mock is vendor_mock and kit.SleepRecorder is SleepRecorder
+    assert kit.Clock.__module__ == "s3events.testing.clock"
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        kit.nothing  # noqa: B018
+    assert "s3events.testing.helpers" in sys.modules
