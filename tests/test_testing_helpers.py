@@ -67,8 +67,9 @@ def test_bodies_that_match_the_spec_pass_and_other_hosts_are_not_checked() -> No
     with vendor_mock(spec=ZOOM, base_url=API) as mock:
         post(mock, f"{API}/users/me/meetings", GOOD)
         post(mock, TOKEN_URL, BAD)
-    with vendor_mock(spec=ZOOM, base_url=API, unchecked_paths=("/oauth",)) as mock:
+    with vendor_mock(spec=ZOOM, base_url=API, excluded_paths=("/oauth",)) as mock:
         post(mock, f"{API}/oauth/token", BAD)
+        assert mock.api_calls() == [] and len(mock.calls) == 1
 
 
 def test_no_check_runs_when_the_block_raises() -> None:

@@ -54,27 +54,26 @@ class VendorMock(responses.RequestsMock):
     """A ``responses`` mock of one vendor API, with what a plugin test asks of it.
 
     ``base_url`` is where the API lives; calls elsewhere (a token endpoint on another host)
-    are not API calls. ``spec`` is a file in the vendor specs folder (see
-    :mod:`s3events.testing.specs`) that every API request body is checked against;
-    ``unchecked_paths`` are paths under ``base_url`` the spec does not describe.
+    are not API calls, and neither are calls under ``base_url`` + one of ``excluded_paths``
+    (a token endpoint on the API host). ``spec`` is a file in the vendor specs folder (see
+    :mod:`s3events.testing.specs`) that every API request body is checked against.
     """
 
     def __init__(self, *, spec: str | None = None, base_url: str | None = None,
-                 unchecked_paths: Iterable[str] = (),
+                 excluded_paths: Iterable[str] = (),
                  assert_all_requests_are_fired: bool = False) -> None:
         super().__init__(assert_all_requests_are_fired=assert_all_requests_are_fired)
         self.spec = spec
         self.base_url = base_url.rstrip("/") if base_url else None
-        self.unchecked_paths = tuple(unchecked_paths)
+        self.excluded_paths = tuple(excluded_paths)
 
     def api_calls(self, method: str | None = None) -> list[requests.PreparedRequest]:
-        """The requests sent to ``base_url`` (every one, without it), oldest first.
+        """The API requests sent (every request, without ``base_url``), oldest first.
 
         With ``method``, only those of that HTTP method.
         """
         sent = [call.request for call in self.calls]
-        return [request for request in sent
-                if (self.base_url is None or str(request.url).startswith(self.base_url))
+        return [request for request in sent if self._is_api(str(request.url))
                 and (method is None or request.method == method.upper())]
 
     def sent_json(self, index: int = -1, *, method: str | None = None) -> Any:
@@ -88,8 +87,7 @@ class VendorMock(responses.RequestsMock):
         (without it, a :class:`~s3events.testing.specs.SpecsUnavailableWarning` says so).
         A spec name that is not in an existing folder fails.
         """
-        bodies = [request for request in self.api_calls()
-                  if request.body and not self._unchecked(request)]
+        bodies = [request for request in self.api_calls() if request.body]
         if self.spec is None or not bodies:
             return len(bodies)
         if not specs.SPECS_DIR.is_dir():
@@ -101,14 +99,16 @@ class VendorMock(responses.RequestsMock):
             specs.validate_prepared_request(self.spec, request, base_url=self.base_url)
         return len(bodies)
 
-    def _unchecked(self, request: requests.PreparedRequest) -> bool:
-        url = str(request.url)
-        return any(url.startswith(f"{self.base_url or ''}{path}") for path in self.unchecked_paths)
+    def _is_api(self, url: str) -> bool:
+        if self.base_url is None:
+            return True
+        return url.startswith(self.base_url) and not any(
+            url.startswith(self.base_url + path) for path in self.excluded_paths)
 
 
 @contextmanager
 def vendor_mock(*, spec: str | None = None, base_url: str | None = None,
-                unchecked_paths: Iterable[str] = (),
+                excluded_paths: Iterable[str] = (),
                 assert_all_requests_are_fired: bool = False) -> Iterator[VendorMock]:
     """A started :class:`VendorMock`; when the block ends, the bodies sent are checked.
 
@@ -121,7 +121,7 @@ def vendor_mock(*, spec: str | None = None, base_url: str | None = None,
                              base_url="https://api.zoom.us/v2") as mock:
                 yield mock
     """
-    mock = VendorMock(spec=spec, base_url=base_url, unchecked_paths=unchecked_paths,
+    mock = VendorMock(spec=spec, base_url=base_url, excluded_paths=excluded_paths,
                       assert_all_requests_are_fired=assert_all_requests_are_fired)
     with mock:
         yield mock
