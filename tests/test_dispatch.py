@@ -106,6 +106,31 @@ def test_a_dispatch_without_scheduling_sends_only_what_the_ledger_has_due(setup,
     assert later.scheduled.registrations == 0 and later.total_sent == 8
 
 
+def test_opt_in_messages_link_to_the_page_and_wait_without_its_address(state_url,
+                                                                      write_series,
+                                                                      smtp_server):
+    from s3events.registrations import register
+
+    series = make_series(write_series, dispatch={"channels": ["whatsapp"]})
+    with open_store(state_url) as store:
+        made = register(store, series, {"name": "José Peña", "email": "jose@example.org",
+                                        "language": "es", "timezone": "America/Lima"},
+                        now=EARLY, require_opt_in=True)
+        waiting = dispatch(store, series, now=EARLY, transport=smtp_server.url)
+        assert waiting.total_sent == 0 and "--base-url" in waiting.problems[0]
+        assert [(r.kind, r.state) for r in rows(store)] == [("optin", "pending")]
+        sent = dispatch(store, series, now=EARLY, transport=smtp_server.url,
+                        base_url="https://events.example.org/s3/")
+        assert sent.total_sent == 1 and not sent.problems  # by email, whatever the channels
+        mail = smtp_server.messages[0].email
+        assert mail["Subject"].startswith("Confirme su inscripción")
+        assert "List-Unsubscribe" not in mail
+        token = made.token.get_secret_value()
+        text = mail.get_body(("plain",)).get_content()
+        assert f"https://events.example.org/s3/confirm/{token}" in text
+        assert [(r.kind, r.state) for r in rows(store)] == [("optin", "sent")]
+
+
 def test_links_wait_for_their_release(setup, smtp_server):
     series, store = setup
     dispatch(store, series, now=AFTER_S1_RELEASE, transport=smtp_server.url)

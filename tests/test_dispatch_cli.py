@@ -94,6 +94,18 @@ def test_preview_changes_nothing(tmp_path, write_series):
     assert missing.returncode == 2 and "no registration" in missing.stderr
 
 
+def test_preview_of_an_opt_in_message_needs_the_page_address(tmp_path, write_series):
+    path, state = _series_file(write_series), str(tmp_path / "state.db")
+    _populate(state, path, 1)
+    args = ["preview", str(path), "--state", state, "--registration", "p0000@example.org",
+            "--kind", "optin"]
+    text = _run(*args, "--base-url", "https://events.example.org").stdout
+    assert "https://events.example.org/confirm/" in text
+    missing = _run(*args, check=False)
+    assert missing.returncode == 2 and "--base-url" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
 def test_dry_run_sends_and_writes_nothing(tmp_path, write_series, smtp_server):
     path, state = _series_file(write_series), str(tmp_path / "state.db")
     _populate(state, path, 2)

@@ -304,6 +304,28 @@ def test_a_registration_schedules_messages_for_that_person_only(
     assert set(ledger_people(state_store)) == {made.id, pending.id, others[2]}
 
 
+def optins(store: Store) -> list[tuple[str, int, str]]:
+    with store.connect() as conn:
+        return [(r.registration_id, r.revision, r.state) for r in conn.execute(
+            select(ledger).where(ledger.c.kind == "optin").order_by(ledger.c.id))]
+
+
+def test_each_registration_while_pending_queues_a_new_opt_in_message(
+        state_store: Store, series: Series) -> None:
+    made = register(state_store, series, person(1), now=NOW, require_opt_in=True)
+    assert optins(state_store) == [(made.id, 0, "pending")]
+    again = register(state_store, series, person(1), now=NOW + timedelta(minutes=3),
+                     require_opt_in=True)
+    assert again.id == made.id and again.status == "pending"
+    assert optins(state_store) == [(made.id, 0, "cancelled"), (made.id, 1, "pending")]
+    confirm_opt_in(state_store, series, made.token.get_secret_value(), now=NOW)
+    assert optins(state_store)[-1] == (made.id, 1, "cancelled")  # no longer needed
+    register(state_store, series, person(1), now=NOW, require_opt_in=True)
+    assert len(optins(state_store)) == 2  # confirmed people are not asked again
+    register(state_store, series, person(2), now=NOW)
+    assert len(optins(state_store)) == 2  # nor is anyone without double opt-in
+
+
 def test_lookups_by_email_and_token(state_store: Store, series: Series) -> None:
     made = register(state_store, series, person(1), now=NOW)
     assert get_registration(state_store, series.id, " P1@example.org") == made

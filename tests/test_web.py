@@ -157,6 +157,46 @@ def test_registration_is_stored_pending_and_the_opt_in_email_goes_out_in_spanish
     assert mail["To"] == "José Peña <jose.pena@example.org>"
     body = mail.get_body(("plain",)).get_content()
     assert link(body, "confirm") == f"/confirm/{reg.token.get_secret_value()}"
+    with test.store.connect() as conn:
+        row = conn.execute(select(ledger)).one()
+    assert (row.registration_id, row.kind, row.state) == (reg.id, "optin", "sent")
+    assert mail["Message-ID"] == row.message_id
+
+
+def test_when_the_email_cannot_go_out_the_page_says_it_will_and_a_later_run_sends_it(
+        web_app: Any, smtp_server: Any) -> None:
+    from s3events.dispatch import dispatch
+    from s3events.ledger import status_counts
+
+    test = web_app(transport="smtp://127.0.0.1:9?timeout=2")  # nothing listens there
+    client = test.client()
+    response = post(client)
+    assert response.status_code == 303 and response.headers["Location"] == "/es/registered"
+    assert "Le enviaremos un correo electrónico" in client.get("/es/registered").get_data(True)
+    counts = {(c.kind, c.state): c.count for c in status_counts(test.store, test.series.id)}
+    assert counts == {("optin", "pending"): 1}
+    later = dispatch(test.store, test.series, now=test.now, transport=smtp_server.url,
+                     base_url=test.base_url)
+    assert later.total_sent == 1
+    reg = get_registration(test.store, test.series.id, GOOD["email"])
+    body = smtp_server.messages[0].email.get_body(("plain",)).get_content()
+    assert link(body, "confirm") == f"/confirm/{reg.token.get_secret_value()}"
+
+
+def test_submitting_again_while_pending_sends_a_new_opt_in_email(
+        web_app: Any, smtp_server: Any) -> None:
+    test = web_app()
+    post(test.client())
+    post(test.client(), language="en")
+    assert smtp_server.wait_for(2)
+    first, second = (m.email for m in smtp_server.messages[:2])
+    assert first["Message-ID"] != second["Message-ID"]
+    assert second["Subject"].startswith("Please confirm your registration")
+    assert link(first.get_body(("plain",)).get_content(), "confirm") == link(
+        second.get_body(("plain",)).get_content(), "confirm")
+    with test.store.connect() as conn:
+        assert [(r.revision, r.state) for r in conn.execute(select(ledger).order_by(
+            ledger.c.id))] == [(0, "sent"), (1, "sent")]
 
 
 def test_the_opt_in_link_confirms_and_the_confirmation_follows(

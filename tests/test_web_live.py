@@ -49,7 +49,7 @@ def test_bots_are_refused_over_http_and_nothing_is_stored(
     assert stored(test.store) == 0 and smtp_server.messages == []
     fine = session.post(base + "/register", data={**FORM, "csrf_token": token(session, base)},
                         timeout=10, allow_redirects=False)
-    assert fine.status_code == 303 and stored(test.store) == 1
+    assert fine.status_code == 303 and stored(test.store) == 2  # the person, their opt-in
 
 
 def test_the_n_plus_first_post_from_one_address_is_refused(

@@ -19,6 +19,10 @@ and the run reports the problem.
 The email transport is ``--transport URL``, else the series' ``dispatch.transport``, else
 ``outbox`` (``./outbox``); every other channel uses the transport of its name, with
 options from ``dispatch.transports.NAME`` overlaid by ``S3EVENTS_<NAME>_<OPTION>``.
+
+Opt-in messages (queued by :func:`s3events.registrations.register` for online
+registrations) go by email whatever the channels in use, and carry the link
+``{base_url}/confirm/{token}``: without a base URL they stay pending and the run reports it.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from sqlalchemy import select
 
 from .errors import AuthenticationError, ConfigurationError, ServiceError, ServiceUnavailable
 from .ledger import (
+    KINDS,
     LedgerRow,
     SentMarker,
     claim_due,
@@ -69,6 +74,9 @@ log = logging.getLogger(__name__)
 
 #: How long a claimed row may stay ``sending`` before another worker takes it over.
 DEFAULT_LEASE = timedelta(minutes=15)
+#: Why opt-in messages cannot be composed without the event page's address.
+NO_BASE_URL = ("opt-in messages link to the event page: give its address with --base-url, "
+               "S3EVENTS_BASE_URL or the series' dispatch.base_url")
 _INVITING = {"link": "REQUEST", "update": "REQUEST", "cancellation": "CANCEL"}
 _LINKED = ("link", "update", "reminder")
 
@@ -192,7 +200,13 @@ class Composer:
 
     # -- messages ----------------------------------------------------------------------
     def compose(self, row: LedgerRow, reg: RegistrationInfo) -> OutgoingMessage | None:
-        """The message for ``row``, or ``None`` when it can no longer be sent."""
+        """The message for ``row``, or ``None`` when it can no longer be sent.
+
+        Raises :class:`~s3events.errors.ConfigurationError` for an opt-in message when the
+        composer has no ``base_url`` to build its link from.
+        """
+        if row.kind == "optin" and self.renderer.base_url is None:
+            raise ConfigurationError(NO_BASE_URL)
         address = reg.address(row.channel)
         session = self._session(row.session_id)
         if not address or (row.session_id and session is None):
@@ -207,7 +221,7 @@ class Composer:
                             if email and session is not None else (None, None))
         cancel_url = self.renderer.cancel_url(reg.token)
         headers = {"Date": self.date}
-        if cancel_url and email:
+        if cancel_url and email and row.kind != "optin":
             headers["List-Unsubscribe"] = f"<{cancel_url}>"
         return OutgoingMessage(
             key=row.key, channel=row.channel, kind=row.kind, recipient=address,
@@ -236,7 +250,9 @@ class Composer:
         passcode = meeting.passcode.get_secret_value() if meeting and meeting.passcode else None
         personal = {"name": reg.name, "email": reg.email,
                     "join_url": join_url if row.kind in _LINKED else None,
-                    "cancel_url": self.renderer.cancel_url(reg.token)}
+                    "cancel_url": self.renderer.cancel_url(reg.token),
+                    "confirm_url": self.renderer.confirm_url(reg.token)
+                    if row.kind == "optin" else None}
         return self.renderer.render(
             row.kind, lang=lang, zone=reg.zone(self.series.zone), session=session,
             sessions=sessions, revision=row.revision, personal=personal,
@@ -289,6 +305,27 @@ def _registrations(store: Store, ids: Iterable[str]) -> dict[str, RegistrationIn
         return {r.id: RegistrationInfo.from_row(r) for r in conn.execute(query)}
 
 
+@dataclass(frozen=True)
+class _Scope:
+    """Which due rows a run takes: of some people only; no opt-ins when it cannot link them."""
+
+    registration_ids: Sequence[str] | None = None
+    kinds: Sequence[str] | None = None
+
+    def due(self, store: Store, series_id: str, now: datetime, channels: Sequence[str],
+            *, kinds: Sequence[str] | None = None) -> int:
+        """How many rows in scope are due on ``channels`` (of ``kinds``, if given)."""
+        return count_due(store, series_id, now=now, channels=channels,
+                         registration_ids=self.registration_ids,
+                         kinds=kinds if kinds is not None else self.kinds)
+
+
+def _channels(series: Series) -> list[str]:
+    """The channels a run sends on: the series', and email for opt-in messages."""
+    channels = list(series.dispatch.channels)
+    return channels if "email" in channels else [*channels, "email"]
+
+
 @dataclass
 class _Run:
     store: Store
@@ -299,7 +336,7 @@ class _Run:
     report: DispatchReport
     batch_size: int
     progress: Callable[[int], None] | None
-    registration_ids: Sequence[str] | None = None
+    scope: _Scope
     marker: SentMarker | None = None
 
     def channel(self, channel: str, transport: Transport) -> None:
@@ -318,7 +355,7 @@ class _Run:
     def _batch(self, channel: str, transport: Transport) -> bool:
         rows = claim_due(self.store, self.series.id, now=self.now, worker=self.worker,
                          limit=self.batch_size, channels=[channel],
-                         registration_ids=self.registration_ids)
+                         registration_ids=self.scope.registration_ids, kinds=self.scope.kinds)
         if not rows:
             return False
         people = _registrations(self.store, (r.registration_id for r in rows))
@@ -410,37 +447,41 @@ def dispatch(store: Store, series: Series, *, now: datetime, transport: str | No
     if schedule_first:
         report.scheduled = schedule(store, series, now=now, dry_run=dry_run,
                                     registration_ids=registration_ids)
-    channels = list(series.dispatch.channels)
-
-    def due(on: Sequence[str]) -> int:
-        return count_due(store, series.id, now=now, channels=on,
-                         registration_ids=registration_ids)
-
+    channels = _channels(series)
+    scope = _Scope(registration_ids, None if base_url else [k for k in KINDS if k != "optin"])
+    if not dry_run:
+        reclaim_stale(store, series.id, lease=lease)
+    report.due = scope.due(store, series.id, now, channels)
     if dry_run:
-        report.due = due(channels)
         return report
-    reclaim_stale(store, series.id, lease=lease)
-    report.due = due(channels)
     if on_start is not None:
         on_start(report.due)
-    if report.due == 0:
-        return report
-    composer = Composer(store, series, now=now, base_url=base_url, environ=environ)
-    run = _Run(store, series, now, worker or default_worker_id(), composer, report,
-               batch_size, progress, registration_ids)
+    if report.due:
+        composer = Composer(store, series, now=now, base_url=base_url, environ=environ)
+        run = _Run(store, series, now, worker or default_worker_id(), composer, report,
+                   batch_size, progress, scope)
+        _send(run, channels, transport=transport, transports=transports, environ=environ)
+        track_event("dispatch.finished", series=series.id, sent=report.total_sent,
+                    failed=report.failed, retrying=report.retrying)
+    if scope.kinds is not None and scope.due(store, series.id, now, ["email"], kinds=["optin"]):
+        report.problems.append(f"email: {NO_BASE_URL}")
+    return report
+
+
+def _send(run: _Run, channels: Sequence[str], *, transport: str | None,
+          transports: Mapping[str, Transport] | None,
+          environ: Mapping[str, str] | None) -> None:
+    """Send what is due on each channel that has something due, with its transport."""
     for channel in channels:
-        if due([channel]) == 0:
+        if run.scope.due(run.store, run.series.id, run.now, [channel]) == 0:
             continue
         try:
             chosen = (transports or {}).get(channel) or channel_transport(
-                series, channel, email=transport, environ=environ)
+                run.series, channel, email=transport, environ=environ)
         except ConfigurationError as exc:
-            report.problems.append(f"{channel}: {exc}")
+            run.report.problems.append(f"{channel}: {exc}")
             continue
         run.channel(channel, chosen)
-    track_event("dispatch.finished", series=series.id, sent=report.total_sent,
-                failed=report.failed, retrying=report.retrying)
-    return report
 
 
 def preview(store: Store, series: Series, *, email: str, session_id: str | None, kind: str,

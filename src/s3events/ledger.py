@@ -9,6 +9,10 @@ through these states::
        └──retry later─────┘                                          (visible in status)
     pending ──session cancelled / registration cancelled / superseded──▶ cancelled
 
+Most rows are written by :mod:`s3events.scheduler`, which works out what each person is
+owed; messages sent on request (the opt-in email, a person's status sent again) are
+queued by :func:`queue_message`, each as the next revision of its kind.
+
 Claiming sets ``claimed_by``/``claimed_at`` in one statement
 (``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``: on PostgreSQL two
 workers never take the same row; on SQLite the single writer lock serialises claims). A
@@ -35,6 +39,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy.engine import Connection
 
 from .store import Store, ledger, utcnow
 
@@ -53,6 +58,7 @@ __all__ = [
     "mark_sent",
     "mark_sent_many",
     "message_id_for",
+    "queue_message",
     "reclaim_stale",
     "release",
     "scrub_error",
@@ -102,6 +108,29 @@ def message_id_for(key: str, *, series_id: str, domain: str) -> str:
     """The email Message-ID of ledger row ``key``: the same on every resend."""
     digest = hashlib.sha256(f"{series_id}\x00{key}".encode()).hexdigest()[:32]
     return f"<{digest}.s3events@{domain}>"
+
+
+def queue_message(conn: Connection, *, series_id: str, registration_id: str, kind: str,
+                  now: datetime, channel: str = "email") -> str:
+    """Queue one more message of a series-wide ``kind`` for a person, due at ``now``; its key.
+
+    For messages sent on request rather than owed once (the opt-in email each time the
+    person submits the form, their status again): each is the next revision of that kind,
+    so it has its own key and Message-ID, and an earlier one still ``pending`` is
+    cancelled as superseded. Runs in the caller's transaction.
+    """
+    mine = and_(ledger.c.registration_id == registration_id, ledger.c.kind == kind,
+                ledger.c.channel == channel, ledger.c.session_id.is_(None))
+    top = conn.execute(select(func.max(ledger.c.revision)).where(mine)).scalar()
+    revision = 0 if top is None else int(top) + 1
+    conn.execute(update(ledger).where(mine, ledger.c.state == "pending")
+                 .values(state="cancelled", last_error="superseded", next_attempt_at=None))
+    key = ledger_key(registration_id, None, kind, revision, channel)
+    conn.execute(ledger.insert().values(
+        key=key, series_id=series_id, registration_id=registration_id, session_id=None,
+        kind=kind, revision=revision, channel=channel, due_at=now, state="pending",
+        attempts=0, created_at=now))
+    return key
 
 
 def default_worker_id() -> str:

@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from .errors import InputError, Problem
 from .fields import CHANNELS, SECTORS, Sector, clean_fields
+from .ledger import queue_message
 from .privacy import ErasureReport, erase_person, export_person
 from .roster import (
     Channels,
@@ -197,8 +198,10 @@ def register(store: Store, series: Series, data: Mapping[str, Any], *, now: date
     ``data`` holds the fields :func:`clean_fields` reads; a problem raises
     :class:`~s3events.errors.InputError` listing every field. A known email updates the
     person's details; a cancelled one registers again at the end of the queue. With
-    ``require_opt_in`` a new registration is ``pending`` until :func:`confirm_opt_in`.
-    Refused while the series' registration is closed.
+    ``require_opt_in`` a new registration is ``pending`` until :func:`confirm_opt_in`, and
+    an opt-in message (with the link that confirms) is queued each time a pending person
+    registers, each a new ledger row that ``dispatch`` sends. Refused while the series'
+    registration is closed.
     """
     if not series.registration.open:
         raise InputError(f"registration for {series.id} is closed")
@@ -210,6 +213,10 @@ def register(store: Store, series: Series, data: Mapping[str, Any], *, now: date
             series, confirmed_count(conn, series.id))
         reg_id = _upsert(conn, series, row, fields, status=status, now=now, source=source)
         promoted = promote(conn, series, now)
+        now_status = status if row is None or row["status"] == "cancelled" else row["status"]
+        if require_opt_in and now_status == "pending":
+            queue_message(conn, series_id=series.id, registration_id=reg_id, kind="optin",
+                          now=now)
     _schedule(store, series, now, [reg_id, *promoted])
     return _require(get_registration(store, series.id, fields["email"]), fields["email"])
 

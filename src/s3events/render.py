@@ -204,7 +204,7 @@ class MessageRenderer:
 
     One renderer serves a whole dispatch run: build it once, call :meth:`render` per
     participant. ``base_url`` (the event page) adds a cancel link to messages, as
-    ``{base_url}/cancel/{token}``.
+    ``{base_url}/cancel/{token}``, and makes the opt-in link ``{base_url}/confirm/{token}``.
     """
 
     def __init__(self, series: Series, *, templates: Path | None = None,
@@ -224,6 +224,10 @@ class MessageRenderer:
     def cancel_url(self, token: str | None) -> str | None:
         """The participant's cancel link, when the series has an event page."""
         return f"{self.base_url}/cancel/{token}" if self.base_url and token else None
+
+    def confirm_url(self, token: str | None) -> str | None:
+        """The link of an opt-in message, ``{base_url}/confirm/{token}`` (needs a base URL)."""
+        return f"{self.base_url}/confirm/{token}" if self.base_url and token else None
 
     def render(self, kind: str, *, lang: str, zone: ZoneInfo, session: Session | None = None,
                sessions: Sequence[Session] = (), revision: int = 0, passcode: str | None = None,

@@ -18,6 +18,10 @@ rows they already have, and writes the difference in one short transaction per b
 - **cancellation** (METHOD:CANCEL) for a cancelled session, to those who were sent its link
   or their confirmation; pending links and reminders of it become ``cancelled``.
 
+The opt-in email is not scheduled here: :func:`s3events.registrations.register` queues one
+each time a pending person registers (:func:`s3events.ledger.queue_message`); once the
+registration is no longer pending, an opt-in message still waiting is cancelled.
+
 One row per channel in use (``dispatch.channels``) for which the person has an address, so
 a failing channel never makes another resend. Cancelled, waitlisted and not yet confirmed
 (double opt-in) registrations get no links; erased people have no rows at all. A person
@@ -186,6 +190,8 @@ class _Planner:
 
     def plan(self, reg: RegistrationInfo, existing: list[LedgerRow]) -> _Plan:
         plan = _Plan()
+        if reg.status != "pending":  # confirmed (or cancelled) before the email went out
+            _cancel(plan, existing, kinds=("optin",))
         by_key = {r.key: r for r in existing}
         groups: dict[tuple[str | None, str], list[LedgerRow]] = defaultdict(list)
         for row in existing:

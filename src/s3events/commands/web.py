@@ -83,8 +83,8 @@ def _base_url(host: str, port: int, given: str | None) -> str:
 @click.option("--proxies", "proxies", default=0, show_default=True, type=click.IntRange(0, 5),
               help="Reverse proxies in front whose X-Forwarded-For/-Proto are trusted.")
 @click.option("--dispatch/--no-dispatch", "dispatch", default=True, show_default=True,
-              help="Send confirmations right after each change (else `s3events dispatch` "
-                   "from cron sends them).")
+              help="Send the opt-in email while the person waits and confirmations right "
+                   "after each change (else `s3events dispatch` from cron sends them).")
 @now_option
 def serve(series_path: str, host: str, port: int, state: str | None, transport: str | None,
           base_url: str | None, rate_limit: str, proxies: int, dispatch: bool,

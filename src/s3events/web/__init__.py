@@ -46,9 +46,11 @@ def create_app(series: Series, *, store: Store, base_url: str, transport: str | 
     ``base_url`` is the page's public address (links in emails are built from it, never
     from a request's Host header). ``transport`` is the email transport spec (default: the
     series', else ``outbox``). ``clock`` gives the current time (default: the real clock).
-    ``rate_limit`` caps posts per address (default 5 per 10 minutes). With ``dispatch``
-    every registration change starts a dispatch run in the background, so confirmations
-    go out at once. ``trusted_proxies`` is the number of reverse proxies in front whose
+    ``rate_limit`` caps posts per address (default 5 per 10 minutes). With ``dispatch`` a
+    new registration's opt-in email is sent while the person waits (a dispatch run for
+    that person), and every change starts a dispatch run in the background, so
+    confirmations go out at once; without it everything waits for ``s3events dispatch``.
+    ``trusted_proxies`` is the number of reverse proxies in front whose
     ``X-Forwarded-For``/``-Proto`` headers are believed.
     """
     require_flask()

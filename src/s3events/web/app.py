@@ -2,7 +2,8 @@
 
 Routes (``/es/…`` for every language other than the default one):
 
-- ``GET /``, ``GET /es/`` — the page with the form; ``POST /register``, ``POST /es/register``;
+- ``GET /``, ``GET /es/`` — the page with the form; ``POST /register``, ``POST /es/register``
+  stores the registration and sends its first message (the opt-in email) before answering;
   ``GET /registered`` — "check your inbox" after a registration (post, redirect, get);
 - ``GET /confirm/TOKEN`` — the opt-in link: the registration counts from now on;
 - ``GET /cancel/TOKEN`` — asks for confirmation; ``POST /cancel/TOKEN`` cancels;
@@ -16,6 +17,7 @@ emails.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import secrets
@@ -32,6 +34,7 @@ from werkzeug.wrappers import Response
 
 from ..errors import InputError, ServiceError
 from ..i18n import base_language
+from ..ledger import scrub_error
 from ..models import Series
 from ..registrations import (
     UnknownRegistration,
@@ -86,9 +89,9 @@ class _Web:
         self.files = build_site_files(self.series, base_url=self.base_url, pages=False)
         self.csrf = CsrfTokens(secret)
         self.limiter = RateLimiter(settings.rate_limit)
-        self.notifier = BackgroundDispatch(dispatch_runner(
-            settings.store, self.series, transport=settings.transport,
-            base_url=self.base_url, clock=settings.clock))
+        self.runner = dispatch_runner(settings.store, self.series, transport=settings.transport,
+                                      base_url=self.base_url, clock=settings.clock)
+        self.notifier = BackgroundDispatch(self.runner)
         self._context = functools.lru_cache(maxsize=16)(self._page_context)
 
     # -- helpers -----------------------------------------------------------------------
@@ -199,12 +202,6 @@ class _Web:
             return self.render_index(lang, status=422, data=data, errors={
                 "email": self.t(lang, "Your registration could not be saved. Check the "
                                       "details and try again.")})
-        except ServiceError:
-            return self.render_message(
-                lang, "The email could not be sent",
-                self.t(lang, "Your details are saved, but we could not send you the email "
-                             "to confirm them. Please submit the form again in a few minutes."),
-                status=503, problem=True)
         return flask.redirect(self.page_url(lang) + "registered", 303)
 
     def _lang_in_path(self, lang: str | None) -> str:
@@ -236,23 +233,33 @@ class _Web:
 
         A person already registered (confirmed or waiting) keeps their registration as it
         is, and is sent its status again: the page says the same in every case, so it
-        tells nobody who is registered.
+        tells nobody who is registered. Anyone else is stored and their first message (the
+        opt-in email, or the confirmation) is sent while they wait; if it cannot go out it
+        stays in the ledger and a later dispatch sends it.
         """
         series, now = self.series, self.s.clock()
         known = get_registration(self.s.store, series.id, data.values["email"])
         if known is not None and known.status in ("confirmed", "waitlisted"):
             kind = "confirmation" if known.status == "confirmed" else "waitlisted"
-            send_now(series, known, kind, base_url=self.base_url,
-                     transport=self.s.transport, now=now)
+            with contextlib.suppress(ServiceError):  # logged; the page says the same
+                send_now(series, known, kind, base_url=self.base_url,
+                         transport=self.s.transport, now=now)
             return
         reg = register(self.s.store, series, data.as_registration(offered), now=now,
                        source="web", require_opt_in=series.registration.double_opt_in,
                        required_consent=(CONSENT,))
-        if reg.status == "pending":
-            send_now(series, reg, "optin", base_url=self.base_url,
-                     transport=self.s.transport, now=now)
-        else:
-            self.after_change()
+        self.deliver([reg.id])
+
+    def deliver(self, registration_ids: list[str]) -> None:
+        """Send these people's due messages now, then what else is due in the background."""
+        if not self.s.dispatch:
+            return
+        try:
+            self.runner(registration_ids)
+        except Exception as exc:  # the registration is saved; the row waits for a later run
+            log.error("dispatch after a registration failed: %s",
+                      scrub_error(f"{type(exc).__name__}: {exc}"))
+        self.after_change()
 
     def registered(self, lang: str | None = None) -> Response:
         """``GET /registered``: what happens next."""
@@ -262,7 +269,7 @@ class _Web:
         if self.series.registration.double_opt_in:
             return self.render_message(
                 lang, "Check your inbox",
-                self.t(lang, "We have sent you an email. Your registration counts once you "
+                self.t(lang, "We will send you an email. Your registration counts once you "
                              "follow the link in it."),
                 full if self.full() else "")
         return self.render_message(

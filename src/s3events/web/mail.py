@@ -1,20 +1,23 @@
-"""Email from the web app: the opt-in message at once, everything else by a dispatch run.
+"""Email from the web app: every message goes through the delivery ledger and a dispatch run.
 
-The opt-in message (and the reminder of their status a registered person gets when they
-submit the form again) is not a ledger message: it is rendered with
-:func:`s3events.render.render_message` and handed to the email transport while the
-person waits, so the page can say whether it went out. Confirmations, waiting-list
-notices and links are ledger messages: after a registration changes, the app starts
-:func:`s3events.dispatch.dispatch` in a background thread (:class:`BackgroundDispatch`),
-one run at a time, sending what is due as ``s3events dispatch`` from cron would (without its
-scheduling pass over everyone: each change has scheduled its own people's messages).
+The opt-in email is a ledger row that :func:`s3events.registrations.register` queues; the
+app sends it at once with a dispatch run restricted to that person, while they wait
+(:func:`dispatch_runner`). If the transport fails, the row stays pending and is retried
+with backoff by a later run, like every other message, and ``s3events status`` shows it.
+After a change (a confirmation, a cancellation) the app starts a run in a background
+thread (:class:`BackgroundDispatch`), one at a time, sending what is due as
+``s3events dispatch`` from cron would (without its scheduling pass over everyone: each
+change has scheduled its own people's messages).
+
+The status a registered person is sent again when they submit the form twice is still
+rendered here and handed to the transport directly (:func:`send_now`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from email.utils import format_datetime
 
@@ -27,30 +30,23 @@ from ..render import render_message
 from ..store import Store
 from ..transports.base import OutgoingMessage
 
-__all__ = ["BackgroundDispatch", "confirm_url", "dispatch_runner", "send_now"]
+__all__ = ["BackgroundDispatch", "dispatch_runner", "send_now"]
 
 log = logging.getLogger("s3events.web")
-
-
-def confirm_url(base_url: str, token: str) -> str:
-    """The link of an opt-in message: ``{base_url}/confirm/{token}``."""
-    return f"{base_url.rstrip('/')}/confirm/{token}"
 
 
 def _message(series: Series, reg: Registration, kind: str, *, base_url: str,
              now: datetime) -> OutgoingMessage:
     token = reg.token.get_secret_value()
     sessions = [s for s in series.sessions if reg.wants(s.id) and not s.cancelled]
-    extra = {"confirm_url": confirm_url(base_url, token)} if kind == "optin" else None
     rendered = render_message(series, kind, lang=reg.language, zone=reg.timezone,
-                              sessions=sessions, name=reg.name, email=reg.email, extra=extra,
+                              sessions=sessions, name=reg.name, email=reg.email,
                               base_url=base_url, token=token, pm=get_plugin_manager())
     sender = series.dispatch.sender or series.organiser.email
-    # A new key per send: a second opt-in message must not look like a copy of the first.
+    # A new key per send: a second copy must not look like a duplicate of the first.
     key = ledger_key(reg.id, None, kind, int(now.timestamp()), "email")
-    headers = {"Date": format_datetime(now)}
-    if kind != "optin":
-        headers["List-Unsubscribe"] = f"<{base_url.rstrip('/')}/cancel/{token}>"
+    headers = {"Date": format_datetime(now),
+               "List-Unsubscribe": f"<{base_url.rstrip('/')}/cancel/{token}>"}
     return OutgoingMessage(
         key=key, channel="email", kind=kind, recipient=reg.email, recipient_name=reg.name,
         language=rendered.language, subject=rendered.subject, text=rendered.text,
@@ -63,7 +59,7 @@ def _message(series: Series, reg: Registration, kind: str, *, base_url: str,
 
 def send_now(series: Series, reg: Registration, kind: str, *, base_url: str,
              transport: str | None, now: datetime) -> None:
-    """Render and send ``kind`` (``optin``, ``confirmation``, ``waitlisted``) to ``reg`` now.
+    """Render and send ``kind`` (``confirmation`` or ``waitlisted``) to ``reg`` now.
 
     Raises :class:`~s3events.errors.ServiceError` when the transport refuses it; the
     error is logged without the person's address or name.
@@ -127,17 +123,20 @@ class BackgroundDispatch:
 
 
 def dispatch_runner(store: Store, series: Series, *, transport: str | None, base_url: str,
-                    clock: Callable[[], datetime]) -> Callable[[], None]:
-    """A function that sends what is due in ``series`` and logs its counts (no personal data).
+                    clock: Callable[[], datetime]) -> Callable[..., None]:
+    """A function that sends messages of ``series`` and logs its counts (no personal data).
 
-    It does not schedule first: every change the app makes schedules the messages of the
+    ``run(ids)`` schedules and sends the messages of those registrations only (a new
+    registration's opt-in email, while the person waits). ``run()`` sends whatever is due
+    without scheduling first: every change the app makes schedules the messages of the
     people it touched, and a pass over everyone would cost seconds per change in a large
     series. Changes to the series itself (a session moved, a meeting created) are
     scheduled by ``s3events dispatch``.
     """
-    def run() -> None:
+    def run(registration_ids: Sequence[str] | None = None) -> None:
         report = dispatch(store, series, now=clock(), transport=transport, base_url=base_url,
-                          schedule_first=False)
+                          registration_ids=registration_ids,
+                          schedule_first=registration_ids is not None)
         if report.total_sent or report.failed or report.problems:
             log.info("dispatch: %d sent, %d failed, %d to retry%s", report.total_sent,
                      report.failed, report.retrying,
