@@ -206,6 +206,43 @@ def test_registering_again_updates_the_same_person(state_store: Store, series: S
     assert len(list_registrations(state_store, series.id)) == 1
 
 
+def test_a_public_form_cannot_change_the_details_of_people_who_count(
+        state_store: Store, make_series: Callable[..., Series]) -> None:
+    series = make_series(capacity=1)
+    register(state_store, series, person(1), now=NOW)
+    register(state_store, series, person(2), now=NOW)
+    register(state_store, series, person(3), now=NOW, require_opt_in=True)
+    for n in (1, 2, 3):
+        register(state_store, series, person(n, name="Someone Else", language="en"),
+                 now=NOW, update_existing=False, require_opt_in=True)
+    names = {r.email: (r.status, r.name) for r in list_registrations(state_store, series.id)}
+    assert names == {"p1@example.org": ("confirmed", "Persona 1"),
+                     "p2@example.org": ("waitlisted", "Persona 2"),
+                     "p3@example.org": ("pending", "Someone Else")}  # not yet confirmed
+    register(state_store, series, person(1, name="Corrected"), now=NOW)  # an API call, import
+    assert get_registration(state_store, series.id, "p1@example.org").name == "Corrected"
+
+
+def test_registering_again_can_send_the_status_again(
+        state_store: Store, make_series: Callable[..., Series]) -> None:
+    series = make_series(capacity=1)
+    first = register(state_store, series, person(1), now=NOW)
+    second = register(state_store, series, person(2), now=NOW)
+    register(state_store, series, person(1), now=NOW)
+    register(state_store, series, person(3), now=NOW, resend_status=True)  # a new person
+    for n in (1, 2):
+        register(state_store, series, person(n), now=NOW, resend_status=True)
+    with state_store.connect() as conn:
+        found = [(r.registration_id, r.kind, r.revision, r.state) for r in conn.execute(
+            select(ledger).where(ledger.c.session_id.is_(None)).order_by(ledger.c.id))]
+    mine = [row for row in found if row[0] in (first.id, second.id)]
+    assert mine == [(first.id, "confirmation", 0, "cancelled"),  # superseded, not yet sent
+                    (second.id, "waitlisted", 0, "cancelled"),
+                    (first.id, "confirmation", 1, "pending"),
+                    (second.id, "waitlisted", 1, "pending")]
+    assert len(found) == 5  # the new person got their waiting-list notice, once
+
+
 def test_a_cancelled_person_can_register_again_at_the_end(
         state_store: Store, make_series: Callable[..., Series]) -> None:
     series = make_series(capacity=1)

@@ -268,8 +268,13 @@ def test_a_known_email_changes_nothing_and_is_told_its_status_by_email(
     reg = get_registration(test.store, test.series.id, GOOD["email"])
     assert (reg.name, reg.timezone) == ("José Peña", "America/Lima")
     assert smtp_server.wait_for(1)
-    assert any(m.email["To"] == "José Peña <jose.pena@example.org>"
-               for m in smtp_server.messages)
+    mail = smtp_server.messages[0].email
+    assert mail["To"] == "José Peña <jose.pena@example.org>"
+    assert mail["Subject"].startswith("Inscripción confirmada")
+    with test.store.connect() as conn:
+        sent = conn.execute(select(ledger).where(ledger.c.state == "sent")).one()
+    assert (sent.kind, sent.revision, sent.message_id) == ("confirmation", 1,
+                                                           mail["Message-ID"])
 
 
 # -- refusals ---------------------------------------------------------------------------------

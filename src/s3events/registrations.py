@@ -192,16 +192,20 @@ class _Batch:
 
 def register(store: Store, series: Series, data: Mapping[str, Any], *, now: datetime,
              source: str | None = None, require_opt_in: bool = False,
-             required_consent: Collection[str] = ()) -> Registration:
+             required_consent: Collection[str] = (), update_existing: bool = True,
+             resend_status: bool = False) -> Registration:
     """Register one person (a form submission or an API call) and queue their messages.
 
     ``data`` holds the fields :func:`clean_fields` reads; a problem raises
     :class:`~s3events.errors.InputError` listing every field. A known email updates the
-    person's details; a cancelled one registers again at the end of the queue. With
-    ``require_opt_in`` a new registration is ``pending`` until :func:`confirm_opt_in`, and
-    an opt-in message (with the link that confirms) is queued each time a pending person
-    registers, each a new ledger row that ``dispatch`` sends. Refused while the series'
-    registration is closed.
+    person's details; with ``update_existing=False`` the details of a confirmed or
+    waitlisted person stay as they are (a public form must not let anyone change them),
+    while pending and cancelled registrations still take the new ones. A cancelled person
+    registers again at the end of the queue. With ``require_opt_in`` a new registration is
+    ``pending`` until :func:`confirm_opt_in`, and an opt-in message (with the link that
+    confirms) is queued each time a pending person registers. With ``resend_status`` a
+    person already confirmed or waitlisted is sent that status again. Both are new ledger
+    rows that ``dispatch`` sends. Refused while the series' registration is closed.
     """
     if not series.registration.open:
         raise InputError(f"registration for {series.id} is closed")
@@ -211,14 +215,30 @@ def register(store: Store, series: Series, data: Mapping[str, Any], *, now: date
         row = select_registration(conn, series.id, key=email_key(fields["email"]))
         status: Status = "pending" if require_opt_in else seat_for(
             series, confirmed_count(conn, series.id))
-        reg_id = _upsert(conn, series, row, fields, status=status, now=now, source=source)
+        update = update_existing or row is None or row["status"] in ("pending", "cancelled")
+        reg_id = _upsert(conn, series, row, fields, status=status, now=now, source=source,
+                         update=update)
         promoted = promote(conn, series, now)
-        now_status = status if row is None or row["status"] == "cancelled" else row["status"]
-        if require_opt_in and now_status == "pending":
-            queue_message(conn, series_id=series.id, registration_id=reg_id, kind="optin",
+        kind = _requested(row, status, require_opt_in=require_opt_in,
+                          resend_status=resend_status)
+        if kind is not None and reg_id not in promoted:
+            queue_message(conn, series_id=series.id, registration_id=reg_id, kind=kind,
                           now=now)
     _schedule(store, series, now, [reg_id, *promoted])
     return _require(get_registration(store, series.id, fields["email"]), fields["email"])
+
+
+_STATUS_MESSAGES = {"confirmed": "confirmation", "waitlisted": "waitlisted"}
+
+
+def _requested(row: RowMapping | None, status: Status, *, require_opt_in: bool,
+               resend_status: bool) -> str | None:
+    """The message a registration asks for beyond what the scheduler owes: an opt-in, a status."""
+    if row is None or row["status"] == "cancelled":
+        return "optin" if require_opt_in and status == "pending" else None
+    if row["status"] == "pending":
+        return "optin" if require_opt_in else None
+    return _STATUS_MESSAGES.get(row["status"]) if resend_status else None
 
 
 def _checked_fields(series: Series, data: Mapping[str, Any],
@@ -233,10 +253,11 @@ def _checked_fields(series: Series, data: Mapping[str, Any],
 
 def _upsert(conn: Connection, series: Series, row: RowMapping | None,
             fields: Mapping[str, Any], *, status: Status, now: datetime,
-            source: str | None) -> str:
+            source: str | None, update: bool = True) -> str:
     """Add a new person, put a cancelled one back at the end of the queue, or update details.
 
-    Returns the registration's id.
+    ``update=False`` leaves a known person's details as they are. Returns the
+    registration's id.
     """
     if row is None:
         new = _new_row(series, fields, status=status, position=next_position(conn, series.id),
@@ -248,7 +269,7 @@ def _upsert(conn: Connection, series: Series, row: RowMapping | None,
             **_storable(fields), status=status, position=next_position(conn, series.id),
             registered_at=now, confirmed_at=now if status == "confirmed" else None,
             cancelled_at=None, source=source, updated_at=now))
-    elif _differs(row, fields):
+    elif update and _differs(row, fields):
         _update_details(conn, row["id"], fields, now)
     return str(row["id"])
 

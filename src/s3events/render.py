@@ -456,7 +456,7 @@ def render_message(series: Series, kind: str, *, lang: str | None = None,
                    join_url: str | None = None, extra: Mapping[str, str] | None = None,
                    base_url: str | None = None, token: str | None = None,
                    templates: Path | None = None, pm: Any = None) -> RenderedMessage:
-    """Render one message outside a dispatch run (the web page's opt-in mail, previews).
+    """Render one message outside a dispatch run (to try templates, or to embed s3events).
 
     ``extra`` may carry ``confirm_url`` (for ``optin``) and ``cancel_url``; with
     ``base_url`` and the registration's ``token`` the cancel link is built.

@@ -17,7 +17,6 @@ emails.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import secrets
@@ -32,7 +31,7 @@ from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.wrappers import Response
 
-from ..errors import InputError, ServiceError
+from ..errors import InputError
 from ..i18n import base_language
 from ..ledger import scrub_error
 from ..models import Series
@@ -41,7 +40,6 @@ from ..registrations import (
     cancel_registration,
     confirm_opt_in,
     get_by_token,
-    get_registration,
     register,
 )
 from ..site import (
@@ -55,7 +53,7 @@ from ..site import (
 from ..site import site_files as build_site_files
 from ..store import Store, registrations, utcnow
 from .forms import CONSENT, HONEYPOT, FormData, form_context, read_form, validate
-from .mail import BackgroundDispatch, dispatch_runner, send_now
+from .mail import BackgroundDispatch, dispatch_runner
 from .security import SECURITY_HEADERS, CsrfTokens, RateLimit, RateLimiter, web_secret
 
 __all__ = ["WebSettings", "build_app"]
@@ -233,21 +231,14 @@ class _Web:
 
         A person already registered (confirmed or waiting) keeps their registration as it
         is, and is sent its status again: the page says the same in every case, so it
-        tells nobody who is registered. Anyone else is stored and their first message (the
-        opt-in email, or the confirmation) is sent while they wait; if it cannot go out it
-        stays in the ledger and a later dispatch sends it.
+        tells nobody who is registered. A pending person is sent a new opt-in email. The
+        message goes out while they wait; if it cannot, it stays in the ledger and a later
+        dispatch sends it.
         """
-        series, now = self.series, self.s.clock()
-        known = get_registration(self.s.store, series.id, data.values["email"])
-        if known is not None and known.status in ("confirmed", "waitlisted"):
-            kind = "confirmation" if known.status == "confirmed" else "waitlisted"
-            with contextlib.suppress(ServiceError):  # logged; the page says the same
-                send_now(series, known, kind, base_url=self.base_url,
-                         transport=self.s.transport, now=now)
-            return
-        reg = register(self.s.store, series, data.as_registration(offered), now=now,
-                       source="web", require_opt_in=series.registration.double_opt_in,
-                       required_consent=(CONSENT,))
+        reg = register(self.s.store, self.series, data.as_registration(offered),
+                       now=self.s.clock(), source="web",
+                       require_opt_in=self.series.registration.double_opt_in,
+                       required_consent=(CONSENT,), update_existing=False, resend_status=True)
         self.deliver([reg.id])
 
     def deliver(self, registration_ids: list[str]) -> None:

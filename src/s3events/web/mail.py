@@ -1,16 +1,14 @@
 """Email from the web app: every message goes through the delivery ledger and a dispatch run.
 
-The opt-in email is a ledger row that :func:`s3events.registrations.register` queues; the
-app sends it at once with a dispatch run restricted to that person, while they wait
+The opt-in email (and the status a registered person is sent again when they submit the
+form twice) is a ledger row that :func:`s3events.registrations.register` queues; the app
+sends it at once with a dispatch run restricted to that person, while they wait
 (:func:`dispatch_runner`). If the transport fails, the row stays pending and is retried
 with backoff by a later run, like every other message, and ``s3events status`` shows it.
 After a change (a confirmation, a cancellation) the app starts a run in a background
 thread (:class:`BackgroundDispatch`), one at a time, sending what is due as
 ``s3events dispatch`` from cron would (without its scheduling pass over everyone: each
 change has scheduled its own people's messages).
-
-The status a registered person is sent again when they submit the form twice is still
-rendered here and handed to the transport directly (:func:`send_now`).
 """
 
 from __future__ import annotations
@@ -19,61 +17,15 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from email.utils import format_datetime
 
-from ..dispatch import dispatch, email_transport
-from ..ledger import ledger_key, message_id_for, scrub_error
+from ..dispatch import dispatch
+from ..ledger import scrub_error
 from ..models import Series
-from ..plugins import get_plugin_manager
-from ..registrations import Registration
-from ..render import render_message
 from ..store import Store
-from ..transports.base import OutgoingMessage
 
-__all__ = ["BackgroundDispatch", "dispatch_runner", "send_now"]
+__all__ = ["BackgroundDispatch", "dispatch_runner"]
 
 log = logging.getLogger("s3events.web")
-
-
-def _message(series: Series, reg: Registration, kind: str, *, base_url: str,
-             now: datetime) -> OutgoingMessage:
-    token = reg.token.get_secret_value()
-    sessions = [s for s in series.sessions if reg.wants(s.id) and not s.cancelled]
-    rendered = render_message(series, kind, lang=reg.language, zone=reg.timezone,
-                              sessions=sessions, name=reg.name, email=reg.email,
-                              base_url=base_url, token=token, pm=get_plugin_manager())
-    sender = series.dispatch.sender or series.organiser.email
-    # A new key per send: a second copy must not look like a duplicate of the first.
-    key = ledger_key(reg.id, None, kind, int(now.timestamp()), "email")
-    headers = {"Date": format_datetime(now),
-               "List-Unsubscribe": f"<{base_url.rstrip('/')}/cancel/{token}>"}
-    return OutgoingMessage(
-        key=key, channel="email", kind=kind, recipient=reg.email, recipient_name=reg.name,
-        language=rendered.language, subject=rendered.subject, text=rendered.text,
-        html=rendered.html, sender=sender,
-        sender_name=series.text(series.organiser.name, rendered.language),
-        message_id=message_id_for(key, series_id=series.id,
-                                  domain=sender.rpartition("@")[2] or "localhost"),
-        headers=headers)
-
-
-def send_now(series: Series, reg: Registration, kind: str, *, base_url: str,
-             transport: str | None, now: datetime) -> None:
-    """Render and send ``kind`` (``confirmation`` or ``waitlisted``) to ``reg`` now.
-
-    Raises :class:`~s3events.errors.ServiceError` when the transport refuses it; the
-    error is logged without the person's address or name.
-    """
-    from ..errors import ServiceError
-
-    message = _message(series, reg, kind, base_url=base_url, now=now)
-    try:
-        with email_transport(series, transport) as channel:
-            channel.send(message)
-    except ServiceError as exc:
-        log.warning("%s message not sent: %s", kind,
-                    scrub_error(f"{type(exc).__name__}: {exc}", secrets_=[reg.email, reg.name]))
-        raise
 
 
 class BackgroundDispatch:
