@@ -1,5 +1,6 @@
 """The event page in headless Chromium: visitors' own zones, Spanish throughout, and a whole
-registration (form → opt-in email → confirmed → confirmation email → cancelled).
+registration (form → opt-in email → its page's button → confirmed → confirmation email →
+cancelled).
 
 The app runs on a live server in a thread with a fresh SQLite state and the aiosmtpd test
 server as its email transport. Screenshots go to build/screenshots/ for review.
@@ -182,6 +183,10 @@ def test_register_in_spanish_from_lima_confirm_then_cancel(
     confirm = re.search(r"http://\S+/confirm/\S+", optin.get_body(("plain",)).get_content())
     assert confirm is not None
     page.goto(confirm.group(0))
+    assert page.inner_text("h1") == "Confirme su inscripción"
+    assert get_registration(site.store, site.series.id, EMAIL).status == "pending"
+    page.click("text=Confirmar mi inscripción")
+    page.wait_for_selector("text=Su inscripción está confirmada")
     assert page.inner_text("h1") == "Su inscripción está confirmada"
     assert get_registration(site.store, site.series.id, EMAIL).status == "confirmed"
 

@@ -58,6 +58,15 @@ def errors(html: str) -> dict[str, str]:
         r'<p class="error" id="f-(\w+)-error">(.*?)</p>', html)}
 
 
+def press_confirm(client: Any, path: str) -> Any:
+    """Open the opt-in link, then press its button (a post with the page's CSRF token)."""
+    page = client.get(path).get_data(True)
+    found = re.search(r'<form method="post" action="([^"]+)">\s*<input type="hidden" '
+                      r'name="csrf_token" value="([^"]+)">', page)
+    assert found is not None, "no confirm button on the page"
+    return client.post(found.group(1), data={"csrf_token": found.group(2)})
+
+
 def link(text: str, kind: str) -> str:
     found = re.search(rf"(http://\S+/{kind}/[A-Za-z0-9_\-]+)", text)
     assert found is not None, f"no {kind} link in the message"
@@ -207,15 +216,38 @@ def test_the_opt_in_link_confirms_and_the_confirmation_follows(
     confirm = link(smtp_server.messages[0].email.get_body(("plain",)).get_content(), "confirm")
     page = test.client().get(confirm)
     assert page.status_code == 200
-    assert "Su inscripción está confirmada" in page.get_data(True)
+    assert page.headers["Cache-Control"] == "no-store"
+    assert page.get_data(True).count('name="csrf_token"') == 1
+    assert get_registration(test.store, test.series.id, GOOD["email"]).status == "pending"
+    done = press_confirm(test.client(), confirm)
+    assert done.status_code == 200
+    assert "Su inscripción está confirmada" in done.get_data(True)
     assert get_registration(test.store, test.series.id, GOOD["email"]).status == "confirmed"
     assert smtp_server.wait_for(2)
     confirmation = smtp_server.messages[1].email
     assert "inscripción" in confirmation["Subject"].lower()
     body = confirmation.get_body(("plain",)).get_content()
     assert link(body, "cancel") == confirm.replace("/confirm/", "/cancel/")
-    assert test.client().get(confirm).status_code == 200  # following it again is harmless
+    again = test.client().get(confirm)  # following it again is harmless
+    assert again.status_code == 200 and "Su inscripción está confirmada" in again.get_data(True)
+    assert 'name="csrf_token"' not in again.get_data(True)  # nothing left to press
     assert len(list_registrations(test.store, test.series.id, status="confirmed")) == 1
+
+
+def test_following_the_opt_in_link_asks_first_in_the_registrations_language(
+        web_app: Any) -> None:
+    test = web_app(dispatch=False)
+    reg = register(test.store, test.series, {**GOOD, "language": "en", "sessions": "all"},
+                   now=test.now, require_opt_in=True)
+    client = test.client()
+    path = f"/confirm/{reg.token.get_secret_value()}"
+    page = client.get(path, headers={"Accept-Language": "es"}).get_data(True)
+    assert "<h1 id=\"message-h\">Confirm your registration</h1>" in page
+    assert '<button type="submit">Confirm my registration</button>' in page
+    assert client.post(path, data={}).status_code == 400  # a scanner, or a forged post
+    assert client.head(path).status_code == 200
+    assert get_registration(test.store, test.series.id, GOOD["email"]).status == "pending"
+    assert "Your registration is confirmed" in press_confirm(client, path).get_data(True)
 
 
 def test_a_web_registration_schedules_nothing_for_other_people(
@@ -228,7 +260,7 @@ def test_a_web_registration_schedules_nothing_for_other_people(
     post(test.client())
     assert smtp_server.wait_for(1)
     confirm = link(smtp_server.messages[0].email.get_body(("plain",)).get_content(), "confirm")
-    test.client().get(confirm)
+    press_confirm(test.client(), confirm)
     test.web.notifier.wait(30)
     reg = get_registration(test.store, test.series.id, GOOD["email"])
     with test.store.connect() as conn:
@@ -358,7 +390,7 @@ def test_a_full_series_says_waiting_list_and_confirming_joins_it(
     assert smtp_server.wait_for(1)
     confirm = link(smtp_server.messages[-1].email.get_body(("plain",)).get_content(),
                    "confirm")
-    assert "Está en la lista de espera" in client.get(confirm).get_data(True)
+    assert "Está en la lista de espera" in press_confirm(client, confirm).get_data(True)
     assert get_registration(test.store, test.series.id, GOOD["email"]).status == "waitlisted"
 
 
@@ -397,12 +429,15 @@ def test_logs_hold_no_address_name_or_link_token(
     session.post(base + "/es/register", data={**GOOD, "csrf_token": token}, timeout=10)
     assert smtp_server.wait_for(1)
     confirm = link(smtp_server.messages[0].email.get_body(("plain",)).get_content(), "confirm")
-    session.get(base + confirm, timeout=10)
+    asked = session.get(base + confirm, timeout=10).text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', asked).group(1)  # type: ignore[union-attr]
+    session.post(base + confirm, data={"csrf_token": csrf}, timeout=10)
     session.post(base + "/es/register", data={**GOOD, "csrf_token": "bad"}, timeout=10)
     test.web.notifier.wait(30)
     ours = ("s3events", "werkzeug", "flask")  # not the test SMTP server's debug log
     text = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(ours))
-    assert "GET /confirm/… 200" in text and "POST /es/register 303" in text
+    assert "GET /confirm/… 200" in text and "POST /confirm/… 200" in text
+    assert "POST /es/register 303" in text
     for secret in ("jose.pena", "José", "Peña", confirm.rsplit("/", 1)[1], "127.0.0.1"):
         assert secret not in text, secret
 

@@ -5,7 +5,8 @@ Routes (``/es/…`` for every language other than the default one):
 - ``GET /``, ``GET /es/`` — the page with the form; ``POST /register``, ``POST /es/register``
   stores the registration and sends its first message (the opt-in email) before answering;
   ``GET /registered`` — "check your inbox" after a registration (post, redirect, get);
-- ``GET /confirm/TOKEN`` — the opt-in link: the registration counts from now on;
+- ``GET /confirm/TOKEN`` — the opt-in link: asks, with a button; ``POST /confirm/TOKEN``
+  (the button) counts the registration from now on;
 - ``GET /cancel/TOKEN`` — asks for confirmation; ``POST /cancel/TOKEN`` cancels;
 - everything else the static site has (``static/``, ``calendar/``, ``agenda.html``, ``files/``).
 
@@ -36,6 +37,7 @@ from ..i18n import base_language
 from ..ledger import scrub_error
 from ..models import Series
 from ..registrations import (
+    Registration,
     UnknownRegistration,
     cancel_registration,
     confirm_opt_in,
@@ -153,12 +155,12 @@ class _Web:
         return _html(render_page("index.html", context), status)
 
     def render_message(self, lang: str, heading: str, *paragraphs: str, status: int = 200,
-                       problem: bool = False, cancel_form: dict[str, str] | None = None,
+                       problem: bool = False, form: dict[str, Any] | None = None,
                        ) -> Response:
-        """A short page: a heading, a few paragraphs, a link back to the event page."""
+        """A short page: a heading, a few paragraphs, a button (``form``), a link back."""
         context = dict(self._context(lang))
         context.update(languages=[], heading=self.t(lang, heading), problem=problem,
-                       paragraphs=[p for p in paragraphs if p], cancel_form=cancel_form,
+                       paragraphs=[p for p in paragraphs if p], form=form,
                        back=self.page_url(lang))
         return _html(render_page("message.html", context), status)
 
@@ -275,13 +277,35 @@ class _Web:
 
     # -- links from emails -------------------------------------------------------------
     def confirm(self, token: str) -> Response:
-        """``GET /confirm/TOKEN``: the opt-in link."""
-        try:
-            reg = confirm_opt_in(self.s.store, self.series, token, now=self.s.clock())
-        except UnknownRegistration:
+        """``GET /confirm/TOKEN`` asks; ``POST`` (with the CSRF token) confirms.
+
+        The opt-in link only shows a button: mail scanners that follow every link in a
+        message (to check it) must not confirm registrations nobody confirmed.
+        """
+        reg = get_by_token(self.s.store, token, series_id=self.series.id)
+        if reg is None:
             return self.invalid_link()
-        self.after_change()
         lang = self.lang_of(reg.language)
+        if flask.request.method == "POST":
+            refused = self.refuse_post(lang)
+            if refused is not None:
+                return refused
+            try:
+                reg = confirm_opt_in(self.s.store, self.series, token, now=self.s.clock())
+            except UnknownRegistration:  # erased in the meantime
+                return self.invalid_link()
+            self.after_change()
+        elif reg.status == "pending":
+            title = self.series.text(self.series.title, lang)
+            return self.render_message(
+                lang, "Confirm your registration",
+                self.t(lang, "Press the button to confirm your registration for %(series)s.",
+                       series=title),
+                form=self.action_form(self.t(lang, "Confirm my registration")))
+        return self.registration_status(lang, reg)
+
+    def registration_status(self, lang: str, reg: Registration) -> Response:
+        """The page after the opt-in link: confirmed, on the waiting list, or cancelled."""
         if reg.status == "confirmed":
             return self.render_message(
                 lang, "Your registration is confirmed",
@@ -297,6 +321,11 @@ class _Web:
         return self.render_message(
             lang, "This registration was cancelled",
             self.t(lang, "To take part, register again on the event page."))
+
+    def action_form(self, label: str, *, danger: bool = False) -> dict[str, Any]:
+        """A one-button form that posts to this page with a CSRF token."""
+        return {"action": flask.request.path, "csrf": self.csrf_token(), "label": label,
+                "danger": danger}
 
     def cancel(self, token: str) -> Response:
         """``GET /cancel/TOKEN`` asks; ``POST`` (with the CSRF token) cancels."""
@@ -321,7 +350,7 @@ class _Web:
             lang, "Cancel your registration?",
             self.t(lang, "You will no longer receive the messages and links of %(series)s.",
                    series=title),
-            cancel_form={"action": flask.request.path, "csrf": self.csrf_token()})
+            form=self.action_form(self.t(lang, "Yes, cancel my registration"), danger=True))
 
     def invalid_link(self) -> Response:
         """The answer to a confirm or cancel link that matches no registration."""
@@ -371,7 +400,7 @@ def _routes(app: flask.Flask, web: _Web) -> None:
     add("/<lang>/register", "register_lang", web.register, methods=["POST"])
     add("/registered", "registered", web.registered)
     add("/<lang>/registered", "registered_lang", web.registered)
-    add("/confirm/<token>", "confirm", web.confirm)
+    add("/confirm/<token>", "confirm", web.confirm, methods=["GET", "POST"])
     add("/cancel/<token>", "cancel", web.cancel, methods=["GET", "POST"])
     add("/<path:path>", "file", web.file)
     app.register_error_handler(404, web.not_found)
