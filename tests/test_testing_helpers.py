@@ -42,6 +42,13 @@ def test_recorded_sleep_is_a_sleep_that_keeps_the_waits(recorded_sleep: SleepRec
     assert recorded_sleep == [7.0, 0.5]
 
 
+def test_an_empty_recorder_is_still_the_sleep_chosen_over_a_default() -> None:
+    recorder = SleepRecorder()
+    chosen = recorder or (lambda _seconds: None)
+    chosen(3.0)
+    assert recorder == [3.0]
+
+
 def test_api_calls_are_those_under_the_base_url_and_their_bodies_decode() -> None:
     with vendor_mock(base_url=API) as mock:
         post(mock, TOKEN_URL, {"grant_type": "account_credentials"})

@@ -36,12 +36,16 @@ __all__ = [
 class SleepRecorder(list[float]):
     """A ``sleep`` that waits for nothing and records each wait: pass it as ``sleep=``.
 
-    It is the list of the waits, so a test asserts ``recorded_sleep == [7.0]``.
+    It is the list of the waits, so a test asserts ``recorded_sleep == [7.0]``. Like any
+    function it is true even before it recorded a wait, so ``sleep or time.sleep`` keeps it.
     """
 
     def __call__(self, seconds: float) -> None:
         """Record a wait of ``seconds``."""
         self.append(seconds)
+
+    def __bool__(self) -> bool:
+        return True
 
 
 def request_json(request: requests.PreparedRequest) -> Any:
