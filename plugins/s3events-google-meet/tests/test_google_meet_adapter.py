@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from importlib import metadata
 from pathlib import Path
@@ -32,7 +33,7 @@ from s3events.errors import (
     ServiceUnavailable,
 )
 from s3events.platforms.base import Meeting, MeetingRequest, Participant
-from s3events.testing import specs
+from s3events.testing import Clock, SleepRecorder, VendorMock, assert_not_logged, specs, vendor_mock
 from s3events.testing.contracts import PlatformContract
 from s3events.testing.specs import spec_available, validate_request
 
@@ -44,18 +45,8 @@ SCOPE = "https://www.googleapis.com/auth/calendar.events"
 CLIENT_SECRET = "GOCSPX-client-secret-value"
 REFRESH_TOKEN = "1//refresh-token-value"
 START = datetime(2021, 10, 28, 15, 0, tzinfo=timezone.utc)
-NOW = (START - timedelta(days=20)).timestamp()
+NOW = START - timedelta(days=20)
 MEET = "https://meet.google.com/abc-defg-hij"
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: float = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def make_request(**changes: Any) -> MeetingRequest:
@@ -68,12 +59,13 @@ def make_request(**changes: Any) -> MeetingRequest:
     return MeetingRequest(**data)
 
 
-def oauth_adapter(*, sleep: Any = None, clock: Any = None, **options: Any) -> GoogleMeetAdapter:
+def oauth_adapter(*, sleep: Any = None, clock: Clock | None = None,
+                  **options: Any) -> GoogleMeetAdapter:
     opts = GoogleMeetOptions(client_id="client-123.apps.googleusercontent.com",
                              client_secret=SecretStr(CLIENT_SECRET),
                              refresh_token=SecretStr(REFRESH_TOKEN), **options)
     return GoogleMeetAdapter(opts, session=requests.Session(),
-                             sleep=sleep or (lambda _s: None), clock=clock or Clock())
+                             sleep=sleep or (lambda _s: None), clock=(clock or Clock(NOW)).time)
 
 
 def event(event_id: str | None = None, *, status: str = "success", **fields: Any) -> dict[str, Any]:
@@ -157,8 +149,9 @@ def assert_known_fields(value: Any, schema_name: str) -> None:
 
 
 @pytest.fixture
-def rsps() -> Any:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+def rsps() -> Iterator[VendorMock]:
+    """The mocked Google APIs; at the end, every Calendar request body is checked too."""
+    with vendor_mock(spec=SPEC, base_url=API) as mock:
         yield mock
 
 
@@ -245,29 +238,29 @@ def test_hangout_link_is_the_fallback_join_link(rsps: Any) -> None:
     assert oauth_adapter().create_meeting(make_request()).join_url == MEET
 
 
-def test_pending_conference_is_polled_until_it_succeeds(rsps: Any) -> None:
-    waits: list[float] = []
+def test_pending_conference_is_polled_until_it_succeeds(
+    rsps: Any, recorded_sleep: SleepRecorder
+) -> None:
     token_ok(rsps)
     rsps.post(EVENTS, json=event(status="pending"))
     event_url = f"{EVENTS}/{event_id_for(make_request().marker)}"
     rsps.get(event_url, json=event(status="pending"))
     rsps.get(event_url, json=event(status="success"))
-    meeting = oauth_adapter(sleep=waits.append).create_meeting(make_request())
+    meeting = oauth_adapter(sleep=recorded_sleep).create_meeting(make_request())
     assert meeting.join_url == MEET
-    assert len(waits) == 2 and waits[1] > waits[0]
+    assert len(recorded_sleep) == 2 and recorded_sleep[1] > recorded_sleep[0]
     assert [c.request.method for c in api_calls(rsps)] == ["POST", "GET", "GET"]
 
 
 def test_conference_that_stays_pending_is_service_unavailable_after_bounded_polls(
-    rsps: Any,
+    rsps: Any, recorded_sleep: SleepRecorder,
 ) -> None:
-    waits: list[float] = []
     token_ok(rsps)
     rsps.post(EVENTS, json=event(status="pending"))
     rsps.get(f"{EVENTS}/{event_id_for(make_request().marker)}", json=event(status="pending"))
     with pytest.raises(ServiceUnavailable, match="still creating the Meet conference") as caught:
-        oauth_adapter(sleep=waits.append).create_meeting(make_request())
-    assert len(waits) == GoogleMeetAdapter.poll_attempts
+        oauth_adapter(sleep=recorded_sleep).create_meeting(make_request())
+    assert len(recorded_sleep) == GoogleMeetAdapter.poll_attempts
     assert len(api_calls(rsps)) == 1 + GoogleMeetAdapter.poll_attempts
     assert caught.value.session_id == "day-1"
 
@@ -446,12 +439,12 @@ def test_participants_get_the_shared_meet_link_never_the_host_link(rsps: Any) ->
 def test_service_account_signs_a_delegation_jwt_and_exchanges_it(
     rsps: Any, key_file: Path, rsa_key: rsa.RSAPrivateKey
 ) -> None:
-    clock = Clock()
+    clock = Clock(NOW)
     token_ok(rsps, "ya29.delegated")
     rsps.post(EVENTS, json=event())
     adapter = GoogleMeetAdapter(
         GoogleMeetOptions(service_account_file=key_file, subject="organiser@example.org"),
-        session=requests.Session(), sleep=lambda _s: None, clock=clock)
+        session=requests.Session(), sleep=lambda _s: None, clock=clock.time)
     adapter.create_meeting(make_request())
     form = parse_qs(token_calls(rsps)[0].request.body)
     assert form["grant_type"] == ["urn:ietf:params:oauth:grant-type:jwt-bearer"]
@@ -462,7 +455,7 @@ def test_service_account_signs_a_delegation_jwt_and_exchanges_it(
     assert claims["iss"] == "s3events@s3events-test.iam.gserviceaccount.com"
     assert claims["sub"] == "organiser@example.org"
     assert claims["scope"] == SCOPE
-    assert claims["iat"] == int(clock.now)
+    assert claims["iat"] == int(clock.time())
     assert 0 < claims["exp"] - claims["iat"] <= 3600
     assert api_calls(rsps)[0].request.headers["Authorization"] == "Bearer ya29.delegated"
 
@@ -478,16 +471,16 @@ def test_refresh_token_flow_sends_client_credentials_and_refresh_token(rsps: Any
 
 
 def test_token_is_cached_and_refreshed_before_it_expires(rsps: Any) -> None:
-    clock = Clock()
+    clock = Clock(NOW)
     rsps.post(TOKEN_URL, json={"access_token": "ya29.first", "expires_in": 3600})
     rsps.post(TOKEN_URL, json={"access_token": "ya29.second", "expires_in": 3600})
     rsps.get(f"{EVENTS}/{_meeting().meeting_id}", json=event())
     adapter = oauth_adapter(clock=clock)
     adapter.get_meeting(_meeting().meeting_id)
-    clock.now += 3000
+    clock.advance(seconds=3000)
     adapter.get_meeting(_meeting().meeting_id)
     assert len(token_calls(rsps)) == 1
-    clock.now += 560  # 40 s before expiry: inside the refresh margin
+    clock.advance(seconds=560)  # 40 s before expiry: inside the refresh margin
     adapter.get_meeting(_meeting().meeting_id)
     assert len(token_calls(rsps)) == 2
     assert api_calls(rsps)[-1].request.headers["Authorization"] == "Bearer ya29.second"
@@ -528,7 +521,7 @@ def test_missing_delegation_names_the_admin_console_and_scope(rsps: Any, key_fil
         "error_description": "Client is unauthorized to retrieve access tokens using this method"})
     adapter = GoogleMeetAdapter(
         GoogleMeetOptions(service_account_file=key_file, subject="organiser@example.org"),
-        session=requests.Session(), sleep=lambda _s: None, clock=Clock())
+        session=requests.Session(), sleep=lambda _s: None, clock=Clock(NOW).time)
     with pytest.raises(AuthenticationError) as caught:
         adapter.get_meeting(_meeting().meeting_id)
     assert "Domain-wide delegation" in str(caught.value) and SCOPE in str(caught.value)
@@ -553,14 +546,15 @@ def test_unreadable_key_file_is_a_configuration_error(rsps: Any, tmp_path: Path)
 
 @pytest.mark.parametrize("reason", ["userRateLimitExceeded", "rateLimitExceeded",
                                     "quotaExceeded"])
-def test_403_rate_limit_reasons_are_retried_with_backoff(rsps: Any, reason: str) -> None:
-    waits: list[float] = []
+def test_403_rate_limit_reasons_are_retried_with_backoff(
+    rsps: Any, recorded_sleep: SleepRecorder, reason: str
+) -> None:
     token_ok(rsps)
     rsps.post(EVENTS, status=403, json=google_error(403, reason, "Rate Limit Exceeded"))
     rsps.post(EVENTS, json=event())
-    meeting = oauth_adapter(sleep=waits.append).create_meeting(make_request())
+    meeting = oauth_adapter(sleep=recorded_sleep).create_meeting(make_request())
     assert meeting.join_url == MEET
-    assert len(waits) == 1
+    assert len(recorded_sleep) == 1
 
 
 def test_403_rate_limit_that_persists_is_rate_limited(rsps: Any) -> None:
@@ -591,15 +585,14 @@ def test_invalid_conference_type_explains_service_accounts_need_delegation(rsps:
     assert "without delegation cannot create Meet links" in str(caught.value)
 
 
-def test_429_honours_retry_after(rsps: Any) -> None:
-    waits: list[float] = []
+def test_429_honours_retry_after(rsps: Any, recorded_sleep: SleepRecorder) -> None:
     token_ok(rsps)
     url = f"{EVENTS}/{_meeting().meeting_id}"
     rsps.get(url, status=429, headers={"Retry-After": "7"},
              json=google_error(429, "rateLimitExceeded", "Too many requests"))
     rsps.get(url, json=event())
-    assert oauth_adapter(sleep=waits.append).get_meeting(_meeting().meeting_id) is not None
-    assert waits == [7.0]
+    assert oauth_adapter(sleep=recorded_sleep).get_meeting(_meeting().meeting_id) is not None
+    assert recorded_sleep == [7.0]
 
 
 def test_5xx_on_a_lookup_is_retried_then_service_unavailable(rsps: Any) -> None:
@@ -651,12 +644,11 @@ def test_secrets_stay_out_of_reprs_and_logs(
     delegated = GoogleMeetOptions(service_account_file=key_file, subject="organiser@example.org")
     private_key = json.loads(key_file.read_text())["private_key"]
     assert meeting.host_url is not None
-    shown = " ".join([repr(adapter), repr(adapter.options), repr(adapter.http.token_provider),
-                      repr(meeting), str(meeting), meeting.model_dump_json(), repr(delegated),
-                      repr(GoogleMeetAdapter(delegated)), caplog.text])
-    for secret in (CLIENT_SECRET, REFRESH_TOKEN, "ya29.access-token", "123456789",
-                   meeting.host_url.get_secret_value(), private_key[40:80]):
-        assert secret not in shown
+    shown = [repr(adapter), repr(adapter.options), repr(adapter.http.token_provider),
+             repr(meeting), str(meeting), meeting.model_dump_json(), repr(delegated),
+             repr(GoogleMeetAdapter(delegated))]
+    assert_not_logged(caplog, CLIENT_SECRET, REFRESH_TOKEN, "ya29.access-token", "123456789",
+                      meeting.host_url.get_secret_value(), private_key[40:80], shown=shown)
 
 
 def test_options_come_from_the_environment() -> None:

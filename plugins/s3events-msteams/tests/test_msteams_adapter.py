@@ -27,8 +27,9 @@ from s3events.errors import (
 from s3events.models import MeetingOptions
 from s3events.platforms.base import Meeting, MeetingRequest
 from s3events.plugins import build_plugin_manager, platform_class
+from s3events.testing import Clock, SleepRecorder, VendorMock, assert_not_logged, vendor_mock
 from s3events.testing.contracts import PlatformContract, Route
-from s3events.testing.specs import spec_available, validate_prepared_request
+from s3events.testing.helpers import request_json
 
 TENANT = "contoso.onmicrosoft.com"
 USER = "1f35f2e6-9cab-44ad-8d5a-b74c14720000"
@@ -41,48 +42,26 @@ MEETING_ID = "MSpkYzE3Njc0Yy04MWQ5LTRhZGItYmZi"
 MEETING_URL = f"{MEETINGS}/{MEETING_ID}"
 JOIN_URL = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0?context=x"
 SECRET = "graph-client-secret-value"
-T0 = datetime(2021, 10, 20, 12, 0, tzinfo=timezone.utc).timestamp()
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
+def rsps() -> Iterator[VendorMock]:
     """The mocked vendor; after each test, every request body sent is checked against the spec."""
-    with responses.RequestsMock() as mock:
+    with vendor_mock(spec=SPEC, base_url=BASE, assert_all_requests_are_fired=True) as mock:
         yield mock
-        check_bodies_against_spec(mock)
 
 
-def make_adapter(clock: Clock, sleeps: list[float], **options: Any) -> TeamsAdapter:
+def make_adapter(clock: Clock, sleep: SleepRecorder, **options: Any) -> TeamsAdapter:
     values: dict[str, Any] = {"tenant_id": TENANT, "client_id": "app-1",
                               "client_secret": SecretStr(SECRET), "user_id": USER}
     values.update(options)
     return TeamsAdapter(TeamsOptions(**values), session=requests.Session(),
-                        sleep=sleeps.append, clock=clock)
+                        sleep=sleep, clock=clock.time)
 
 
 @pytest.fixture
-def adapter(clock: Clock, sleeps: list[float]) -> TeamsAdapter:
-    return make_adapter(clock, sleeps)
+def adapter(frozen_clock: Clock, recorded_sleep: SleepRecorder) -> TeamsAdapter:
+    return make_adapter(frozen_clock, recorded_sleep)
 
 
 def meeting_request(**changes: object) -> MeetingRequest:
@@ -133,29 +112,6 @@ def add_token(rsps: responses.RequestsMock, value: str = "graph-token-1",
                                               "access_token": value})
 
 
-def api_calls(rsps: responses.RequestsMock, method: str | None = None,
-              ) -> list[requests.PreparedRequest]:
-    found = [c.request for c in rsps.calls if str(c.request.url).startswith(BASE)]
-    return [r for r in found if method is None or r.method == method]
-
-
-def sent_json(request: requests.PreparedRequest) -> dict[str, Any]:
-    assert request.body is not None
-    return json.loads(request.body)
-
-
-def check_bodies_against_spec(rsps: responses.RequestsMock) -> int:
-    """Validate every Graph request body sent so far against the spec subset."""
-    # Counts the bodies sent either way; validates them only where ../shared is present.
-    checked = 0
-    for request in api_calls(rsps):
-        if request.body:
-            if spec_available(SPEC):
-                validate_prepared_request(SPEC, request, base_url=BASE)
-            checked += 1
-    return checked
-
-
 def existing() -> Meeting:
     return Meeting(platform="msteams", meeting_id=MEETING_ID, join_url=JOIN_URL)
 
@@ -164,7 +120,7 @@ def existing() -> Meeting:
 
 
 def test_create_uses_create_or_get_with_the_marker_as_external_id(
-    adapter: TeamsAdapter, rsps: responses.RequestsMock
+    adapter: TeamsAdapter, rsps: VendorMock
 ) -> None:
     request = meeting_request()
     add_token(rsps)
@@ -180,26 +136,26 @@ def test_create_uses_create_or_get_with_the_marker_as_external_id(
         ("+32 2 000 00 00", "toll"), ("+52 55 0000 0000", "toll"),
         ("+1 800 000 0000", "toll-free")]
     assert meeting.extra["conferenceId"] == "24229087"
-    assert sent_json(api_calls(rsps, "POST")[0]) == {
+    assert rsps.sent_json(0, method="POST") == {
         "externalId": request.marker, "subject": request.topic,
         "startDateTime": "2021-10-28T15:00:00Z", "endDateTime": "2021-10-28T17:30:00Z"}
-    assert api_calls(rsps, "PATCH") == []  # the lobby already matches: no second write
-    assert check_bodies_against_spec(rsps) == 1
+    assert rsps.api_calls("PATCH") == []  # the lobby already matches: no second write
+    assert rsps.check_bodies() == 1
 
 
 def test_create_returning_the_existing_meeting_makes_no_new_one(
-    adapter: TeamsAdapter, rsps: responses.RequestsMock
+    adapter: TeamsAdapter, rsps: VendorMock
 ) -> None:
     request = meeting_request()
     add_token(rsps)
     rsps.add(responses.POST, CREATE_URL, json=graph_meeting(request), status=200)
 
     assert adapter.create_meeting(request).meeting_id == MEETING_ID
-    assert [r.method for r in api_calls(rsps)] == ["POST"]
+    assert [r.method for r in rsps.api_calls()] == ["POST"]
 
 
 def test_create_sets_lobby_and_recording_with_a_patch_when_they_differ(
-    adapter: TeamsAdapter, rsps: responses.RequestsMock
+    adapter: TeamsAdapter, rsps: VendorMock
 ) -> None:
     request = meeting_request(settings=MeetingOptions(waiting_room=False,
                                                       auto_recording="cloud"))
@@ -213,14 +169,14 @@ def test_create_sets_lobby_and_recording_with_a_patch_when_they_differ(
     meeting = adapter.create_meeting(request)
 
     assert meeting.meeting_id == MEETING_ID
-    body = sent_json(api_calls(rsps, "PATCH")[0])
+    body = rsps.sent_json(0, method="PATCH")
     assert body["lobbyBypassSettings"] == {"scope": "everyone", "isDialInBypassEnabled": False}
     assert body["recordAutomatically"] is True
-    assert check_bodies_against_spec(rsps) == 2
+    assert rsps.check_bodies() == 2
 
 
 def test_a_timed_out_create_is_sent_again_because_create_or_get_is_idempotent(
-    adapter: TeamsAdapter, rsps: responses.RequestsMock, sleeps: list[float]
+    adapter: TeamsAdapter, rsps: VendorMock, recorded_sleep: SleepRecorder
 ) -> None:
     request = meeting_request()
     add_token(rsps)
@@ -230,13 +186,13 @@ def test_a_timed_out_create_is_sent_again_because_create_or_get_is_idempotent(
     rsps.add(responses.POST, CREATE_URL, json=graph_meeting(request), status=200)
 
     assert adapter.create_meeting(request).meeting_id == MEETING_ID
-    assert len(sleeps) == 2 and sleeps[1] == 3.0
-    bodies = {json.dumps(sent_json(r), sort_keys=True) for r in api_calls(rsps, "POST")}
+    assert len(recorded_sleep) == 2 and recorded_sleep[1] == 3.0
+    bodies = {json.dumps(request_json(r), sort_keys=True) for r in rsps.api_calls("POST")}
     assert len(bodies) == 1  # the same externalId every time
 
 
 def test_update_patches_and_accepts_200_with_the_meeting(
-    adapter: TeamsAdapter, rsps: responses.RequestsMock
+    adapter: TeamsAdapter, rsps: VendorMock
 ) -> None:
     moved = meeting_request(start=datetime(2021, 10, 28, 16, 0, tzinfo=timezone.utc))
     add_token(rsps)
@@ -245,16 +201,16 @@ def test_update_patches_and_accepts_200_with_the_meeting(
     meeting = adapter.update_meeting(existing(), moved)
 
     assert meeting.start == moved.start
-    body = sent_json(api_calls(rsps, "PATCH")[0])
+    body = rsps.sent_json(0, method="PATCH")
     assert body["startDateTime"] == "2021-10-28T16:00:00Z"
     assert body["endDateTime"] == "2021-10-28T18:30:00Z"
     assert body["lobbyBypassSettings"]["scope"] == "organization"
     assert body["recordAutomatically"] is False
-    assert check_bodies_against_spec(rsps) == 1
+    assert rsps.check_bodies() == 1
 
 
 def test_update_accepts_204_and_reads_the_meeting_back(
-    adapter: TeamsAdapter, rsps: responses.RequestsMock
+    adapter: TeamsAdapter, rsps: VendorMock
 ) -> None:
     moved = meeting_request(topic="Introduction (moved)")
     add_token(rsps)
@@ -262,20 +218,20 @@ def test_update_accepts_204_and_reads_the_meeting_back(
     rsps.add(responses.GET, MEETING_URL, json=graph_meeting(moved))
 
     assert adapter.update_meeting(existing(), moved).topic == "Introduction (moved)"
-    assert [r.method for r in api_calls(rsps)] == ["PATCH", "GET"]
+    assert [r.method for r in rsps.api_calls()] == ["PATCH", "GET"]
 
 
-def test_delete_sends_delete(adapter: TeamsAdapter, rsps: responses.RequestsMock) -> None:
+def test_delete_sends_delete(adapter: TeamsAdapter, rsps: VendorMock) -> None:
     add_token(rsps)
     rsps.add(responses.DELETE, MEETING_URL, status=204)
 
     adapter.delete_meeting(existing())
 
-    assert [r.method for r in api_calls(rsps)] == ["DELETE"]
+    assert [r.method for r in rsps.api_calls()] == ["DELETE"]
 
 
 def test_deleting_a_meeting_already_gone_counts_as_done(
-    adapter: TeamsAdapter, rsps: responses.RequestsMock
+    adapter: TeamsAdapter, rsps: VendorMock
 ) -> None:
     add_token(rsps)
     rsps.add(responses.DELETE, MEETING_URL, status=404, json={"error": {
@@ -283,11 +239,11 @@ def test_deleting_a_meeting_already_gone_counts_as_done(
 
     adapter.delete_meeting(existing())
 
-    assert len(api_calls(rsps)) == 1
+    assert len(rsps.api_calls()) == 1
 
 
 def test_get_meeting_returns_the_meeting_or_none_when_gone(
-    adapter: TeamsAdapter, rsps: responses.RequestsMock
+    adapter: TeamsAdapter, rsps: VendorMock
 ) -> None:
     add_token(rsps)
     rsps.add(responses.GET, MEETING_URL, json=graph_meeting())
@@ -302,7 +258,7 @@ def test_get_meeting_returns_the_meeting_or_none_when_gone(
 
 
 def test_updating_a_meeting_graph_no_longer_has_raises_not_found(
-    adapter: TeamsAdapter, rsps: responses.RequestsMock
+    adapter: TeamsAdapter, rsps: VendorMock
 ) -> None:
     add_token(rsps)
     rsps.add(responses.PATCH, MEETING_URL, status=404, json={"error": {
@@ -316,7 +272,7 @@ def test_updating_a_meeting_graph_no_longer_has_raises_not_found(
 
 
 def test_token_uses_client_credentials_for_the_graph_default_scope(
-    adapter: TeamsAdapter, rsps: responses.RequestsMock
+    adapter: TeamsAdapter, rsps: VendorMock
 ) -> None:
     add_token(rsps, "graph-abc")
     rsps.add(responses.GET, MEETING_URL, json=graph_meeting())
@@ -326,28 +282,28 @@ def test_token_uses_client_credentials_for_the_graph_default_scope(
     assert parse_qs(str(rsps.calls[0].request.body)) == {
         "client_id": ["app-1"], "client_secret": [SECRET],
         "scope": ["https://graph.microsoft.com/.default"], "grant_type": ["client_credentials"]}
-    assert api_calls(rsps)[0].headers["Authorization"] == "Bearer graph-abc"
+    assert rsps.api_calls()[0].headers["Authorization"] == "Bearer graph-abc"
 
 
 def test_token_is_reused_then_requested_again_before_it_expires(
-    adapter: TeamsAdapter, rsps: responses.RequestsMock, clock: Clock
+    adapter: TeamsAdapter, rsps: VendorMock, frozen_clock: Clock
 ) -> None:
     add_token(rsps, "graph-1", expires_in=3599)
     add_token(rsps, "graph-2", expires_in=3599)
     rsps.add(responses.GET, MEETING_URL, json=graph_meeting())
 
     adapter.get_meeting(MEETING_ID)
-    clock.now += 3500  # 99 s left
+    frozen_clock.advance(seconds=3500)  # 99 s left
     adapter.get_meeting(MEETING_ID)
-    clock.now += 50  # 49 s left: get a new one first
+    frozen_clock.advance(seconds=50)  # 49 s left: get a new one first
     adapter.get_meeting(MEETING_ID)
 
-    used = [r.headers["Authorization"] for r in api_calls(rsps)]
+    used = [r.headers["Authorization"] for r in rsps.api_calls()]
     assert used == ["Bearer graph-1", "Bearer graph-1", "Bearer graph-2"]
 
 
 def test_a_401_gets_a_new_token_and_retries_once(
-    adapter: TeamsAdapter, rsps: responses.RequestsMock
+    adapter: TeamsAdapter, rsps: VendorMock
 ) -> None:
     add_token(rsps, "graph-old")
     add_token(rsps, "graph-new")
@@ -356,12 +312,12 @@ def test_a_401_gets_a_new_token_and_retries_once(
     rsps.add(responses.GET, MEETING_URL, json=graph_meeting())
 
     assert adapter.get_meeting(MEETING_ID) is not None
-    used = [r.headers["Authorization"] for r in api_calls(rsps)]
+    used = [r.headers["Authorization"] for r in rsps.api_calls()]
     assert used == ["Bearer graph-old", "Bearer graph-new"]
 
 
 def test_refused_app_credentials_raise_authentication_error_with_the_entra_message(
-    adapter: TeamsAdapter, rsps: responses.RequestsMock
+    adapter: TeamsAdapter, rsps: VendorMock
 ) -> None:
     rsps.add(responses.POST, TOKEN_URL, status=401, json={
         "error": "invalid_client",
@@ -379,7 +335,7 @@ def test_refused_app_credentials_raise_authentication_error_with_the_entra_messa
 
 
 def test_a_403_explains_the_permission_and_the_application_access_policy(
-    adapter: TeamsAdapter, rsps: responses.RequestsMock
+    adapter: TeamsAdapter, rsps: VendorMock
 ) -> None:
     add_token(rsps)
     rsps.add(responses.POST, CREATE_URL, status=403, json={"error": {
@@ -395,7 +351,7 @@ def test_a_403_explains_the_permission_and_the_application_access_policy(
 
 
 def test_an_unknown_organiser_names_the_user_id_option(
-    adapter: TeamsAdapter, rsps: responses.RequestsMock
+    adapter: TeamsAdapter, rsps: VendorMock
 ) -> None:
     add_token(rsps)
     rsps.add(responses.POST, CREATE_URL, status=404, json={"error": {
@@ -406,7 +362,7 @@ def test_an_unknown_organiser_names_the_user_id_option(
 
 
 def test_a_429_waits_retry_after_seconds_then_retries(
-    adapter: TeamsAdapter, rsps: responses.RequestsMock, sleeps: list[float]
+    adapter: TeamsAdapter, rsps: VendorMock, recorded_sleep: SleepRecorder
 ) -> None:
     add_token(rsps)
     rsps.add(responses.PATCH, MEETING_URL, status=429, headers={"Retry-After": "4"},
@@ -415,11 +371,11 @@ def test_a_429_waits_retry_after_seconds_then_retries(
 
     adapter.update_meeting(existing(), meeting_request())
 
-    assert sleeps == [4.0]
+    assert recorded_sleep == [4.0]
 
 
 def test_persistent_5xx_raises_service_unavailable_after_the_retries(
-    adapter: TeamsAdapter, rsps: responses.RequestsMock, sleeps: list[float]
+    adapter: TeamsAdapter, rsps: VendorMock, recorded_sleep: SleepRecorder
 ) -> None:
     add_token(rsps)
     rsps.add(responses.GET, MEETING_URL, status=502, json={"error": {
@@ -428,15 +384,15 @@ def test_persistent_5xx_raises_service_unavailable_after_the_retries(
     with pytest.raises(ServiceUnavailable):
         adapter.get_meeting(MEETING_ID)
 
-    assert len(api_calls(rsps)) == adapter.http.retry.attempts
-    assert len(sleeps) == adapter.http.retry.attempts - 1
+    assert len(rsps.api_calls()) == adapter.http.retry.attempts
+    assert len(recorded_sleep) == adapter.http.retry.attempts - 1
 
 
 # --- secrets, options, registration -------------------------------------------------------------
 
 
 def test_secrets_and_tokens_never_show_in_reprs_or_logs(
-    adapter: TeamsAdapter, rsps: responses.RequestsMock, caplog: pytest.LogCaptureFixture
+    adapter: TeamsAdapter, rsps: VendorMock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     add_token(rsps, "graph-token-secret")
@@ -450,15 +406,15 @@ def test_secrets_and_tokens_never_show_in_reprs_or_logs(
 
     assert read is not None and created.host_url is None
     shown = [repr(adapter), str(adapter), repr(adapter.options), repr(created), str(read),
-             created.model_dump_json(), caplog.text]
-    for text in shown:
-        assert SECRET not in text and "graph-token-secret" not in text
+             created.model_dump_json()]
+    assert_not_logged(caplog, SECRET, "graph-token-secret", shown=shown)
 
 
 def test_token_url_defaults_to_the_tenant_endpoint_and_scope_follows_the_cloud(
-    clock: Clock, sleeps: list[float], rsps: responses.RequestsMock
+    frozen_clock: Clock, recorded_sleep: SleepRecorder, rsps: VendorMock
 ) -> None:
-    adapter = make_adapter(clock, sleeps, api_base_url="https://graph.microsoft.us/v1.0",
+    adapter = make_adapter(frozen_clock, recorded_sleep,
+                           api_base_url="https://graph.microsoft.us/v1.0",
                            token_url="https://login.microsoftonline.us/t/oauth2/v2.0/token")
     rsps.add(responses.POST, "https://login.microsoftonline.us/t/oauth2/v2.0/token",
              json={"access_token": "gov", "expires_in": 3599})
