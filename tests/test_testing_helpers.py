@@ -42,11 +42,11 @@ def test_recorded_sleep_is_a_sleep_that_keeps_the_waits(recorded_sleep: SleepRec
     assert recorded_sleep == [7.0, 0.5]
 
 
-def test_an_empty_recorder_is_still_the_sleep_chosen_over_a_default() -> None:
+def test_a_recorder_is_false_until_it_records_a_wait() -> None:
     recorder = SleepRecorder()
-    chosen = recorder or (lambda _seconds: None)
-    chosen(3.0)
-    assert recorder == [3.0]
+    assert not recorder
+    recorder(3.0)
+    assert recorder
 
 
 def test_api_calls_are_those_under_the_base_url_and_their_bodies_decode() -> None:

@@ -65,7 +65,8 @@ def oauth_adapter(*, sleep: Any = None, clock: Clock | None = None,
                              client_secret=SecretStr(CLIENT_SECRET),
                              refresh_token=SecretStr(REFRESH_TOKEN), **options)
     return GoogleMeetAdapter(opts, session=requests.Session(),
-                             sleep=sleep or (lambda _s: None), clock=(clock or Clock(NOW)).time)
+                             sleep=(lambda _s: None) if sleep is None else sleep,
+                             clock=(clock or Clock(NOW)).time)
 
 
 def event(event_id: str | None = None, *, status: str = "success", **fields: Any) -> dict[str, Any]:

@@ -36,16 +36,14 @@ __all__ = [
 class SleepRecorder(list[float]):
     """A ``sleep`` that waits for nothing and records each wait: pass it as ``sleep=``.
 
-    It is the list of the waits, so a test asserts ``recorded_sleep == [7.0]``. Like any
-    function it is true even before it recorded a wait, so ``sleep or time.sleep`` keeps it.
+    It is the list of the waits, so a test asserts ``recorded_sleep == [7.0]``, or
+    ``assert recorded_sleep`` for "it waited". Being a list, it is false while empty: a
+    helper that takes an optional ``sleep`` must test ``sleep is None``, not ``sleep or …``.
     """
 
     def __call__(self, seconds: float) -> None:
         """Record a wait of ``seconds``."""
         self.append(seconds)
-
-    def __bool__(self) -> bool:
-        return True
 
 
 def request_json(request: requests.PreparedRequest) -> Any:
