@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterator, Mapping
@@ -25,8 +24,10 @@ from s3events.errors import (
     ServiceUnavailable,
 )
 from s3events.plugins import transport_class
+from s3events.testing import SleepRecorder, VendorMock, assert_not_logged, vendor_mock
 from s3events.testing.contracts import Route, TransportContract
-from s3events.testing.specs import spec_available, validate_request, validate_response
+from s3events.testing.helpers import request_json
+from s3events.testing.specs import spec_available, validate_response
 from s3events.transports.base import OutgoingMessage
 
 SPEC = "matrix-client-server/room_send.yaml"
@@ -51,37 +52,25 @@ def make_message(**overrides: Any) -> OutgoingMessage:
 
 
 @pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+def rsps() -> Iterator[VendorMock]:
+    """The mocked homeserver; at the end, every body sent is checked against the spec."""
+    with vendor_mock(spec=SPEC, base_url=HS) as mock:
         yield mock
 
 
 @pytest.fixture
-def waits() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def transport(waits: list[float]) -> MatrixTransport:
+def transport(recorded_sleep: SleepRecorder) -> MatrixTransport:
     options = MatrixOptions(homeserver=HS, access_token=TOKEN)  # type: ignore[arg-type]
-    return MatrixTransport(options, session=requests.Session(), sleep=waits.append)
+    return MatrixTransport(options, session=requests.Session(), sleep=recorded_sleep)
 
 
 def sent(rsps: responses.RequestsMock, index: int = -1) -> tuple[str, dict[str, Any]]:
     request = rsps.calls[index].request
-    assert request.body is not None
-    decoded: dict[str, Any] = json.loads(request.body)
-    return urlsplit(str(request.url)).path, decoded
-
-
-def check_spec(path: str, body: dict[str, Any]) -> None:
-    if not spec_available(SPEC):
-        pytest.skip("../shared/specs is absent: the Matrix spec check is skipped")
-    validate_request(SPEC, method="PUT", path=path, body=body)
+    return urlsplit(str(request.url)).path, request_json(request)
 
 
 def test_send_round_trip_puts_the_message_and_returns_the_event_id(
-    rsps: responses.RequestsMock, transport: MatrixTransport
+    rsps: VendorMock, transport: MatrixTransport
 ) -> None:
     rsps.put(SEND, json={"event_id": EVENT})
     result = transport.send(make_message())
@@ -93,7 +82,7 @@ def test_send_round_trip_puts_the_message_and_returns_the_event_id(
     assert body["msgtype"] == "m.text"
     assert body["format"] == "org.matrix.custom.html"
     assert result.provider_id == EVENT
-    check_spec(path, body)
+    assert rsps.check_bodies() == 1
 
 
 def test_mocked_answer_matches_the_spec() -> None:
@@ -104,7 +93,7 @@ def test_mocked_answer_matches_the_spec() -> None:
 
 
 def test_html_body_is_escaped_and_links_are_clickable(
-    rsps: responses.RequestsMock, transport: MatrixTransport
+    rsps: VendorMock, transport: MatrixTransport
 ) -> None:
     rsps.put(SEND, json={"event_id": EVENT})
     transport.send(make_message())
@@ -118,7 +107,7 @@ def test_html_body_is_escaped_and_links_are_clickable(
 
 
 def test_link_fact_is_appended_when_the_text_lacks_it(
-    rsps: responses.RequestsMock, transport: MatrixTransport
+    rsps: VendorMock, transport: MatrixTransport
 ) -> None:
     rsps.put(SEND, json={"event_id": EVENT})
     transport.send(make_message(text="Mañana a las 11:00."))
@@ -127,7 +116,7 @@ def test_link_fact_is_appended_when_the_text_lacks_it(
 
 
 def test_transaction_id_is_derived_from_the_ledger_key_so_a_resend_is_the_same_request(
-    rsps: responses.RequestsMock, transport: MatrixTransport
+    rsps: VendorMock, transport: MatrixTransport
 ) -> None:
     rsps.put(SEND, json={"event_id": EVENT})
     transport.send(make_message())
@@ -140,48 +129,48 @@ def test_transaction_id_is_derived_from_the_ledger_key_so_a_resend_is_the_same_r
 
 
 def test_server_errors_are_retried_with_the_same_transaction_id(
-    rsps: responses.RequestsMock, transport: MatrixTransport, waits: list[float]
+    rsps: VendorMock, transport: MatrixTransport, recorded_sleep: SleepRecorder
 ) -> None:
     rsps.put(SEND, status=502, body="bad gateway")
     rsps.put(SEND, body=requests.ConnectionError("read timed out"))
     rsps.put(SEND, json={"event_id": EVENT})
     assert transport.send(make_message()).provider_id == EVENT
     assert len({sent(rsps, i)[0] for i in range(3)}) == 1
-    assert len(waits) == 2
+    assert len(recorded_sleep) == 2
 
 
 def test_server_errors_that_persist_end_as_service_unavailable(
-    rsps: responses.RequestsMock, transport: MatrixTransport, waits: list[float]
+    rsps: VendorMock, transport: MatrixTransport, recorded_sleep: SleepRecorder
 ) -> None:
     rsps.put(SEND, status=503, json={"errcode": "M_UNKNOWN", "error": "overloaded"})
     with pytest.raises(ServiceUnavailable):
         transport.send(make_message())
-    assert len(rsps.calls) == len(waits) + 1 > 1
+    assert len(rsps.calls) == len(recorded_sleep) + 1 > 1
 
 
 def test_rate_limit_prefers_the_retry_after_header_over_retry_after_ms(
-    rsps: responses.RequestsMock, transport: MatrixTransport, waits: list[float]
+    rsps: VendorMock, transport: MatrixTransport, recorded_sleep: SleepRecorder
 ) -> None:
     rsps.put(SEND, status=429, headers={"Retry-After": "3"},
              json={"errcode": "M_LIMIT_EXCEEDED", "error": "Too many requests",
                    "retry_after_ms": 9000})
     rsps.put(SEND, json={"event_id": EVENT})
     transport.send(make_message())
-    assert waits == [3.0]
+    assert recorded_sleep == [3.0]
 
 
 def test_rate_limit_without_header_waits_retry_after_ms(
-    rsps: responses.RequestsMock, transport: MatrixTransport, waits: list[float]
+    rsps: VendorMock, transport: MatrixTransport, recorded_sleep: SleepRecorder
 ) -> None:
     rsps.put(SEND, status=429, json={"errcode": "M_LIMIT_EXCEEDED",
                                      "error": "Too many requests", "retry_after_ms": 2500})
     rsps.put(SEND, json={"event_id": EVENT})
     transport.send(make_message())
-    assert waits == [2.5]
+    assert recorded_sleep == [2.5]
 
 
 def test_persistent_rate_limit_raises_rate_limited_with_the_wait(
-    rsps: responses.RequestsMock, transport: MatrixTransport
+    rsps: VendorMock, transport: MatrixTransport
 ) -> None:
     rsps.put(SEND, status=429, json={"errcode": "M_LIMIT_EXCEEDED", "retry_after_ms": 4000})
     with pytest.raises(RateLimited) as info:
@@ -201,7 +190,7 @@ def test_persistent_rate_limit_raises_rate_limited_with_the_wait(
     ],
 )
 def test_errcodes_map_to_s3events_errors_without_retrying(
-    rsps: responses.RequestsMock, transport: MatrixTransport, waits: list[float],
+    rsps: VendorMock, transport: MatrixTransport, recorded_sleep: SleepRecorder,
     status: int, errcode: str, error: type[ServiceError],
 ) -> None:
     rsps.put(SEND, status=status, json={"errcode": errcode, "error": "nope"})
@@ -210,11 +199,11 @@ def test_errcodes_map_to_s3events_errors_without_retrying(
     assert type(info.value) is error
     assert info.value.vendor_message == f"{errcode} nope"
     assert len(rsps.calls) == 1
-    assert waits == []
+    assert recorded_sleep == []
 
 
 def test_forbidden_hint_says_the_bot_must_join_the_room(
-    rsps: responses.RequestsMock, transport: MatrixTransport
+    rsps: VendorMock, transport: MatrixTransport
 ) -> None:
     rsps.put(SEND, status=403, json={"errcode": "M_FORBIDDEN",
                                      "error": "User not in room"})
@@ -224,7 +213,7 @@ def test_forbidden_hint_says_the_bot_must_join_the_room(
 
 
 def test_room_alias_is_resolved_once_through_the_directory(
-    rsps: responses.RequestsMock, transport: MatrixTransport
+    rsps: VendorMock, transport: MatrixTransport
 ) -> None:
     alias = "#s3e-latam:example.org"
     rsps.get(f"{API}/directory/room/%23s3e-latam%3Aexample.org",
@@ -238,7 +227,7 @@ def test_room_alias_is_resolved_once_through_the_directory(
 
 @pytest.mark.parametrize("recipient", ["@jose:example.org", "jose", ""])
 def test_an_address_that_is_no_room_fails_without_calling_the_homeserver(
-    rsps: responses.RequestsMock, transport: MatrixTransport, recipient: str
+    rsps: VendorMock, transport: MatrixTransport, recipient: str
 ) -> None:
     with pytest.raises(InvalidRequest, match="room"):
         transport.send(make_message(recipient=recipient))
@@ -246,7 +235,7 @@ def test_an_address_that_is_no_room_fails_without_calling_the_homeserver(
 
 
 def test_token_never_shows_in_repr_logs_or_errors(
-    rsps: responses.RequestsMock, transport: MatrixTransport,
+    rsps: VendorMock, transport: MatrixTransport,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -257,12 +246,10 @@ def test_token_never_shows_in_repr_logs_or_errors(
     transport.send(make_message())
     with pytest.raises(AuthenticationError) as info:
         transport.send(make_message())
-    shown = " ".join([repr(transport), str(transport.options), repr(transport.http),
-                      str(info.value), caplog.text])
+    shown = [repr(transport), str(transport.options), repr(transport.http), str(info.value)]
     assert "retrying" in caplog.text
     assert "log the bot in again" in str(info.value)
-    assert TOKEN not in shown
-    assert "SECRETMATRIX" not in shown
+    assert_not_logged(caplog, TOKEN, "SECRETMATRIX", shown=shown)
 
 
 def test_options_come_from_the_environment_over_the_series_file() -> None:

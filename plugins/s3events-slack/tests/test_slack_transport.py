@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
@@ -23,6 +22,7 @@ from s3events.errors import (
     ServiceUnavailable,
 )
 from s3events.plugins import transport_class
+from s3events.testing import SleepRecorder, VendorMock, assert_not_logged, vendor_mock
 from s3events.testing.contracts import Route, TransportContract
 from s3events.testing.specs import spec_available, validate_request
 from s3events.transports.base import OutgoingMessage
@@ -51,44 +51,27 @@ def ok_body(channel: str = "D024BE91L", ts: str = "1503435956.000250") -> dict[s
 
 
 @pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+def rsps() -> Iterator[VendorMock]:
+    """The mocked Web API; at the end, every body sent is checked against the spec."""
+    with vendor_mock(spec=SPEC, base_url=BASE) as mock:
         yield mock
 
 
 @pytest.fixture
-def waits() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def transport(waits: list[float]) -> SlackTransport:
+def transport(recorded_sleep: SleepRecorder) -> SlackTransport:
     options = SlackOptions(token=TOKEN, api_base_url=BASE)  # type: ignore[arg-type]
-    return SlackTransport(options, session=requests.Session(), sleep=waits.append)
-
-
-def sent_body(rsps: responses.RequestsMock, index: int = -1) -> dict[str, Any]:
-    body = rsps.calls[index].request.body
-    assert body is not None
-    decoded: dict[str, Any] = json.loads(body)
-    return decoded
-
-
-def check_spec(body: dict[str, Any]) -> None:
-    if not spec_available(SPEC):
-        pytest.skip("../shared/specs is absent: the Slack spec check is skipped")
-    validate_request(SPEC, method="POST", path="/chat.postMessage", body=body)
+    return SlackTransport(options, session=requests.Session(), sleep=recorded_sleep)
 
 
 def test_send_posts_json_with_bearer_token_and_returns_channel_and_ts(
-    rsps: responses.RequestsMock, transport: SlackTransport
+    rsps: VendorMock, transport: SlackTransport
 ) -> None:
     rsps.post(URL, json=ok_body())
     result = transport.send(make_message())
     request = rsps.calls[0].request
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
     assert request.headers["Content-Type"].startswith("application/json")
-    body = sent_body(rsps)
+    body = rsps.sent_json()
     assert body["channel"] == "U012AB3CD"
     assert body["unfurl_links"] is False
     assert "token" not in body
@@ -96,7 +79,7 @@ def test_send_posts_json_with_bearer_token_and_returns_channel_and_ts(
 
 
 def test_message_ts_stays_a_string_with_its_trailing_zeros(
-    rsps: responses.RequestsMock, transport: SlackTransport
+    rsps: VendorMock, transport: SlackTransport
 ) -> None:
     rsps.post(URL, json=ok_body(channel="C1H9RESGL", ts="1503435956.000200"))
     assert transport.send(make_message(recipient="C1H9RESGL")).provider_id == (
@@ -104,25 +87,25 @@ def test_message_ts_stays_a_string_with_its_trailing_zeros(
 
 
 def test_body_with_join_button_matches_the_chat_postmessage_spec(
-    rsps: responses.RequestsMock, transport: SlackTransport
+    rsps: VendorMock, transport: SlackTransport
 ) -> None:
     rsps.post(URL, json=ok_body())
     transport.send(make_message())
-    body = sent_body(rsps)
+    body = rsps.sent_json()
     button = body["blocks"][1]["elements"][0]
     assert button["url"] == LINK
     assert button["text"]["text"] == "Unirse"
-    check_spec(body)
+    assert rsps.check_bodies() == 1
 
 
 def test_body_without_link_matches_the_spec_and_has_no_blocks(
-    rsps: responses.RequestsMock, transport: SlackTransport
+    rsps: VendorMock, transport: SlackTransport
 ) -> None:
     rsps.post(URL, json=ok_body())
     transport.send(make_message(kind="confirmation", facts={}))
-    body = sent_body(rsps)
+    body = rsps.sent_json()
     assert "blocks" not in body
-    check_spec(body)
+    assert rsps.check_bodies() == 1
 
 
 def test_spec_check_rejects_a_body_without_channel() -> None:
@@ -133,11 +116,11 @@ def test_spec_check_rejects_a_body_without_channel() -> None:
 
 
 def test_text_escapes_mrkdwn_control_characters_and_leads_with_the_subject(
-    rsps: responses.RequestsMock, transport: SlackTransport
+    rsps: VendorMock, transport: SlackTransport
 ) -> None:
     rsps.post(URL, json=ok_body())
     transport.send(make_message())
-    text = sent_body(rsps)["text"]
+    text = rsps.sent_json()["text"]
     assert text.startswith("*Sesión 1: Estrategias &lt;S3&gt; &amp; territorio*\n")
     assert "<S3>" not in text
 
@@ -157,7 +140,7 @@ def test_text_escapes_mrkdwn_control_characters_and_leads_with_the_subject(
     ],
 )
 def test_ok_false_error_codes_map_to_s3events_errors(
-    rsps: responses.RequestsMock, transport: SlackTransport, code: str,
+    rsps: VendorMock, transport: SlackTransport, code: str,
     error: type[ServiceError],
 ) -> None:
     rsps.post(URL, json={"ok": False, "error": code})
@@ -169,7 +152,7 @@ def test_ok_false_error_codes_map_to_s3events_errors(
 
 
 def test_missing_scope_hint_names_the_scope_slack_asks_for(
-    rsps: responses.RequestsMock, transport: SlackTransport
+    rsps: VendorMock, transport: SlackTransport
 ) -> None:
     rsps.post(URL, json={"ok": False, "error": "missing_scope", "needed": "chat:write",
                          "provided": "users:read"})
@@ -179,41 +162,41 @@ def test_missing_scope_hint_names_the_scope_slack_asks_for(
 
 
 def test_http_429_waits_retry_after_seconds_then_sends(
-    rsps: responses.RequestsMock, transport: SlackTransport, waits: list[float]
+    rsps: VendorMock, transport: SlackTransport, recorded_sleep: SleepRecorder
 ) -> None:
     rsps.post(URL, status=429, headers={"Retry-After": "7"},
               json={"ok": False, "error": "ratelimited"})
     rsps.post(URL, json=ok_body())
     result = transport.send(make_message())
-    assert waits == [7.0]
+    assert recorded_sleep == [7.0]
     assert len(rsps.calls) == 2
     assert result.provider_id == "D024BE91L:1503435956.000250"
 
 
 def test_persistent_rate_limit_raises_rate_limited_with_retry_after(
-    rsps: responses.RequestsMock, transport: SlackTransport, waits: list[float]
+    rsps: VendorMock, transport: SlackTransport, recorded_sleep: SleepRecorder
 ) -> None:
     rsps.post(URL, status=429, headers={"Retry-After": "3"},
               json={"ok": False, "error": "ratelimited"})
     with pytest.raises(RateLimited) as info:
         transport.send(make_message())
     assert info.value.retry_after == 3.0
-    assert waits == [3.0] * (len(rsps.calls) - 1)
+    assert recorded_sleep == [3.0] * (len(rsps.calls) - 1)
     assert len(rsps.calls) > 1
 
 
 def test_server_error_is_not_retried_because_a_post_may_have_been_applied(
-    rsps: responses.RequestsMock, transport: SlackTransport, waits: list[float]
+    rsps: VendorMock, transport: SlackTransport, recorded_sleep: SleepRecorder
 ) -> None:
     rsps.post(URL, status=503, body="upstream down")
     with pytest.raises(ServiceUnavailable):
         transport.send(make_message())
     assert len(rsps.calls) == 1
-    assert waits == []
+    assert recorded_sleep == []
 
 
 def test_connection_error_is_service_unavailable_and_not_retried(
-    rsps: responses.RequestsMock, transport: SlackTransport, waits: list[float]
+    rsps: VendorMock, transport: SlackTransport, recorded_sleep: SleepRecorder
 ) -> None:
     rsps.post(URL, body=requests.ConnectionError("connection reset"))
     with pytest.raises(ServiceUnavailable):
@@ -222,7 +205,7 @@ def test_connection_error_is_service_unavailable_and_not_retried(
 
 
 def test_a_200_that_is_not_a_web_api_answer_is_service_unavailable(
-    rsps: responses.RequestsMock, transport: SlackTransport
+    rsps: VendorMock, transport: SlackTransport
 ) -> None:
     rsps.post(URL, body="<html>proxy login</html>", content_type="text/html")
     with pytest.raises(ServiceUnavailable, match="api_base_url"):
@@ -230,7 +213,7 @@ def test_a_200_that_is_not_a_web_api_answer_is_service_unavailable(
 
 
 def test_empty_recipient_is_rejected_without_calling_slack(
-    rsps: responses.RequestsMock, transport: SlackTransport
+    rsps: VendorMock, transport: SlackTransport
 ) -> None:
     with pytest.raises(InvalidRequest):
         transport.send(make_message(recipient=" "))
@@ -238,7 +221,7 @@ def test_empty_recipient_is_rejected_without_calling_slack(
 
 
 def test_token_never_shows_in_repr_logs_or_errors(
-    rsps: responses.RequestsMock, transport: SlackTransport, caplog: pytest.LogCaptureFixture
+    rsps: VendorMock, transport: SlackTransport, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     rsps.post(URL, status=429, headers={"Retry-After": "1"}, json={"ok": False,
@@ -248,11 +231,9 @@ def test_token_never_shows_in_repr_logs_or_errors(
     transport.send(make_message())
     with pytest.raises(AuthenticationError) as info:
         transport.send(make_message())
-    shown = " ".join([repr(transport), str(transport.options), repr(transport.http),
-                      str(info.value), caplog.text])
+    shown = [repr(transport), str(transport.options), repr(transport.http), str(info.value)]
     assert "retrying" in caplog.text
-    assert TOKEN not in shown
-    assert "SECRETSLACKTOKEN" not in shown
+    assert_not_logged(caplog, TOKEN, "SECRETSLACKTOKEN", shown=shown)
 
 
 def test_options_come_from_the_environment_over_the_series_file() -> None:

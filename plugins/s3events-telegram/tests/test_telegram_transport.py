@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 import logging
 import re
 import traceback
@@ -26,6 +25,7 @@ from s3events.errors import (
     ServiceUnavailable,
 )
 from s3events.plugins import transport_class
+from s3events.testing import SleepRecorder, VendorMock, assert_not_logged, vendor_mock
 from s3events.testing.contracts import DEFAULT_ERRORS, Route, TransportContract
 from s3events.testing.specs import spec_available, validate_request
 from s3events.transports.base import OutgoingMessage
@@ -62,33 +62,16 @@ def error_body(code: int, description: str, **parameters: Any) -> dict[str, Any]
 
 
 @pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+def rsps() -> Iterator[VendorMock]:
+    """The mocked Bot API; at the end, every body sent is checked against the spec."""
+    with vendor_mock(spec=SPEC, base_url=BASE) as mock:
         yield mock
 
 
 @pytest.fixture
-def waits() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def transport(waits: list[float]) -> TelegramTransport:
+def transport(recorded_sleep: SleepRecorder) -> TelegramTransport:
     options = TelegramOptions(bot_token=TOKEN, api_base_url=BASE)  # type: ignore[arg-type]
-    return TelegramTransport(options, session=requests.Session(), sleep=waits.append)
-
-
-def sent_body(rsps: responses.RequestsMock, index: int = -1) -> dict[str, Any]:
-    body = rsps.calls[index].request.body
-    assert body is not None
-    decoded: dict[str, Any] = json.loads(body)
-    return decoded
-
-
-def check_spec(body: dict[str, Any]) -> None:
-    if not spec_available(SPEC):
-        pytest.skip("../shared/specs is absent: the Telegram spec check is skipped")
-    validate_request(SPEC, method="POST", path="/sendMessage", body=body)
+    return TelegramTransport(options, session=requests.Session(), sleep=recorded_sleep)
 
 
 def visible(text: str) -> str:
@@ -97,28 +80,28 @@ def visible(text: str) -> str:
 
 
 def test_send_round_trip_returns_the_message_id(
-    rsps: responses.RequestsMock, transport: TelegramTransport
+    rsps: VendorMock, transport: TelegramTransport
 ) -> None:
     rsps.post(URL, json=ok_body(42))
     result = transport.send(make_message())
-    body = sent_body(rsps)
+    body = rsps.sent_json()
     assert result.provider_id == "42"
     assert body["chat_id"] == 987654321
     assert body["parse_mode"] == "HTML"
     assert body["link_preview_options"] == {"is_disabled": True}
     assert body["reply_markup"] == {"inline_keyboard": [[{"text": "Unirse", "url": LINK}]]}
-    check_spec(body)
+    assert rsps.check_bodies() == 1
 
 
 def test_body_without_link_has_no_keyboard_and_matches_the_spec(
-    rsps: responses.RequestsMock, transport: TelegramTransport
+    rsps: VendorMock, transport: TelegramTransport
 ) -> None:
     rsps.post(URL, json=ok_body())
     transport.send(make_message(kind="confirmation", facts={}, recipient="@s3e_latam"))
-    body = sent_body(rsps)
+    body = rsps.sent_json()
     assert "reply_markup" not in body
     assert body["chat_id"] == "@s3e_latam"
-    check_spec(body)
+    assert rsps.check_bodies() == 1
 
 
 def test_spec_check_rejects_a_chat_id_of_the_wrong_type() -> None:
@@ -139,16 +122,16 @@ def test_spec_check_rejects_a_chat_id_of_the_wrong_type() -> None:
     ],
 )
 def test_chat_ids_are_integers_when_numeric_else_usernames(
-    rsps: responses.RequestsMock, transport: TelegramTransport, recipient: str,
+    rsps: VendorMock, transport: TelegramTransport, recipient: str,
     expected: int | str,
 ) -> None:
     rsps.post(URL, json=ok_body())
     transport.send(make_message(recipient=recipient))
-    assert sent_body(rsps)["chat_id"] == expected
+    assert rsps.sent_json()["chat_id"] == expected
 
 
 def test_an_address_that_is_no_chat_id_fails_without_calling_telegram(
-    rsps: responses.RequestsMock, transport: TelegramTransport
+    rsps: VendorMock, transport: TelegramTransport
 ) -> None:
     with pytest.raises(InvalidRequest, match="chat id"):
         transport.send(make_message(recipient="José Peña"))
@@ -156,11 +139,11 @@ def test_an_address_that_is_no_chat_id_fails_without_calling_telegram(
 
 
 def test_text_is_html_escaped_with_the_subject_in_bold(
-    rsps: responses.RequestsMock, transport: TelegramTransport
+    rsps: VendorMock, transport: TelegramTransport
 ) -> None:
     rsps.post(URL, json=ok_body())
     transport.send(make_message())
-    text = sent_body(rsps)["text"]
+    text = rsps.sent_json()["text"]
     assert text.startswith("<b>Sesión 1: &lt;S3&gt; &amp; territorio</b>\n\n")
     assert "lang=es&amp;x=1" in text
     assert "<S3>" not in text
@@ -176,28 +159,28 @@ def test_long_text_is_cut_to_4096_characters_after_entity_parsing() -> None:
 
 
 def test_flood_limit_waits_parameters_retry_after_then_sends(
-    rsps: responses.RequestsMock, transport: TelegramTransport, waits: list[float]
+    rsps: VendorMock, transport: TelegramTransport, recorded_sleep: SleepRecorder
 ) -> None:
     rsps.post(URL, status=429,
               json=error_body(429, "Too Many Requests: retry after 5", retry_after=5))
     rsps.post(URL, json=ok_body(43))
     assert transport.send(make_message()).provider_id == "43"
-    assert waits == [5.0]
+    assert recorded_sleep == [5.0]
 
 
 def test_persistent_flood_limit_raises_rate_limited_with_retry_after(
-    rsps: responses.RequestsMock, transport: TelegramTransport, waits: list[float]
+    rsps: VendorMock, transport: TelegramTransport, recorded_sleep: SleepRecorder
 ) -> None:
     rsps.post(URL, status=429,
               json=error_body(429, "Too Many Requests: retry after 9", retry_after=9))
     with pytest.raises(RateLimited) as info:
         transport.send(make_message())
     assert info.value.retry_after == 9.0
-    assert waits and set(waits) == {9.0}
+    assert recorded_sleep and set(recorded_sleep) == {9.0}
 
 
 def test_group_migrated_to_supergroup_names_the_new_chat_id(
-    rsps: responses.RequestsMock, transport: TelegramTransport
+    rsps: VendorMock, transport: TelegramTransport
 ) -> None:
     rsps.post(URL, status=400, json=error_body(
         400, "Bad Request: group chat was upgraded to a supergroup chat",
@@ -220,7 +203,7 @@ def test_group_migrated_to_supergroup_names_the_new_chat_id(
     ],
 )
 def test_error_answers_map_to_s3events_errors_without_retrying(
-    rsps: responses.RequestsMock, transport: TelegramTransport, waits: list[float],
+    rsps: VendorMock, transport: TelegramTransport, recorded_sleep: SleepRecorder,
     status: int, description: str, error: type[ServiceError],
 ) -> None:
     rsps.post(URL, status=status, json=error_body(status, description))
@@ -229,7 +212,7 @@ def test_error_answers_map_to_s3events_errors_without_retrying(
     assert type(info.value) is error
     assert info.value.vendor_message == description
     assert len(rsps.calls) == 1
-    assert waits == []
+    assert recorded_sleep == []
 
 
 def test_connection_errors_never_show_the_token_in_the_whole_exception_chain(
@@ -253,11 +236,11 @@ def test_urllib3_request_lines_are_redacted_in_logs(
         '%s://%s:%s "%s %s %s" %s %s', "https", "api.telegram.org", 443, "POST",
         f"/bot{TOKEN}/sendMessage", "HTTP/1.1", 200, 120)
     assert "/bot<bot-token>/sendMessage" in caplog.text
-    assert TOKEN not in caplog.text
+    assert_not_logged(caplog, TOKEN)
 
 
 def test_token_never_shows_in_repr_logs_or_errors(
-    rsps: responses.RequestsMock, transport: TelegramTransport,
+    rsps: VendorMock, transport: TelegramTransport,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -267,11 +250,10 @@ def test_token_never_shows_in_repr_logs_or_errors(
     transport.send(make_message())
     with pytest.raises(AuthenticationError) as info:
         transport.send(make_message())
-    shown = " ".join([repr(transport), str(transport.options), repr(transport.http),
-                      "".join(traceback.format_exception(info.value)), caplog.text])
+    shown = [repr(transport), str(transport.options), repr(transport.http),
+             "".join(traceback.format_exception(info.value))]
     assert "retrying" in caplog.text
-    assert TOKEN not in shown
-    assert "AAHsecret" not in shown
+    assert_not_logged(caplog, TOKEN, "AAHsecret", shown=shown)
 
 
 def test_options_come_from_the_environment_over_the_series_file() -> None:

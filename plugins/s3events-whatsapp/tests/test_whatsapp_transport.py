@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
@@ -22,6 +21,7 @@ from s3events.errors import (
     ServiceUnavailable,
 )
 from s3events.plugins import transport_class
+from s3events.testing import SleepRecorder, VendorMock, assert_not_logged, vendor_mock
 from s3events.testing.contracts import Route, TransportContract
 from s3events.testing.specs import spec_available, validate_request, validate_response
 from s3events.transports.base import OutgoingMessage
@@ -73,41 +73,24 @@ def options(**overrides: Any) -> WhatsAppOptions:
 
 
 @pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+def rsps() -> Iterator[VendorMock]:
+    """The mocked Cloud API; at the end, every body sent is checked against the spec."""
+    with vendor_mock(spec=SPEC, base_url=BASE) as mock:
         yield mock
 
 
 @pytest.fixture
-def waits() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def transport(waits: list[float]) -> WhatsAppTransport:
-    return WhatsAppTransport(options(), session=requests.Session(), sleep=waits.append)
-
-
-def sent_body(rsps: responses.RequestsMock, index: int = -1) -> dict[str, Any]:
-    body = rsps.calls[index].request.body
-    assert body is not None
-    decoded: dict[str, Any] = json.loads(body)
-    return decoded
-
-
-def check_spec(body: dict[str, Any]) -> None:
-    if not spec_available(SPEC):
-        pytest.skip("../shared/specs is absent: the WhatsApp spec check is skipped")
-    validate_request(SPEC, method="POST", path=SPEC_PATH, body=body)
+def transport(recorded_sleep: SleepRecorder) -> WhatsAppTransport:
+    return WhatsAppTransport(options(), session=requests.Session(), sleep=recorded_sleep)
 
 
 def test_send_round_trip_posts_a_template_and_returns_the_wamid(
-    rsps: responses.RequestsMock, transport: WhatsAppTransport
+    rsps: VendorMock, transport: WhatsAppTransport
 ) -> None:
     rsps.post(URL, json=ok_body())
     result = transport.send(make_message())
     assert rsps.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
-    body = sent_body(rsps)
+    body = rsps.sent_json()
     assert body == {
         "messaging_product": "whatsapp", "recipient_type": "individual", "to": "525512345678",
         "type": "template",
@@ -122,7 +105,7 @@ def test_send_round_trip_posts_a_template_and_returns_the_wamid(
         },
     }
     assert result.provider_id == WAMID
-    check_spec(body)
+    assert rsps.check_bodies() == 1
 
 
 def test_mocked_success_answer_matches_the_spec() -> None:
@@ -158,52 +141,51 @@ def test_spec_check_rejects_a_template_language_without_policy() -> None:
     ],
 )
 def test_template_language_follows_the_participant_language_and_the_languages_option(
-    rsps: responses.RequestsMock, waits: list[float], language: str,
+    rsps: VendorMock, recorded_sleep: SleepRecorder, language: str,
     mapping: dict[str, str] | str | None, code: str,
 ) -> None:
     extra = {"languages": mapping} if mapping is not None else {}
     transport = WhatsAppTransport(options(**extra), session=requests.Session(),
-                                  sleep=waits.append)
+                                  sleep=recorded_sleep)
     rsps.post(URL, json=ok_body())
     transport.send(make_message(language=language))
-    assert sent_body(rsps)["template"]["language"] == {"code": code, "policy": "deterministic"}
+    assert rsps.sent_json()["template"]["language"] == {"code": code, "policy": "deterministic"}
 
 
 def test_a_kind_can_use_its_own_template(
-    rsps: responses.RequestsMock, waits: list[float]
+    rsps: VendorMock, recorded_sleep: SleepRecorder
 ) -> None:
     transport = WhatsAppTransport(options(templates={"cancellation": "seminar_cancelled"}),
-                                  session=requests.Session(), sleep=waits.append)
+                                  session=requests.Session(), sleep=recorded_sleep)
     rsps.post(URL, json=ok_body())
     rsps.post(URL, json=ok_body())
     transport.send(make_message(kind="cancellation"))
     transport.send(make_message(kind="link"))
-    assert sent_body(rsps, 0)["template"]["name"] == "seminar_cancelled"
-    assert sent_body(rsps, 1)["template"]["name"] == "seminar_link"
+    assert rsps.sent_json(0)["template"]["name"] == "seminar_cancelled"
+    assert rsps.sent_json(1)["template"]["name"] == "seminar_link"
 
 
 def test_a_kinds_own_template_gets_only_the_facts_the_message_has(
-    rsps: responses.RequestsMock, waits: list[float]
+    rsps: VendorMock, recorded_sleep: SleepRecorder
 ) -> None:
     transport = WhatsAppTransport(
         options(templates={"cancellation": "seminar_cancelled",
                            "confirmation": "seminar_registered"}),
-        session=requests.Session(), sleep=waits.append)
+        session=requests.Session(), sleep=recorded_sleep)
     rsps.post(URL, json=ok_body())
     facts = {**make_message().facts, "link": ""}
     transport.send(make_message(kind="cancellation", facts=facts))
     transport.send(make_message(kind="confirmation", facts={"kind": "confirmation"}))
-    cancelled, registered = sent_body(rsps, 0)["template"], sent_body(rsps, 1)["template"]
+    cancelled, registered = rsps.sent_json(0)["template"], rsps.sent_json(1)["template"]
     assert [p["text"] for p in cancelled["components"][0]["parameters"]] == [
         facts["title"], facts["local_time"]]
     assert registered == {"name": "seminar_registered",
                           "language": {"code": "es", "policy": "deterministic"}}
-    check_spec(sent_body(rsps, 0))
-    check_spec(sent_body(rsps, 1))
+    assert rsps.check_bodies() == 2
 
 
 def test_a_kind_without_its_own_template_and_without_a_link_names_the_templates_option(
-    rsps: responses.RequestsMock, transport: WhatsAppTransport
+    rsps: VendorMock, transport: WhatsAppTransport
 ) -> None:
     facts = {**make_message().facts, "link": ""}
     with pytest.raises(InvalidRequest) as info:
@@ -218,16 +200,16 @@ def test_a_kind_without_its_own_template_and_without_a_link_names_the_templates_
      ("51987654321", "51987654321")],
 )
 def test_phone_numbers_are_sent_as_e164_digits(
-    rsps: responses.RequestsMock, transport: WhatsAppTransport, recipient: str, to: str
+    rsps: VendorMock, transport: WhatsAppTransport, recipient: str, to: str
 ) -> None:
     rsps.post(URL, json=ok_body())
     transport.send(make_message(recipient=recipient))
-    assert sent_body(rsps)["to"] == to
+    assert rsps.sent_json()["to"] == to
 
 
 @pytest.mark.parametrize("recipient", ["jose@example.org", "12", "+0 55 1234"])
 def test_an_address_that_is_no_phone_number_fails_without_calling_whatsapp(
-    rsps: responses.RequestsMock, transport: WhatsAppTransport, recipient: str
+    rsps: VendorMock, transport: WhatsAppTransport, recipient: str
 ) -> None:
     with pytest.raises(InvalidRequest, match=r"E\.164"):
         transport.send(make_message(recipient=recipient))
@@ -236,7 +218,7 @@ def test_an_address_that_is_no_phone_number_fails_without_calling_whatsapp(
 
 @pytest.mark.parametrize("missing", ["title", "local_time", "link"])
 def test_a_message_without_a_template_fact_fails_before_any_call(
-    rsps: responses.RequestsMock, transport: WhatsAppTransport, missing: str
+    rsps: VendorMock, transport: WhatsAppTransport, missing: str
 ) -> None:
     facts = dict(make_message().facts)
     del facts[missing]
@@ -246,12 +228,12 @@ def test_a_message_without_a_template_fact_fails_before_any_call(
 
 
 def test_line_breaks_and_long_space_runs_are_folded_in_parameters(
-    rsps: responses.RequestsMock, transport: WhatsAppTransport
+    rsps: VendorMock, transport: WhatsAppTransport
 ) -> None:
     rsps.post(URL, json=ok_body())
     facts = {**make_message().facts, "title": "Sesión 1:\n\tEstrategias      RIS3"}
     transport.send(make_message(facts=facts))
-    first = sent_body(rsps)["template"]["components"][0]["parameters"][0]["text"]
+    first = rsps.sent_json()["template"]["components"][0]["parameters"][0]["text"]
     assert first == "Sesión 1: Estrategias   RIS3"
 
 
@@ -268,7 +250,7 @@ def test_line_breaks_and_long_space_runs_are_folded_in_parameters(
     ],
 )
 def test_graph_error_codes_map_to_s3events_errors_without_retrying(
-    rsps: responses.RequestsMock, transport: WhatsAppTransport, waits: list[float],
+    rsps: VendorMock, transport: WhatsAppTransport, recorded_sleep: SleepRecorder,
     code: int, error: type[ServiceError],
 ) -> None:
     rsps.post(URL, status=401 if code == 190 else 400, json=graph_error(code))
@@ -278,12 +260,12 @@ def test_graph_error_codes_map_to_s3events_errors_without_retrying(
     assert info.value.vendor_message is not None
     assert "fbtrace_id AXsgnV2Cm3ZMGF3dF_cfYIn" in info.value.vendor_message
     assert len(rsps.calls) == 1
-    assert waits == []
+    assert recorded_sleep == []
 
 
 @pytest.mark.parametrize("code", [132000, 132001, 131047])
 def test_template_errors_carry_a_hint(
-    rsps: responses.RequestsMock, transport: WhatsAppTransport, code: int
+    rsps: VendorMock, transport: WhatsAppTransport, code: int
 ) -> None:
     rsps.post(URL, status=400, json=graph_error(code))
     with pytest.raises(InvalidRequest) as info:
@@ -293,46 +275,46 @@ def test_template_errors_carry_a_hint(
 
 @pytest.mark.parametrize("code", [130429, 131056, 131048, 4, 80007])
 def test_rate_limit_codes_raise_rate_limited_after_waiting(
-    rsps: responses.RequestsMock, transport: WhatsAppTransport, waits: list[float], code: int
+    rsps: VendorMock, transport: WhatsAppTransport, recorded_sleep: SleepRecorder, code: int
 ) -> None:
     rsps.post(URL, status=400, json=graph_error(code, "rate limit hit"))
     with pytest.raises(RateLimited):
         transport.send(make_message())
     assert len(rsps.calls) > 1
-    assert len(waits) == len(rsps.calls) - 1
+    assert len(recorded_sleep) == len(rsps.calls) - 1
 
 
 def test_pair_rate_limit_waits_six_seconds_then_sends(
-    rsps: responses.RequestsMock, transport: WhatsAppTransport, waits: list[float]
+    rsps: VendorMock, transport: WhatsAppTransport, recorded_sleep: SleepRecorder
 ) -> None:
     rsps.post(URL, status=400, json=graph_error(131056, "pair rate limit hit"))
     rsps.post(URL, json=ok_body())
     assert transport.send(make_message()).provider_id == WAMID
-    assert waits == [6.0]
+    assert recorded_sleep == [6.0]
 
 
 def test_http_429_retry_after_header_is_honoured(
-    rsps: responses.RequestsMock, transport: WhatsAppTransport, waits: list[float]
+    rsps: VendorMock, transport: WhatsAppTransport, recorded_sleep: SleepRecorder
 ) -> None:
     rsps.post(URL, status=429, headers={"Retry-After": "11"},
               json=graph_error(130429, "throughput"))
     rsps.post(URL, json=ok_body())
     transport.send(make_message())
-    assert waits == [11.0]
+    assert recorded_sleep == [11.0]
 
 
 def test_transient_errors_are_service_unavailable_and_not_repeated(
-    rsps: responses.RequestsMock, transport: WhatsAppTransport, waits: list[float]
+    rsps: VendorMock, transport: WhatsAppTransport, recorded_sleep: SleepRecorder
 ) -> None:
     rsps.post(URL, status=500, json=graph_error(99999, "try again later", transient=True))
     with pytest.raises(ServiceUnavailable):
         transport.send(make_message())
     assert len(rsps.calls) == 1
-    assert waits == []
+    assert recorded_sleep == []
 
 
 def test_connection_error_is_service_unavailable_and_not_repeated(
-    rsps: responses.RequestsMock, transport: WhatsAppTransport
+    rsps: VendorMock, transport: WhatsAppTransport
 ) -> None:
     rsps.post(URL, body=requests.ConnectionError("connection reset"))
     with pytest.raises(ServiceUnavailable):
@@ -341,7 +323,7 @@ def test_connection_error_is_service_unavailable_and_not_repeated(
 
 
 def test_token_never_shows_in_repr_logs_or_errors(
-    rsps: responses.RequestsMock, transport: WhatsAppTransport,
+    rsps: VendorMock, transport: WhatsAppTransport,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -351,11 +333,9 @@ def test_token_never_shows_in_repr_logs_or_errors(
     transport.send(make_message())
     with pytest.raises(AuthenticationError) as info:
         transport.send(make_message())
-    shown = " ".join([repr(transport), str(transport.options), repr(transport.http),
-                      str(info.value), caplog.text])
+    shown = [repr(transport), str(transport.options), repr(transport.http), str(info.value)]
     assert "retrying" in caplog.text
-    assert TOKEN not in shown
-    assert "secretWHATSAPP" not in shown
+    assert_not_logged(caplog, TOKEN, "secretWHATSAPP", shown=shown)
 
 
 def test_options_come_from_the_environment_over_the_series_file() -> None:
