@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
@@ -14,6 +13,7 @@ from s3events_apprise import AppriseOptions, AppriseTransport, split_urls
 
 from s3events.errors import ConfigurationError, InvalidRequest, ServiceError, ServiceUnavailable
 from s3events.plugins import transport_class
+from s3events.testing import VendorMock, assert_not_logged, vendor_mock
 from s3events.testing.contracts import DEFAULT_ERRORS, Route, TransportContract
 from s3events.transports.base import OutgoingMessage
 
@@ -35,8 +35,9 @@ def make_message(**overrides: Any) -> OutgoingMessage:
 
 
 @pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+def rsps() -> Iterator[VendorMock]:
+    """The services Apprise posts to (its json:// scheme), mocked."""
+    with vendor_mock() as mock:
         yield mock
 
 
@@ -45,19 +46,12 @@ def transport() -> AppriseTransport:
     return AppriseTransport(AppriseOptions.model_validate({"urls": [SHARED]}))
 
 
-def payload(rsps: responses.RequestsMock, index: int = -1) -> dict[str, Any]:
-    body = rsps.calls[index].request.body
-    assert body is not None
-    decoded: dict[str, Any] = json.loads(body)
-    return decoded
-
-
 def test_a_handle_goes_to_the_shared_urls_named_on_the_first_line(
-    rsps: responses.RequestsMock, transport: AppriseTransport
+    rsps: VendorMock, transport: AppriseTransport
 ) -> None:
     rsps.post(SHARED_ENDPOINT, json={})
     result = transport.send(make_message())
-    sent = payload(rsps)
+    sent = rsps.sent_json()
     assert rsps.calls[0].request.url == SHARED_ENDPOINT
     assert sent["title"] == "Sesión 1: Estrategias"
     assert sent["message"] == "@jose\n\nHola José Peña, mañana a las 10:00: " + LINK
@@ -65,32 +59,32 @@ def test_a_handle_goes_to_the_shared_urls_named_on_the_first_line(
 
 
 def test_a_participant_url_gets_the_message_alone(
-    rsps: responses.RequestsMock, transport: AppriseTransport
+    rsps: VendorMock, transport: AppriseTransport
 ) -> None:
     rsps.post(PERSONAL_ENDPOINT, json={})
     transport.send(make_message(recipient=PERSONAL))
     assert [call.request.url for call in rsps.calls] == [PERSONAL_ENDPOINT]
-    assert payload(rsps)["message"] == "Hola José Peña, mañana a las 10:00: " + LINK
+    assert rsps.sent_json()["message"] == "Hola José Peña, mañana a las 10:00: " + LINK
 
 
 def test_an_empty_address_goes_to_the_shared_urls_unchanged(
-    rsps: responses.RequestsMock, transport: AppriseTransport
+    rsps: VendorMock, transport: AppriseTransport
 ) -> None:
     rsps.post(SHARED_ENDPOINT, json={})
     transport.send(make_message(recipient=""))
-    assert payload(rsps)["message"] == "Hola José Peña, mañana a las 10:00: " + LINK
+    assert rsps.sent_json()["message"] == "Hola José Peña, mañana a las 10:00: " + LINK
 
 
 def test_the_link_is_appended_when_the_text_lacks_it(
-    rsps: responses.RequestsMock, transport: AppriseTransport
+    rsps: VendorMock, transport: AppriseTransport
 ) -> None:
     rsps.post(SHARED_ENDPOINT, json={})
     transport.send(make_message(recipient="", text="Mañana a las 10:00."))
-    assert payload(rsps)["message"] == "Mañana a las 10:00.\n" + LINK
+    assert rsps.sent_json()["message"] == "Mañana a las 10:00.\n" + LINK
 
 
 def test_urls_from_the_environment_are_split_on_commas_and_spaces_between_urls(
-    rsps: responses.RequestsMock,
+    rsps: VendorMock,
 ) -> None:
     transport = AppriseTransport.from_options(
         {"urls": ["json://ignored.test/x"]},
@@ -115,7 +109,7 @@ def test_split_urls_keeps_commas_inside_one_url() -> None:
     {"body": requests.ConnectionError("connection refused")},
 ])
 def test_a_service_that_fails_makes_the_send_service_unavailable(
-    rsps: responses.RequestsMock, transport: AppriseTransport, failure: dict[str, Any]
+    rsps: VendorMock, transport: AppriseTransport, failure: dict[str, Any]
 ) -> None:
     rsps.post(SHARED_ENDPOINT, **failure)
     with pytest.raises(ServiceUnavailable):
@@ -124,7 +118,7 @@ def test_a_service_that_fails_makes_the_send_service_unavailable(
 
 
 def test_a_failing_participant_url_concerns_that_message_only(
-    rsps: responses.RequestsMock, transport: AppriseTransport
+    rsps: VendorMock, transport: AppriseTransport
 ) -> None:
     rsps.post(PERSONAL_ENDPOINT, status=500, json={"error": "down"})
     rsps.post(SHARED_ENDPOINT, status=500, json={"error": "down"})
@@ -146,7 +140,7 @@ def test_a_configured_url_apprise_cannot_use_is_a_configuration_error_without_th
 
 
 def test_a_participant_url_apprise_cannot_use_is_an_invalid_request_without_the_url(
-    rsps: responses.RequestsMock, transport: AppriseTransport
+    rsps: VendorMock, transport: AppriseTransport
 ) -> None:
     with pytest.raises(InvalidRequest) as info:
         transport.send(make_message(recipient="nosuchscheme://PERSONALTOPIC"))
@@ -154,7 +148,7 @@ def test_a_participant_url_apprise_cannot_use_is_an_invalid_request_without_the_
     assert len(rsps.calls) == 0
 
 
-def test_a_handle_without_shared_urls_is_an_invalid_request(rsps: responses.RequestsMock) -> None:
+def test_a_handle_without_shared_urls_is_an_invalid_request(rsps: VendorMock) -> None:
     transport = AppriseTransport(AppriseOptions())
     with pytest.raises(InvalidRequest, match="urls"):
         transport.send(make_message())
@@ -162,7 +156,7 @@ def test_a_handle_without_shared_urls_is_an_invalid_request(rsps: responses.Requ
 
 
 def test_urls_and_personal_data_never_show_in_repr_logs_or_errors(
-    rsps: responses.RequestsMock, transport: AppriseTransport,
+    rsps: VendorMock, transport: AppriseTransport,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -171,10 +165,9 @@ def test_urls_and_personal_data_never_show_in_repr_logs_or_errors(
     transport.send(make_message())
     with pytest.raises(ServiceUnavailable) as info:
         transport.send(make_message(recipient=PERSONAL))
-    shown = " ".join([repr(transport), str(transport.options), str(info.value), caplog.text])
+    shown = [repr(transport), str(transport.options), str(info.value)]
     assert "Failed to send JSON" in caplog.text  # Apprise's warnings still get through
-    for secret in ("SECRETPASS", "José Peña", "PERSONALTOPIC"):
-        assert secret not in shown
+    assert_not_logged(caplog, "SECRETPASS", "José Peña", "PERSONALTOPIC", shown=shown)
 
 
 def test_transport_is_registered_through_the_entry_point() -> None:
