@@ -131,6 +131,39 @@ def test_opt_in_messages_link_to_the_page_and_wait_without_its_address(state_url
         assert [(r.kind, r.state) for r in rows(store)] == [("optin", "sent")]
 
 
+def test_the_series_base_url_is_used_unless_another_is_given(state_url, write_series,
+                                                            smtp_server):
+    series = make_series(write_series, dispatch={"base_url": "https://events.example.org/s3"})
+    with open_store(state_url) as store:
+        provision(store, series)
+        add_person(store, series, "kim@example.org", sessions=["s1"])
+        add_person(store, series, "ana@example.org", sessions=["s1"])
+        dispatch(store, series, now=EARLY, transport=smtp_server.url,
+                 registration_ids=[rows_of(store)["kim@example.org"]])
+        dispatch(store, series, now=EARLY, transport=smtp_server.url,
+                 base_url="https://other.example.org")
+        kim, ana = (m.email for m in smtp_server.messages)
+        assert kim["List-Unsubscribe"].startswith("<https://events.example.org/s3/cancel/")
+        assert ana["List-Unsubscribe"].startswith("<https://other.example.org/cancel/")
+
+
+def test_a_base_url_that_is_not_an_address_is_refused_when_loading(write_series):
+    from s3events.errors import SeriesError
+
+    with pytest.raises(SeriesError, match=r"dispatch\.base_url: must be the event page's"):
+        make_series(write_series, dispatch={"base_url": "events.example.org"})
+
+
+def rows_of(store):
+    """Email → registration id."""
+    from sqlalchemy import select
+
+    from s3events.store import registrations
+
+    with store.connect() as conn:
+        return dict(conn.execute(select(registrations.c.email, registrations.c.id)).all())
+
+
 def test_links_wait_for_their_release(setup, smtp_server):
     series, store = setup
     dispatch(store, series, now=AFTER_S1_RELEASE, transport=smtp_server.url)

@@ -106,6 +106,32 @@ def test_preview_of_an_opt_in_message_needs_the_page_address(tmp_path, write_ser
     assert "Traceback" not in missing.stderr
 
 
+def test_base_url_comes_from_the_option_then_the_environment_then_the_series(
+        tmp_path, write_series):
+    from click.testing import CliRunner
+
+    from s3events.cli import cli
+
+    data = minimal_series_data(dispatch={"base_url": "https://series.example.org/s3"})
+    path, state = write_series(data), str(tmp_path / "state.db")
+    _populate(state, path, 1)
+    args = ["preview", str(path), "--state", state, "--registration", "p0000@example.org",
+            "--kind", "optin"]
+
+    def confirm_link(env: dict[str, str | None], *extra: str) -> str:
+        result = CliRunner().invoke(cli, [*args, *extra], env=env)
+        assert result.exit_code == 0, result.output
+        found = re.search(r"(https://\S+)/confirm/", result.output)
+        assert found is not None, result.output
+        return found.group(1)
+
+    assert confirm_link({"S3EVENTS_BASE_URL": None}) == "https://series.example.org/s3"
+    env = {"S3EVENTS_BASE_URL": "https://env.example.org"}
+    assert confirm_link(env) == "https://env.example.org"
+    assert confirm_link(env, "--base-url", "https://cli.example.org") == (
+        "https://cli.example.org")
+
+
 def test_dry_run_sends_and_writes_nothing(tmp_path, write_series, smtp_server):
     path, state = _series_file(write_series), str(tmp_path / "state.db")
     _populate(state, path, 2)

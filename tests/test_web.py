@@ -457,6 +457,21 @@ def test_web_secret_comes_from_the_environment_or_the_state(tmp_path: Any) -> No
         assert web_secret(other, {}) != derived
 
 
+def test_the_page_address_comes_from_the_environment_else_the_series(
+        tmp_path: Any, write_series: Any) -> None:
+    from s3events.web import app_from_environment
+
+    data = minimal_series_data(dispatch={"base_url": "https://events.example.org/s3"})
+    env = {"S3EVENTS_SERIES": str(write_series(data)), "S3EVENTS_WEB_SECRET": "w" * 40,
+           "S3EVENTS_STATE": str(tmp_path / "state.db")}
+    for given, expected in ((None, "https://events.example.org/s3"),
+                            ("https://other.example.org", "https://other.example.org")):
+        app = app_from_environment({**env, "S3EVENTS_BASE_URL": given} if given else env)
+        web = app.extensions["s3events"]
+        assert web.base_url == expected
+        web.s.store.close()
+
+
 def test_serve_without_flask_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
@@ -584,8 +599,10 @@ def test_a_wsgi_server_builds_the_app_from_the_environment(tmp_path: Any) -> Non
     from s3events.errors import ConfigurationError
     from s3events.web import app_from_environment
 
-    with pytest.raises(ConfigurationError, match="set S3EVENTS_SERIES and S3EVENTS_BASE_URL"):
+    with pytest.raises(ConfigurationError, match="set S3EVENTS_SERIES"):
         app_from_environment({})
+    with pytest.raises(ConfigurationError, match="set S3EVENTS_BASE_URL"):
+        app_from_environment({"S3EVENTS_SERIES": str(REFERENCE)})
     env = {"S3EVENTS_SERIES": str(REFERENCE), "S3EVENTS_BASE_URL": "https://events.example.org",
            "S3EVENTS_STATE": str(tmp_path / "state.db"), "S3EVENTS_WEB_PROXIES": "1",
            "S3EVENTS_WEB_SECRET": "w" * 40, "S3EVENTS_WEB_DISPATCH": "0"}

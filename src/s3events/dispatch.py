@@ -442,7 +442,10 @@ def dispatch(store: Store, series: Series, *, now: datetime, transport: str | No
     only their messages are sent (the event page sends a new registration's email this
     way, without a pass over everyone). ``schedule_first=False`` skips scheduling and sends
     what the ledger already has due, for callers whose changes scheduled their own rows.
+    ``base_url`` (the event page, for cancel and opt-in links) defaults to the series'
+    ``dispatch.base_url``.
     """
+    base_url = base_url or series.dispatch.base_url
     report = DispatchReport()
     if schedule_first:
         report.scheduled = schedule(store, series, now=now, dry_run=dry_run,
@@ -487,10 +490,14 @@ def _send(run: _Run, channels: Sequence[str], *, transport: str | None,
 def preview(store: Store, series: Series, *, email: str, session_id: str | None, kind: str,
             now: datetime, base_url: str | None = None, channel: str = "email",
             ) -> OutgoingMessage:
-    """Render one message as it would be sent, without touching the ledger."""
+    """Render one message as it would be sent, without touching the ledger.
+
+    ``base_url`` defaults to the series' ``dispatch.base_url``.
+    """
     from .errors import InputError
     from .ledger import ledger_key
 
+    base_url = base_url or series.dispatch.base_url
     query = select(registrations).where(registrations.c.series_id == series.id,
                                         registrations.c.email_key == email.strip().lower())
     with store.connect() as conn:

@@ -243,6 +243,11 @@ class DispatchSettings(_Model):
         default=None,
         description="Email transport URL: smtp://…, smtps://…, outbox:PATH or console:.",
     )
+    base_url: str | None = Field(
+        default=None,
+        description="Public URL of the event page; cancel and opt-in links in messages start "
+        "with it",
+    )
     transports: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Options per messaging transport (slack, telegram …)."
     )
@@ -264,6 +269,15 @@ class DispatchSettings(_Model):
             raise ValueError("at least one channel is needed, e.g. [email]")
         if len(set(value)) != len(value):
             raise ValueError("a channel is listed twice")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is not None and (not value.startswith(("https://", "http://"))
+                                  or len(value.split()) != 1):
+            raise ValueError("must be the event page's address, such as "
+                             "https://events.example.org/s3")
         return value
 
 

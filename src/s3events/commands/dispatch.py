@@ -27,8 +27,8 @@ __all__ = ["dispatch", "preview", "status"]
 
 base_url_option = click.option(
     "--base-url", "base_url", metavar="URL", default=None, envvar="S3EVENTS_BASE_URL",
-    help="The event page (s3events serve); adds a cancel link to messages "
-         "(default: $S3EVENTS_BASE_URL).")
+    help="The event page (s3events serve); cancel and opt-in links start with it "
+         "(default: $S3EVENTS_BASE_URL, else the series' dispatch.base_url).")
 
 
 @contextmanager

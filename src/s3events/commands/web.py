@@ -56,6 +56,7 @@ def _clock(now: str | None) -> Callable[[], datetime] | None:
 
 
 def _base_url(host: str, port: int, given: str | None) -> str:
+    """The page's public address: ``given`` (option, environment or series), else local."""
     if given:
         if not given.startswith(("http://", "https://")):
             raise InputError(f"--base-url {given!r} must start with http:// or https://")
@@ -77,7 +78,8 @@ def _base_url(host: str, port: int, given: str | None) -> str:
                    "(default: the series' dispatch.transport, else outbox).")
 @click.option("--base-url", "base_url", metavar="URL", default=None, envvar="S3EVENTS_BASE_URL",
               help="The page's public address, used in the links of emails "
-                   "(default: $S3EVENTS_BASE_URL, else http://HOST:PORT).")
+                   "(default: $S3EVENTS_BASE_URL, else the series' dispatch.base_url, else "
+                   "http://HOST:PORT).")
 @click.option("--rate-limit", "rate_limit", metavar="N/SECONDS", default="5/600",
               show_default=True, help="Form posts allowed per address in a sliding window.")
 @click.option("--proxies", "proxies", default=0, show_default=True, type=click.IntRange(0, 5),
@@ -103,8 +105,8 @@ def serve(series_path: str, host: str, port: int, state: str | None, transport: 
         limit = parse_rate_limit(rate_limit)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--rate-limit") from None
-    url = _base_url(host, port, base_url)
     series = _load(series_path)
+    url = _base_url(host, port, base_url or series.dispatch.base_url)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     with open_store(state) as store:
         app = create_app(series, store=store, base_url=url, transport=transport,

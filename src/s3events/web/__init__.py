@@ -67,19 +67,18 @@ def app_from_environment(environ: Mapping[str, str] | None = None) -> flask.Flas
     """The app configured from the environment, for WSGI servers.
 
     ``gunicorn --threads 8 's3events.web:app_from_environment()'``. Reads
-    ``S3EVENTS_SERIES`` (the series file) and ``S3EVENTS_BASE_URL`` (both required),
-    ``S3EVENTS_STATE``, ``S3EVENTS_TRANSPORT``, ``S3EVENTS_WEB_RATE_LIMIT`` (``N/SECONDS``),
-    ``S3EVENTS_WEB_PROXIES`` (trusted reverse proxies) and ``S3EVENTS_WEB_DISPATCH``
-    (``0`` leaves sending to ``s3events dispatch``).
+    ``S3EVENTS_SERIES`` (the series file, required), ``S3EVENTS_BASE_URL`` (required unless
+    the series sets ``dispatch.base_url``), ``S3EVENTS_STATE``, ``S3EVENTS_TRANSPORT``,
+    ``S3EVENTS_WEB_RATE_LIMIT`` (``N/SECONDS``), ``S3EVENTS_WEB_PROXIES`` (trusted reverse
+    proxies) and ``S3EVENTS_WEB_DISPATCH`` (``0`` leaves sending to ``s3events dispatch``).
     """
     from ..loading import load_series
     from ..store import open_store
 
     env = os.environ if environ is None else environ
-    missing = [name for name in ("S3EVENTS_SERIES", "S3EVENTS_BASE_URL") if not env.get(name)]
-    if missing:
-        raise ConfigurationError(f"set {' and '.join(missing)} to serve the event page "
-                                 "(see docs/web.md)")
+    if not env.get("S3EVENTS_SERIES"):
+        raise ConfigurationError("set S3EVENTS_SERIES (and S3EVENTS_BASE_URL) to serve the "
+                                 "event page (see docs/web.md)")
     try:
         limit = parse_rate_limit(env.get("S3EVENTS_WEB_RATE_LIMIT", "5/600"))
         proxies = int(env.get("S3EVENTS_WEB_PROXIES", "0"))
@@ -87,7 +86,11 @@ def app_from_environment(environ: Mapping[str, str] | None = None) -> flask.Flas
         raise ConfigurationError(f"S3EVENTS_WEB_RATE_LIMIT or S3EVENTS_WEB_PROXIES: {exc}"
                                  ) from None
     series = load_series(env["S3EVENTS_SERIES"])
+    base_url = env.get("S3EVENTS_BASE_URL") or series.dispatch.base_url
+    if not base_url:
+        raise ConfigurationError("set S3EVENTS_BASE_URL (or dispatch.base_url in the series) "
+                                 "to serve the event page: links in emails start with it")
     return create_app(series, store=open_store(env.get("S3EVENTS_STATE"), environ=env),
-                      base_url=env["S3EVENTS_BASE_URL"], transport=env.get("S3EVENTS_TRANSPORT"),
+                      base_url=base_url, transport=env.get("S3EVENTS_TRANSPORT"),
                       rate_limit=limit, trusted_proxies=proxies,
                       dispatch=env.get("S3EVENTS_WEB_DISPATCH", "1") != "0", environ=env)
