@@ -27,7 +27,9 @@ from s3events.platforms.base import Meeting, MeetingRequest
 from s3events.plugins import platform_class
 from s3events.provision import apply, load_adapter, stored_meetings
 from s3events.store import open_store
+from s3events.testing import SleepRecorder, VendorMock, vendor_mock
 from s3events.testing.contracts import PlatformContract, Route
+from s3events.testing.helpers import request_json
 
 pytestmark = pytest.mark.s3events_no_network
 
@@ -82,21 +84,17 @@ class TestAcmeRoomsContract(PlatformContract):
 # -- what is particular to Acme Rooms -------------------------------------------------------
 
 @pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+def rsps() -> Iterator[VendorMock]:
+    """The Acme Rooms API, mocked with the kit's vendor_mock (``responses`` underneath)."""
+    with vendor_mock(base_url=BASE) as mock:
         yield mock
 
 
 @pytest.fixture
-def waits() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def adapter(waits: list[float]) -> Iterator[AcmeRoomsAdapter]:
+def adapter(recorded_sleep: SleepRecorder) -> Iterator[AcmeRoomsAdapter]:
     built = AcmeRoomsAdapter.from_options({"api_key": API_KEY, "api_base_url": BASE},
                                           environ={}, session=requests.Session(),
-                                          sleep=waits.append)
+                                          sleep=recorded_sleep)
     assert isinstance(built, AcmeRoomsAdapter)
     yield built
     built.close()
@@ -113,7 +111,7 @@ def make_request(**changes: Any) -> MeetingRequest:
 
 
 def test_create_posts_the_room_with_the_marker_as_idempotency_key_and_the_api_key(
-    rsps: responses.RequestsMock, adapter: AcmeRoomsAdapter
+    rsps: VendorMock, adapter: AcmeRoomsAdapter
 ) -> None:
     request = make_request()
     rsps.add(responses.POST, f"{BASE}/rooms", status=201, json=room(request))
@@ -121,7 +119,7 @@ def test_create_posts_the_room_with_the_marker_as_idempotency_key_and_the_api_ke
     sent = rsps.calls[0].request
     assert sent.headers["Idempotency-Key"] == request.marker
     assert sent.headers["Authorization"] == f"Bearer {API_KEY}"
-    assert json.loads(sent.body or b"{}") == {
+    assert request_json(sent) == {
         "title": "Day 1: Introduction", "start": "2030-03-05T16:00:00Z",
         "duration_minutes": 150, "timezone": "Europe/Brussels",
         "description": "- Genesis of S3", "language": "en", "waiting_room": False,
@@ -133,7 +131,7 @@ def test_create_posts_the_room_with_the_marker_as_idempotency_key_and_the_api_ke
 
 
 def test_create_after_a_server_error_is_retried_with_the_same_idempotency_key(
-    rsps: responses.RequestsMock, adapter: AcmeRoomsAdapter, waits: list[float]
+    rsps: VendorMock, adapter: AcmeRoomsAdapter, recorded_sleep: SleepRecorder
 ) -> None:
     request = make_request()
     rsps.add(responses.POST, f"{BASE}/rooms", status=503, json={"error": {"code": "busy"}})
@@ -141,7 +139,7 @@ def test_create_after_a_server_error_is_retried_with_the_same_idempotency_key(
     meeting = adapter.create_meeting(request)
     keys = {call.request.headers["Idempotency-Key"] for call in rsps.calls}
     assert len(rsps.calls) == 2 and keys == {request.marker}
-    assert len(waits) == 1
+    assert len(recorded_sleep) == 1
     assert meeting.meeting_id == "rm_1001"
 
 
@@ -158,7 +156,7 @@ def test_meeting_settings_go_into_the_room_body() -> None:
 
 
 def test_refused_api_key_says_which_option_to_check(
-    rsps: responses.RequestsMock, adapter: AcmeRoomsAdapter
+    rsps: VendorMock, adapter: AcmeRoomsAdapter
 ) -> None:
     rsps.add(responses.GET, f"{BASE}/rooms/rm_1", status=401,
              json={"error": {"code": "unauthorized", "message": "invalid API key"}})
@@ -241,7 +239,7 @@ sessions:
 
 
 def test_provisioning_makes_one_room_per_session_and_a_second_run_writes_nothing(
-    tmp_path: Path, rsps: responses.RequestsMock, register_plugin: Any
+    tmp_path: Path, rsps: VendorMock, register_plugin: Any
 ) -> None:
     register_plugin(s3events_acme_rooms, name="acme-rooms")
     server = AcmeRoomsServer(rsps)

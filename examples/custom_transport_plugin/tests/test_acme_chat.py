@@ -8,7 +8,6 @@ idempotency key, rate limits, the options, and a series dispatched through Acme 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,7 +26,9 @@ from s3events.plugins import transport_class
 from s3events.provision import apply, load_adapter
 from s3events.registrations import register
 from s3events.store import open_store
+from s3events.testing import SleepRecorder, VendorMock, vendor_mock
 from s3events.testing.contracts import Route, TransportContract
+from s3events.testing.helpers import request_json
 from s3events.transports.base import OutgoingMessage
 
 pytestmark = pytest.mark.s3events_no_network
@@ -58,20 +59,16 @@ class TestAcmeChatContract(TransportContract):
 # -- what is particular to Acme Chat --------------------------------------------------------
 
 @pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+def rsps() -> Iterator[VendorMock]:
+    """The Acme Chat API, mocked with the kit's vendor_mock (``responses`` underneath)."""
+    with vendor_mock(base_url=BASE) as mock:
         yield mock
 
 
 @pytest.fixture
-def waits() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def transport(waits: list[float]) -> Iterator[AcmeChatTransport]:
+def transport(recorded_sleep: SleepRecorder) -> Iterator[AcmeChatTransport]:
     built = AcmeChatTransport.from_options({"token": TOKEN, "api_base_url": BASE}, environ={},
-                                           session=requests.Session(), sleep=waits.append)
+                                           session=requests.Session(), sleep=recorded_sleep)
     assert isinstance(built, AcmeChatTransport)
     yield built
     built.close()
@@ -88,13 +85,13 @@ def make_message(**changes: Any) -> OutgoingMessage:
 
 
 def test_send_posts_to_text_and_idempotency_key_with_the_bearer_token(
-    rsps: responses.RequestsMock, transport: AcmeChatTransport
+    rsps: VendorMock, transport: AcmeChatTransport
 ) -> None:
     rsps.add(responses.POST, URL, json={"id": "msg_42"})
     result = transport.send(make_message())
     sent = rsps.calls[0].request
     assert sent.headers["Authorization"] == f"Bearer {TOKEN}"
-    assert json.loads(sent.body or b"{}") == {
+    assert request_json(sent) == {
         "to": "lupita.martinez@acme.example",
         "text": f"Día 1: enlace para mañana\n\nHola Lupita, el enlace: {LINK}",
         "idempotency_key": idempotency_key("r1b3c22a6:day-1:link:0:email"),
@@ -115,37 +112,37 @@ def test_subject_already_leading_the_text_is_not_repeated() -> None:
 
 
 def test_a_server_error_is_retried_with_the_same_idempotency_key(
-    rsps: responses.RequestsMock, transport: AcmeChatTransport, waits: list[float]
+    rsps: VendorMock, transport: AcmeChatTransport, recorded_sleep: SleepRecorder
 ) -> None:
     rsps.add(responses.POST, URL, status=502)
     rsps.add(responses.POST, URL, json={"id": "msg_43"})
     assert transport.send(make_message()).provider_id == "msg_43"
-    bodies = [json.loads(call.request.body or b"{}") for call in rsps.calls]
+    bodies = [request_json(request) for request in rsps.api_calls()]
     assert len(bodies) == 2 and bodies[0] == bodies[1]
-    assert len(waits) == 1
+    assert len(recorded_sleep) == 1
 
 
 def test_a_short_rate_limit_is_waited_out(
-    rsps: responses.RequestsMock, transport: AcmeChatTransport, waits: list[float]
+    rsps: VendorMock, transport: AcmeChatTransport, recorded_sleep: SleepRecorder
 ) -> None:
     rsps.add(responses.POST, URL, status=429, headers={"Retry-After": "3"})
     rsps.add(responses.POST, URL, json={"id": "msg_44"})
     assert transport.send(make_message()).provider_id == "msg_44"
-    assert waits == [3.0]
+    assert recorded_sleep == [3.0]
 
 
 def test_a_long_rate_limit_is_left_to_the_dispatcher(
-    rsps: responses.RequestsMock, transport: AcmeChatTransport, waits: list[float]
+    rsps: VendorMock, transport: AcmeChatTransport, recorded_sleep: SleepRecorder
 ) -> None:
     rsps.add(responses.POST, URL, status=429, headers={"Retry-After": "600"})
     with pytest.raises(RateLimited) as caught:
         transport.send(make_message())
     assert caught.value.retry_after == 600
-    assert waits == [] and len(rsps.calls) == 1
+    assert recorded_sleep == [] and len(rsps.calls) == 1
 
 
 def test_unknown_recipient_says_what_to_check(
-    rsps: responses.RequestsMock, transport: AcmeChatTransport
+    rsps: VendorMock, transport: AcmeChatTransport
 ) -> None:
     rsps.add(responses.POST, URL, status=404, json={"error": {"code": "no_such_user"}})
     with pytest.raises(NotFound, match="work email"):
@@ -204,7 +201,7 @@ def test_a_series_with_transport_acme_chat_sends_its_email_channel_there(
 
 
 def test_dispatch_posts_the_confirmation_then_the_link_once_each(
-    series_file: Path, rsps: responses.RequestsMock
+    series_file: Path, rsps: VendorMock
 ) -> None:
     rsps.add(responses.POST, URL, json={"id": "msg_1"})
     series = load_series(series_file)
@@ -218,7 +215,7 @@ def test_dispatch_posts_the_confirmation_then_the_link_once_each(
         runs = [dispatch(store, series, now=moment, environ=environ).total_sent
                 for moment in (registered, day_before, day_before)]
     assert runs == [1, 1, 0]
-    bodies = [json.loads(call.request.body or b"{}") for call in rsps.calls]
+    bodies = [request_json(request) for request in rsps.api_calls()]
     assert [b["to"] for b in bodies] == ["lupita@acme.example"] * 2
     assert LINK not in bodies[0]["text"] and LINK in bodies[1]["text"]
     assert bodies[0]["idempotency_key"] != bodies[1]["idempotency_key"]
