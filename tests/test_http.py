@@ -28,6 +28,7 @@ from s3events.http import (
     RetryPolicy,
     Token,
     TokenProvider,
+    error_body,
     json_object,
     parse_retry_after,
 )
@@ -507,3 +508,15 @@ def test_json_object_is_the_body_only_when_it_is_a_json_object() -> None:
     assert json_object(response(b'{"ok": true}')) == {"ok": True}
     assert json_object(response(b"[1, 2]")) is None
     assert json_object(response(b"<html>")) is None
+
+
+def test_error_body_is_the_json_object_or_else_the_start_of_the_text() -> None:
+    def response(content: bytes) -> requests.Response:
+        built = requests.Response()
+        built._content = content
+        return built
+
+    assert error_body(response(b'{"message": "no"}')) == {"message": "no"}
+    assert error_body(response(b"<html>" + b"x" * 400)) == "<html>" + "x" * 294
+    assert error_body(response(b"  ")) is None
+    assert error_body(response(b'["not", "an", "object"]')) is None

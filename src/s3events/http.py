@@ -54,6 +54,7 @@ __all__ = [
     "RetryPolicy",
     "Token",
     "TokenProvider",
+    "error_body",
     "error_for_status",
     "json_object",
     "parse_retry_after",
@@ -92,6 +93,19 @@ def json_object(response: requests.Response) -> dict[str, Any] | None:
         body = response.json()
     except ValueError:
         return None
+    return body if isinstance(body, dict) else None
+
+
+def error_body(response: requests.Response) -> dict[str, Any] | str | None:
+    """What a vendor's error answer holds: its JSON object, or else the start of its text.
+
+    A body that is not JSON gives its first 300 characters (``None`` when empty), so an
+    error page from a proxy still says something; JSON that is not an object gives ``None``.
+    """
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip()[:300] or None
     return body if isinstance(body, dict) else None
 
 
@@ -250,18 +264,15 @@ ErrorParser = Callable[[requests.Response], "tuple[str | None, str | None]"]
 
 def _default_parser(response: requests.Response) -> tuple[str | None, str | None]:
     """(vendor message, vendor code) from common JSON error shapes."""
-    try:
-        body = response.json()
-    except ValueError:
-        text = response.text.strip()
-        return (text[:300] or None, None)
-    if isinstance(body, dict):
-        err = body.get("error")
-        if isinstance(err, dict):
-            return (str(err.get("message") or err.get("code") or err), str(err.get("code", "")))
-        for key in ("message", "error_description", "description", "error"):
-            if body.get(key):
-                return (str(body[key]), str(body.get("code", body.get("errcode", ""))) or None)
+    body = error_body(response)
+    if not isinstance(body, dict):
+        return (body, None)
+    err = body.get("error")
+    if isinstance(err, dict):
+        return (str(err.get("message") or err.get("code") or err), str(err.get("code", "")))
+    for key in ("message", "error_description", "description", "error"):
+        if body.get(key):
+            return (str(body[key]), str(body.get("code", body.get("errcode", ""))) or None)
     return (None, None)
 
 

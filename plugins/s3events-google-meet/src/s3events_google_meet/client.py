@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import requests
 
 from s3events.errors import AuthenticationError, RateLimited, ServiceError
-from s3events.http import HttpClient, error_for_status, parse_retry_after
+from s3events.http import HttpClient, error_body, error_for_status, parse_retry_after
 
 __all__ = ["RATE_LIMIT_REASONS", "GoogleError", "GoogleHttpClient", "parse_google_error"]
 
@@ -59,12 +59,9 @@ class GoogleError:
 
 def parse_google_error(response: requests.Response) -> GoogleError:
     """Read an API or token-endpoint error body; an unreadable body gives its text only."""
-    try:
-        body = response.json()
-    except ValueError:
-        return GoogleError(message=response.text.strip()[:300] or None)
+    body = error_body(response)
     if not isinstance(body, dict):
-        return GoogleError()
+        return GoogleError(message=body)
     error = body.get("error")
     if isinstance(error, str):
         return GoogleError(message=str(body.get("error_description") or error), oauth_error=error)

@@ -24,7 +24,7 @@ from typing import Any
 import requests
 
 from s3events.errors import AuthenticationError
-from s3events.http import HttpClient, Token, TokenProvider, json_object
+from s3events.http import HttpClient, Token, TokenProvider, error_body, json_object
 
 __all__ = ["HINTS", "WebexTokenProvider", "parse_webex_error"]
 
@@ -53,12 +53,9 @@ REFRESH_HINT = (
 
 def parse_webex_error(response: requests.Response) -> tuple[str | None, str | None]:
     """(message with details and trackingId, None) from a Webex error body."""
-    try:
-        body = response.json()
-    except ValueError:
-        return (response.text.strip()[:300] or None, None)
+    body = error_body(response)
     if not isinstance(body, dict):
-        return (None, None)
+        return (body, None)
     message = body.get("message") or body.get("error_description") or body.get("error")
     details = [str(e.get("description")) for e in body.get("errors") or ()
                if isinstance(e, dict) and e.get("description")]

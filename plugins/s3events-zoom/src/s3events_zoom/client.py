@@ -22,7 +22,14 @@ from typing import Any
 import requests
 
 from s3events.errors import NotFound, RateLimited, ServiceError
-from s3events.http import HttpClient, Token, TokenProvider, error_for_status, parse_retry_after
+from s3events.http import (
+    HttpClient,
+    Token,
+    TokenProvider,
+    error_body,
+    error_for_status,
+    parse_retry_after,
+)
 
 __all__ = ["HINTS", "ZoomHttpClient", "ZoomTokenProvider", "parse_zoom_error"]
 
@@ -56,12 +63,9 @@ USER_GONE_CODES = frozenset({1001})
 
 def parse_zoom_error(response: requests.Response) -> tuple[str | None, str | None]:
     """(message, code) from a Zoom error body, including field-level validation errors."""
-    try:
-        body = response.json()
-    except ValueError:
-        return (response.text.strip()[:300] or None, None)
+    body = error_body(response)
     if not isinstance(body, dict):
-        return (None, None)
+        return (body, None)
     message = body.get("message") or body.get("reason") or body.get("error_description")
     message = message or body.get("error")
     details = [
