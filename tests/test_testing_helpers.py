@@ -18,6 +18,7 @@ from s3events.testing.helpers import (
     assert_not_logged,
     request_json,
     vendor_mock,
+    vendor_mock_fixture,
 )
 
 ZOOM = "zoom-api-v2-openapi-2018.json"
@@ -25,6 +26,8 @@ API = "https://api.zoom.us/v2"
 TOKEN_URL = "https://zoom.us/oauth/token"
 GOOD = {"topic": "Day 1", "type": 2, "duration": 150}
 BAD = {"topic": "Day 1", "settings": {"auto_recording": "sometimes"}}
+
+pytest_plugins = ["pytester"]
 
 needs_specs = pytest.mark.skipif(not specs.SPECS_DIR.is_dir(),
                                  reason=f"{specs.SPECS_DIR} (../shared/specs) is absent")
@@ -151,3 +154,34 @@ def test_the_kit_names_load_only_when_asked_for() -> None:
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         kit.nothing  # noqa: B018
     assert "s3events.testing.helpers" in sys.modules
+
+
+vendor = vendor_mock_fixture(name="vendor", base_url=API)
+
+
+def test_a_fixture_made_by_vendor_mock_fixture_gives_a_started_mock(vendor: VendorMock) -> None:
+    post(vendor, f"{API}/users/me/meetings", GOOD)
+    assert vendor.base_url == API and vendor.sent_json() == GOOD
+
+
+@needs_specs
+def test_the_fixture_checks_the_bodies_at_teardown(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_scratch=f"""
+        import requests
+        from s3events.testing import vendor_mock_fixture
+
+        rsps = vendor_mock_fixture(spec={ZOOM!r}, base_url={API!r})
+
+        def send(rsps, body):
+            rsps.post({API!r} + "/users/me/meetings", json={{}}, status=201)
+            requests.post({API!r} + "/users/me/meetings", json=body, timeout=5)
+
+        def test_good(rsps):
+            send(rsps, {GOOD!r})
+
+        def test_bad(rsps):
+            send(rsps, {BAD!r})
+    """)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_bad*", "*auto_recording*"])

@@ -5,8 +5,8 @@ below are imported from them on first use:
 
 - :mod:`s3events.testing.specs` checks request bodies against the vendors' own API specs;
 - :mod:`s3events.testing.helpers` has :class:`SleepRecorder`, :func:`vendor_mock` (a
-  ``responses`` mock that checks every body sent against the vendor's spec) and
-  :func:`assert_not_logged`;
+  ``responses`` mock that checks every body sent against the vendor's spec) with its
+  fixture maker :func:`vendor_mock_fixture`, and :func:`assert_not_logged`;
 - :mod:`s3events.testing.clock` has :class:`Clock`;
 - :mod:`s3events.testing.pytest_plugin` is registered with pytest (entry point ``pytest11``)
   and provides the fixtures (``frozen_clock``, ``recorded_sleep``, …) and the
@@ -20,12 +20,20 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .clock import Clock
-    from .helpers import SleepRecorder, VendorMock, assert_not_logged, vendor_mock
+    from .helpers import (
+        SleepRecorder,
+        VendorMock,
+        assert_not_logged,
+        vendor_mock,
+        vendor_mock_fixture,
+    )
 
-__all__ = ["Clock", "SleepRecorder", "VendorMock", "assert_not_logged", "vendor_mock"]
+__all__ = ["Clock", "SleepRecorder", "VendorMock", "assert_not_logged", "vendor_mock",
+           "vendor_mock_fixture"]
 
 _HOMES = {"Clock": "clock", "SleepRecorder": "helpers", "VendorMock": "helpers",
-          "assert_not_logged": "helpers", "vendor_mock": "helpers"}
+          "assert_not_logged": "helpers", "vendor_mock": "helpers",
+          "vendor_mock_fixture": "helpers"}
 
 
 def __getattr__(name: str) -> Any:

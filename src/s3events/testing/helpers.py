@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -30,6 +30,7 @@ __all__ = [
     "mask_secret",
     "request_json",
     "vendor_mock",
+    "vendor_mock_fixture",
 ]
 
 
@@ -128,6 +129,27 @@ def vendor_mock(*, spec: str | None = None, base_url: str | None = None,
     with mock:
         yield mock
         mock.check_bodies()
+
+
+def vendor_mock_fixture(
+    *, name: str = "rsps", spec: str | None = None, base_url: str | None = None,
+    excluded_paths: Iterable[str] = (), assert_all_requests_are_fired: bool = False,
+) -> Callable[[], Iterator[VendorMock]]:
+    """A pytest fixture (named ``name``) that gives each test a :func:`vendor_mock`.
+
+    Assign it in a test module or ``conftest.py``; the bodies are checked at teardown::
+
+        rsps = vendor_mock_fixture(spec="webex-meeting.json", base_url="https://webexapis.com/v1")
+    """
+    excluded = tuple(excluded_paths)
+
+    def mocked_vendor() -> Iterator[VendorMock]:
+        with vendor_mock(spec=spec, base_url=base_url, excluded_paths=excluded,
+                         assert_all_requests_are_fired=assert_all_requests_are_fired) as mock:
+            yield mock
+
+    mocked_vendor.__doc__ = f"The mocked {base_url or 'vendor'}; bodies checked against {spec}."
+    return pytest.fixture(name=name)(mocked_vendor)
 
 
 def logged_text(caplog: pytest.LogCaptureFixture) -> str:
