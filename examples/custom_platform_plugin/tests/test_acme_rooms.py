@@ -27,7 +27,7 @@ from s3events.platforms.base import Meeting, MeetingRequest
 from s3events.plugins import platform_class
 from s3events.provision import apply, load_adapter, stored_meetings
 from s3events.store import open_store
-from s3events.testing import SleepRecorder, VendorMock, vendor_mock
+from s3events.testing import SleepRecorder, VendorMock, vendor_mock_fixture
 from s3events.testing.contracts import PlatformContract, Route
 from s3events.testing.helpers import request_json
 
@@ -83,11 +83,8 @@ class TestAcmeRoomsContract(PlatformContract):
 
 # -- what is particular to Acme Rooms -------------------------------------------------------
 
-@pytest.fixture
-def rsps() -> Iterator[VendorMock]:
-    """The Acme Rooms API, mocked with the kit's vendor_mock (``responses`` underneath)."""
-    with vendor_mock(base_url=BASE) as mock:
-        yield mock
+#: The Acme Rooms API, mocked with the kit's vendor_mock (``responses`` underneath).
+rsps = vendor_mock_fixture(base_url=BASE)
 
 
 @pytest.fixture

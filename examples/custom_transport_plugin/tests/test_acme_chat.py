@@ -26,7 +26,7 @@ from s3events.plugins import transport_class
 from s3events.provision import apply, load_adapter
 from s3events.registrations import register
 from s3events.store import open_store
-from s3events.testing import SleepRecorder, VendorMock, vendor_mock
+from s3events.testing import SleepRecorder, VendorMock, vendor_mock_fixture
 from s3events.testing.contracts import Route, TransportContract
 from s3events.testing.helpers import request_json
 from s3events.transports.base import OutgoingMessage
@@ -58,11 +58,8 @@ class TestAcmeChatContract(TransportContract):
 
 # -- what is particular to Acme Chat --------------------------------------------------------
 
-@pytest.fixture
-def rsps() -> Iterator[VendorMock]:
-    """The Acme Chat API, mocked with the kit's vendor_mock (``responses`` underneath)."""
-    with vendor_mock(base_url=BASE) as mock:
-        yield mock
+#: The Acme Chat API, mocked with the kit's vendor_mock (``responses`` underneath).
+rsps = vendor_mock_fixture(base_url=BASE)
 
 
 @pytest.fixture

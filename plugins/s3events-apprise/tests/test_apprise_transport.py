@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import pytest
@@ -13,7 +13,7 @@ from s3events_apprise import AppriseOptions, AppriseTransport, split_urls
 
 from s3events.errors import ConfigurationError, InvalidRequest, ServiceError, ServiceUnavailable
 from s3events.plugins import transport_class
-from s3events.testing import VendorMock, assert_not_logged, vendor_mock
+from s3events.testing import VendorMock, assert_not_logged, vendor_mock_fixture
 from s3events.testing.contracts import DEFAULT_ERRORS, Route, TransportContract
 from s3events.transports.base import OutgoingMessage
 
@@ -34,11 +34,8 @@ def make_message(**overrides: Any) -> OutgoingMessage:
     return OutgoingMessage(**data)
 
 
-@pytest.fixture
-def rsps() -> Iterator[VendorMock]:
-    """The services Apprise posts to (its json:// scheme), mocked."""
-    with vendor_mock() as mock:
-        yield mock
+#: The services Apprise posts to (its json:// scheme), mocked.
+rsps = vendor_mock_fixture()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from importlib import metadata
 from pathlib import Path
@@ -33,7 +32,13 @@ from s3events.errors import (
     ServiceUnavailable,
 )
 from s3events.platforms.base import Meeting, MeetingRequest, Participant
-from s3events.testing import Clock, SleepRecorder, VendorMock, assert_not_logged, specs, vendor_mock
+from s3events.testing import (
+    Clock,
+    SleepRecorder,
+    assert_not_logged,
+    specs,
+    vendor_mock_fixture,
+)
 from s3events.testing.contracts import PlatformContract
 from s3events.testing.specs import spec_available, validate_request
 
@@ -149,11 +154,8 @@ def assert_known_fields(value: Any, schema_name: str) -> None:
     walk(value, schemas[schema_name], "body")
 
 
-@pytest.fixture
-def rsps() -> Iterator[VendorMock]:
-    """The mocked Google APIs; at the end, every Calendar request body is checked too."""
-    with vendor_mock(spec=SPEC, base_url=API) as mock:
-        yield mock
+#: The mocked Google APIs; at the end, every Calendar request body is checked too.
+rsps = vendor_mock_fixture(spec=SPEC, base_url=API)
 
 
 @pytest.fixture(scope="module")

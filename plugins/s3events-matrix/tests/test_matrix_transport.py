@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
@@ -24,7 +24,7 @@ from s3events.errors import (
     ServiceUnavailable,
 )
 from s3events.plugins import transport_class
-from s3events.testing import SleepRecorder, VendorMock, assert_not_logged, vendor_mock
+from s3events.testing import SleepRecorder, VendorMock, assert_not_logged, vendor_mock_fixture
 from s3events.testing.contracts import Route, TransportContract
 from s3events.testing.helpers import request_json
 from s3events.testing.specs import spec_available, validate_response
@@ -51,11 +51,8 @@ def make_message(**overrides: Any) -> OutgoingMessage:
     return OutgoingMessage(**data)
 
 
-@pytest.fixture
-def rsps() -> Iterator[VendorMock]:
-    """The mocked homeserver; at the end, every body sent is checked against the spec."""
-    with vendor_mock(spec=SPEC, base_url=HS) as mock:
-        yield mock
+#: The mocked homeserver; at the end, every body sent is checked against the spec.
+rsps = vendor_mock_fixture(spec=SPEC, base_url=HS)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import html
 import logging
 import re
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import pytest
@@ -25,7 +25,7 @@ from s3events.errors import (
     ServiceUnavailable,
 )
 from s3events.plugins import transport_class
-from s3events.testing import SleepRecorder, VendorMock, assert_not_logged, vendor_mock
+from s3events.testing import SleepRecorder, VendorMock, assert_not_logged, vendor_mock_fixture
 from s3events.testing.contracts import DEFAULT_ERRORS, Route, TransportContract
 from s3events.testing.specs import spec_available, validate_request
 from s3events.transports.base import OutgoingMessage
@@ -61,11 +61,8 @@ def error_body(code: int, description: str, **parameters: Any) -> dict[str, Any]
     return body
 
 
-@pytest.fixture
-def rsps() -> Iterator[VendorMock]:
-    """The mocked Bot API; at the end, every body sent is checked against the spec."""
-    with vendor_mock(spec=SPEC, base_url=BASE) as mock:
-        yield mock
+#: The mocked Bot API; at the end, every body sent is checked against the spec.
+rsps = vendor_mock_fixture(spec=SPEC, base_url=BASE)
 
 
 @pytest.fixture

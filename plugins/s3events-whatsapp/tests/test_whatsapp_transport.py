@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import pytest
@@ -21,7 +21,7 @@ from s3events.errors import (
     ServiceUnavailable,
 )
 from s3events.plugins import transport_class
-from s3events.testing import SleepRecorder, VendorMock, assert_not_logged, vendor_mock
+from s3events.testing import SleepRecorder, VendorMock, assert_not_logged, vendor_mock_fixture
 from s3events.testing.contracts import Route, TransportContract
 from s3events.testing.specs import spec_available, validate_request, validate_response
 from s3events.transports.base import OutgoingMessage
@@ -72,11 +72,8 @@ def options(**overrides: Any) -> WhatsAppOptions:
     return WhatsAppOptions.model_validate(data)
 
 
-@pytest.fixture
-def rsps() -> Iterator[VendorMock]:
-    """The mocked Cloud API; at the end, every body sent is checked against the spec."""
-    with vendor_mock(spec=SPEC, base_url=BASE) as mock:
-        yield mock
+#: The mocked Cloud API; at the end, every body sent is checked against the spec.
+rsps = vendor_mock_fixture(spec=SPEC, base_url=BASE)
 
 
 @pytest.fixture

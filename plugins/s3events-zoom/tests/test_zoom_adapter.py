@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
@@ -36,7 +36,13 @@ from s3events.errors import (
 from s3events.models import MeetingOptions
 from s3events.platforms.base import Meeting, MeetingRequest
 from s3events.plugins import build_plugin_manager, platform_class
-from s3events.testing import Clock, SleepRecorder, VendorMock, assert_not_logged, vendor_mock
+from s3events.testing import (
+    Clock,
+    SleepRecorder,
+    VendorMock,
+    assert_not_logged,
+    vendor_mock_fixture,
+)
 from s3events.testing.contracts import PlatformContract, Route
 from s3events.testing.specs import spec_available
 
@@ -58,11 +64,8 @@ def clock() -> Clock:
     return Clock(T0)
 
 
-@pytest.fixture
-def rsps() -> Iterator[VendorMock]:
-    """The mocked vendor; after each test, every request body sent is checked against the spec."""
-    with vendor_mock(spec=SPEC, base_url=BASE, assert_all_requests_are_fired=True) as mock:
-        yield mock
+#: The mocked vendor; after each test, every request body sent is checked against the spec.
+rsps = vendor_mock_fixture(spec=SPEC, base_url=BASE, assert_all_requests_are_fired=True)
 
 
 def make_adapter(clock: Clock, sleep: SleepRecorder, **options: str) -> ZoomAdapter:
