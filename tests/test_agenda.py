@@ -17,7 +17,7 @@ def test_spanish_agenda_has_babel_dates_times_and_zone_name(reference_series: Se
     text = render_agenda(reference_series, lang="es")
     assert text.startswith("# Seminario - Apoyo metodológico")
     assert "### Día 1: Introducción: ¿qué es la S3?" in text
-    assert "**jueves, 28 de octubre de 2021**, 17:00–19:30 (hora de Bélgica)" in text
+    assert "**jueves, 28 de octubre de 2021**, 17:00–19:30 (hora de Bruselas)" in text
     assert "El ejercicio interactivo tendrá como objetivo:" in text
     assert "[Agenda completa en Español](agendas/day-1.es.md)" in text
     assert "## ¿Qué es la Especialización Inteligente?" in text
@@ -50,7 +50,7 @@ def test_a_different_local_date_is_shown() -> None:
 def test_english_and_portuguese_use_their_own_phrases(reference_series: Series) -> None:
     english = render_agenda(reference_series, lang="en")
     assert "Interactive exercise will aim at:" in english
-    assert "**Thursday, October 28, 2021**, 17:00\u2009–\u200919:30 (Belgium Time)" in english
+    assert "**Thursday, October 28, 2021**, 17:00\u2009–\u200919:30 (Brussels time)" in english
     portuguese = render_agenda(reference_series, lang="pt")
     assert "O exercício interativo terá como objetivo:" in portuguese
     assert "quinta-feira, 28 de outubro de 2021" in portuguese

@@ -195,7 +195,7 @@ def test_register_in_spanish_from_lima_confirm_then_cancel(
     assert confirmation["To"] == f"Lucía Quispe <{EMAIL}>"
     assert confirmation["Content-Language"] == "es"
     body = confirmation.get_body(("plain",)).get_content()
-    assert "jueves, 28 de octubre de 2021, 10:00–12:30 (hora de Perú)" in body
+    assert "jueves, 28 de octubre de 2021, 10:00–12:30 (hora de Lima)" in body
     assert "martes, 9 de noviembre" not in body  # day 3 was not ticked
     cancel = re.search(r"http://\S+/cancel/\S+", body)
     assert cancel is not None

@@ -24,6 +24,7 @@ from babel.dates import format_date, format_interval, get_timezone_location
 from .i18n import PHRASES, phrase
 from .models import Document, Series, Session
 from .timezones import get_zone, main_zone
+from .zonenames import zone_label
 
 if TYPE_CHECKING:
     import jinja2
@@ -104,7 +105,7 @@ def _session(series: Series, session: Session, lang: str, locale: Locale) -> Age
         title=series.text(session.title, lang),
         date=format_date(start, format="full", locale=locale),
         times=format_interval(start, end, "Hm", locale=locale),
-        zone_name=get_timezone_location(zone, locale=locale),
+        zone_name=zone_label(zone.key, lang),
         cancelled=session.cancelled,
         local_times=[_local_time(start, end, z, locale, start.date())
                      for z in _focus_zones(series)],

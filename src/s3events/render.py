@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_time, get_timezone_location
+from babel.dates import format_date, format_time
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import escape
 
@@ -43,6 +43,7 @@ from .calendar import session_invitation, to_ics
 from .errors import InputError
 from .i18n import base_language
 from .models import ReleaseRule, Series, Session
+from .zonenames import zone_label
 
 __all__ = [
     "FORMATS",
@@ -141,7 +142,7 @@ def _when(start: datetime, end: datetime, zone: ZoneInfo, lang: str) -> dict[str
         "date": format_date(local_start, "full", locale=locale),
         "start": format_time(local_start, "short", locale=locale),
         "end": format_time(local_end, "short", locale=locale),
-        "zone": get_timezone_location(zone, locale=locale),
+        "zone": zone_label(zone.key, lang),
         "zone_id": zone.key,
         "iso": local_start.isoformat(),
     }

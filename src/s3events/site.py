@@ -36,7 +36,7 @@ from typing import Any
 
 import jinja2
 from babel import Locale
-from babel.dates import format_interval, get_timezone_location
+from babel.dates import format_interval
 from markupsafe import Markup, escape
 
 from .agenda import AgendaSession, LocalTime, agenda_context, babel_locale, render_agenda
@@ -45,7 +45,7 @@ from .countries import country_name, country_zones, fold
 from .errors import InputError
 from .i18n import base_language
 from .models import Document, Series, Session
-from .timezones import get_zone
+from .zonenames import zone_city, zone_label, zone_pattern
 
 __all__ = [
     "STATIC_FILES",
@@ -117,24 +117,7 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-# -- zones -----------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=8192)
-def _city(zone_name: str, lang: str) -> str:
-    if "/" not in zone_name:
-        return zone_name
-    try:
-        city = get_timezone_location(get_zone(zone_name), locale=babel_locale(lang),
-                                     return_city=True)
-    except (LookupError, ValueError):
-        city = ""
-    return str(city) or zone_name.rsplit("/", 1)[-1].replace("_", " ")
-
-
-def zone_label(zone_name: str, lang: str) -> str:
-    """How a zone is named next to a time: "Brussels time", "hora de Bruselas"."""
-    return translate(lang, "%(city)s time", city=_city(zone_name, lang))
-
-
+# -- zones (named as everywhere: s3events.zonenames) -----------------------------------------
 @functools.lru_cache(maxsize=1)
 def _canonical_zones() -> tuple[str, ...]:
     codes = [c for c in Locale.parse("en").territories
@@ -150,14 +133,14 @@ def zone_choices(lang: str) -> tuple[tuple[str, str], ...]:
     The label starts with the city ("Lima (America/Lima)") so typing a city's first
     letters in the select finds it.
     """
-    rows = [(_city(z, lang), z) for z in _canonical_zones()]
+    rows = [(zone_city(z, lang), z) for z in _canonical_zones()]
     rows.sort(key=lambda row: (fold(row[0]), row[1]))
     return tuple((zone, f"{city} ({zone})" if city != zone else zone) for city, zone in rows)
 
 
 def _zone_names_json(lang: str) -> Markup:
     """Zone → city in ``lang``, as JSON safe inside a ``<script type=application/json>``."""
-    names = {zone: _city(zone, lang) for zone in _canonical_zones()}
+    names = {zone: zone_city(zone, lang) for zone in _canonical_zones()}
     text = json.dumps(names, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     safe = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return Markup(safe)  # noqa: S704 - JSON with <, > and & escaped: inert in <script>
@@ -292,6 +275,7 @@ def page_context(series: Series, *, lang: str, pretty_urls: bool = False,
         "window": _window(series, lang),
         "zone": series.timezone,
         "zone_label": zone_label(series.timezone, lang),
+        "zone_pattern": zone_pattern(lang),
         "sessions": sessions,
         "sections_with_ids": [{"id": s.id, "title": series.text(s.title, lang),
                                "body": series.text(s.body, lang)} for s in series.sections],
