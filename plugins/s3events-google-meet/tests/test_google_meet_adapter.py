@@ -10,6 +10,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import jwt
 import pytest
@@ -41,6 +42,12 @@ from s3events.testing import (
 )
 from s3events.testing.contracts import PlatformContract
 from s3events.testing.specs import spec_available, validate_request
+
+
+def brussels(wall: str) -> str:
+    """A Brussels wall time with the offset the tz database gives it on that date."""
+    return datetime.fromisoformat(wall).replace(tzinfo=ZoneInfo("Europe/Brussels")).isoformat()
+
 
 API = "https://www.googleapis.com/calendar/v3"
 EVENTS = f"{API}/calendars/primary/events"
@@ -90,8 +97,8 @@ def event(event_id: str | None = None, *, status: str = "success", **fields: Any
         "kind": "calendar#event", "id": event_id, "status": "confirmed",
         "htmlLink": "https://www.google.com/calendar/event?eid=secretish",
         "summary": "Introduction: what is S3?",
-        "start": {"dateTime": "2021-10-28T17:00:00+02:00", "timeZone": "Europe/Brussels"},
-        "end": {"dateTime": "2021-10-28T19:30:00+02:00", "timeZone": "Europe/Brussels"},
+        "start": {"dateTime": brussels("2021-10-28T17:00:00"), "timeZone": "Europe/Brussels"},
+        "end": {"dateTime": brussels("2021-10-28T19:30:00"), "timeZone": "Europe/Brussels"},
         "conferenceData": conference,
         "extendedProperties": {"private": {"s3eventsMarker": make_request().marker}},
     }
@@ -213,10 +220,10 @@ def test_start_and_end_carry_the_zones_offset_and_name(rsps: Any) -> None:
     adapter.create_meeting(make_request())
     adapter.create_meeting(make_request(session_id="day-3", start=START + timedelta(days=7)))
     first, after_dst = (json.loads(c.request.body) for c in api_calls(rsps))
-    assert first["start"] == {"dateTime": "2021-10-28T17:00:00+02:00",
+    assert first["start"] == {"dateTime": brussels("2021-10-28T17:00:00"),
                               "timeZone": "Europe/Brussels"}
-    assert first["end"]["dateTime"] == "2021-10-28T19:30:00+02:00"
-    assert after_dst["start"] == {"dateTime": "2021-11-04T16:00:00+01:00",
+    assert first["end"]["dateTime"] == brussels("2021-10-28T19:30:00")
+    assert after_dst["start"] == {"dateTime": brussels("2021-11-04T16:00:00"),
                                   "timeZone": "Europe/Brussels"}
 
 
@@ -341,14 +348,14 @@ def test_update_patches_the_event_with_conference_data_version_1(rsps: Any) -> N
     token_ok(rsps)
     moved = make_request(start=START + timedelta(hours=1), topic="Moved")
     rsps.patch(f"{EVENTS}/{_meeting().meeting_id}", json=event(
-        summary="Moved", start={"dateTime": "2021-10-28T18:00:00+02:00"},
-        end={"dateTime": "2021-10-28T20:30:00+02:00"}))
+        summary="Moved", start={"dateTime": brussels("2021-10-28T18:00:00")},
+        end={"dateTime": brussels("2021-10-28T20:30:00")}))
     updated = oauth_adapter().update_meeting(_meeting(), moved)
     call = api_calls(rsps)[0]
     check_spec(call)
     body = json.loads(call.request.body)
     assert query(call) == {"conferenceDataVersion": ["1"], "sendUpdates": ["none"]}
-    assert body["start"]["dateTime"] == "2021-10-28T18:00:00+02:00"
+    assert body["start"]["dateTime"] == brussels("2021-10-28T18:00:00")
     assert "conferenceData" not in body and "id" not in body
     assert updated.start == START + timedelta(hours=1) and updated.topic == "Moved"
 
