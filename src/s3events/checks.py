@@ -1,0 +1,186 @@
+"""Checks that need a whole series: ids, DST gaps and overlaps, overlaps, window, languages.
+
+:class:`~s3events.models.Series` runs them after its fields validate; the loader runs them
+on the sessions that did parse when other fields failed, so a file's problems are all
+reported at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from .errors import Problem
+from .i18n import text_languages
+from .timezones import ZoneNameError, classify_local_time, get_zone
+
+if TYPE_CHECKING:
+    from .models import Series, Session
+
+__all__ = ["check_whole_series"]
+
+
+def check_whole_series(
+    series: Series, *, positions: Sequence[int] | None = None, languages: bool = True
+) -> tuple[list[Session] | None, list[Problem]]:
+    """Run the checks that need the whole series; return anchored sessions and problems.
+
+    The sessions come back with ``start``/``end`` in UTC (``None`` when the zone is not
+    usable). ``positions`` gives each session's index in the file, for a loader that checks
+    only the sessions that parsed; ``languages=False`` skips the language check (when the
+    declared languages themselves are invalid).
+    """
+    where = list(positions) if positions is not None else list(range(len(series.sessions)))
+    problems: list[Problem] = []
+    _check_ids(series.sessions, where, problems)
+    sessions = _anchor_sessions(series, where, problems)
+    if sessions is not None:
+        _check_sessions(series, sessions, where, problems)
+    if languages:
+        _check_languages(series, problems)
+    return sessions, problems
+
+
+def _anchor_sessions(
+    series: Series, where: list[int], problems: list[Problem]
+) -> list[Session] | None:
+    """Attach the series' zone to wall times, recording gaps and overlaps."""
+    try:
+        zone = get_zone(series.timezone)
+    except ZoneNameError:  # already reported by the field validator
+        return None
+    anchored = []
+    for i, session in zip(where, series.sessions, strict=True):
+        start = _anchor(session.start, zone, f"sessions.{i}.start", problems)
+        end = session.end
+        if end is not None:
+            end = _anchor(end, zone, f"sessions.{i}.end", problems)
+        elif session.duration is not None:
+            end = start + session.duration
+        anchored.append(session.model_copy(update={"start": start, "end": end}))
+    return anchored
+
+
+_UTC = timezone.utc
+
+
+def _anchor(moment: datetime, zone: Any, path: str, problems: list[Problem]) -> datetime:
+    """The instant of ``moment`` in UTC; a wall time is read in ``zone``."""
+    if moment.tzinfo is not None:
+        return moment.astimezone(_UTC)
+    kind = classify_local_time(moment, zone)
+    if kind == "gap":
+        problems.append(Problem(
+            f"{moment:%Y-%m-%d %H:%M} does not exist in {zone.key}: the clocks jump forward "
+            "over it. Choose another time, or write the time with an explicit UTC offset.",
+            path=path,
+        ))
+    elif kind == "ambiguous":
+        problems.append(Problem(
+            f"{moment:%Y-%m-%d %H:%M} happens twice in {zone.key}: the clocks go back over "
+            "it. Choose another time, or write the time with an explicit UTC offset.",
+            path=path,
+        ))
+    return moment.replace(tzinfo=zone).astimezone(_UTC)
+
+
+def _check_ids(sessions: list[Session], where: list[int], problems: list[Problem]) -> None:
+    seen: dict[str, int] = {}
+    for i, session in zip(where, sessions, strict=True):
+        if session.id in seen:
+            problems.append(Problem(
+                f"duplicate session id '{session.id}' (also sessions.{seen[session.id]}); "
+                "every session needs its own id",
+                path=f"sessions.{i}.id",
+            ))
+        seen.setdefault(session.id, i)
+
+
+def _check_sessions(
+    series: Series, sessions: list[Session], where: list[int], problems: list[Problem]
+) -> None:
+    for i, session in zip(where, sessions, strict=True):
+        assert session.end is not None
+        if session.end <= session.start:
+            problems.append(Problem("'end' must be after 'start'", path=f"sessions.{i}.end"))
+        _check_window(series, i, session, problems)
+    _check_overlaps(sessions, where, problems)
+
+
+def _check_overlaps(sessions: list[Session], where: list[int], problems: list[Problem]) -> None:
+    ordered = sorted(
+        (s.start, s.end, i, s) for i, s in zip(where, sessions, strict=True) if not s.cancelled
+    )
+    for (_, end_a, i, a), (start_b, _, j, b) in itertools.pairwise(ordered):
+        if end_a is not None and start_b < end_a:
+            problems.append(Problem(
+                f"session '{b.id}' starts before session '{a.id}' (sessions.{i}) ends; "
+                "sessions of one series must not overlap",
+                path=f"sessions.{j}.start",
+            ))
+
+
+def _check_window(series: Series, i: int, session: Session, problems: list[Problem]) -> None:
+    window = series.window
+    if window is None:
+        return
+    day = session.start.astimezone(series.zone).date()
+    if not window.start <= day <= window.end:
+        problems.append(Problem(
+            f"session '{session.id}' on {day} is outside the series window "
+            f"{window.start} to {window.end}",
+            path=f"sessions.{i}.start",
+            severity="warning",
+        ))
+
+
+def _check_languages(series: Series, problems: list[Problem]) -> None:
+    declared = set(series.languages)
+    if series.default_language not in declared:
+        problems.append(Problem(
+            f"default_language '{series.default_language}' is not in languages "
+            f"{sorted(declared)}",
+            path="default_language",
+        ))
+    for path, text in _walk_texts(series):
+        for lang in sorted(text_languages([text]) - declared):
+            problems.append(Problem(
+                f"text in language '{lang}' but the series declares only {sorted(declared)}; "
+                f"add '{lang}' to languages or remove the text",
+                path=path,
+            ))
+
+
+def _walk_texts(series: Series) -> list[tuple[str, Any]]:
+    found: list[tuple[str, Any]] = []
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                walk(getattr(value, name), f"{path}.{name}" if path else name)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, f"{path}.{i}")
+        elif _is_localized_mapping(value, path):
+            found.append((path, value))
+
+    walk(series, "")
+    return found
+
+
+def _is_localized_mapping(value: Any, path: str) -> bool:
+    """A language → text mapping (not a free-form options mapping)."""
+    if not isinstance(value, dict) or not value:
+        return False
+    if path.endswith(("options", "transports")) or ".options" in path:
+        return False
+    return all(
+        isinstance(k, str) and isinstance(v, str)
+        and re.match(r"^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})*$", k) is not None
+        for k, v in value.items()
+    )
