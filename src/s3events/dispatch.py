@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast, runtime_checkable
 
 from sqlalchemy import select
 
@@ -60,7 +60,7 @@ from .provision import MeetingRow, meeting_request, meeting_rows, state_secret
 from .render import Invitation, MessageRenderer, RenderedMessage
 from .scheduler import RegistrationInfo, ScheduleReport, attends, schedule
 from .store import Store, registrations
-from .transports.base import OutgoingMessage, Transport
+from .transports.base import OutgoingMessage, SendResult, Transport
 
 __all__ = [
     "Composer",
@@ -359,13 +359,18 @@ class _Run:
         if not rows:
             return False
         people = _registrations(self.store, (r.registration_id for r in rows))
+        preparing = transport if isinstance(transport, _Preparing) else None
 
-        def compose(row: LedgerRow) -> OutgoingMessage | None:
+        def compose(row: LedgerRow) -> _Composed:
             reg = people.get(row.registration_id)
-            return self.composer.compose(row, reg) if reg is not None else None
+            message = self.composer.compose(row, reg) if reg is not None else None
+            if message is None or preparing is None:
+                return message, None
+            return message, preparing.prepare(message)
 
-        # One thread renders the next messages while this one waits for the server's
-        # replies (the socket wait releases the interpreter lock); order is kept.
+        # One thread renders (and, for email, serialises) the next messages while this one
+        # waits for the server's replies (the socket wait releases the interpreter lock);
+        # order is kept.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="s3e-render") as pool:
             messages = pool.map(compose, rows)
             for i, row in enumerate(rows):
@@ -380,15 +385,19 @@ class _Run:
                     raise
         return True
 
-    def _one(self, row: LedgerRow, reg: RegistrationInfo | None,
-             message: OutgoingMessage | None, transport: Transport) -> None:
+    def _one(self, row: LedgerRow, reg: RegistrationInfo | None, composed: _Composed,
+             transport: Transport) -> None:
+        message, prepared = composed
         if message is None:
             reason = "registration erased" if reg is None else "nothing to send any more"
             release(self.store, [row], worker=self.worker, state="cancelled", error=reason)
             self.report.skipped += 1
             return
         try:
-            result = transport.send(message)
+            if prepared is not None:  # only a _Preparing transport prepared it
+                result = cast(_Preparing, transport).send_prepared(message, prepared)
+            else:
+                result = transport.send(message)
         except ServiceError as exc:
             self._failed(row, reg, exc)
             return
@@ -418,6 +427,18 @@ class _Run:
             self.report.retrying += 1
         if self.progress is not None:
             self.progress(1)
+
+
+@runtime_checkable
+class _Preparing(Protocol):
+    """A transport that can build a message's payload apart from sending it (``smtp``)."""
+
+    def prepare(self, message: OutgoingMessage) -> Any: ...
+
+    def send_prepared(self, message: OutgoingMessage, prepared: Any) -> SendResult: ...
+
+
+_Composed = tuple[OutgoingMessage | None, Any]
 
 
 class _TransportDown(Exception):

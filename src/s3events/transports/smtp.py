@@ -200,9 +200,20 @@ class SmtpTransport(Transport):
             now = self._next
         self._next = now + self._interval
 
+    def prepare(self, message: OutgoingMessage) -> bytes:
+        """The email's bytes, as :meth:`send` would build them (no I/O: any thread may call).
+
+        A dispatcher builds the next messages this way while the connection waits for the
+        server's replies, then hands each to :meth:`send_prepared`.
+        """
+        return build_email(message, attach_ics=self.options.attach_ics)  # type: ignore[attr-defined]
+
     def send(self, message: OutgoingMessage) -> SendResult:
         """Send one email; reconnects once if the server dropped the connection."""
-        data = build_email(message, attach_ics=self.options.attach_ics)  # type: ignore[attr-defined]
+        return self.send_prepared(message, self.prepare(message))
+
+    def send_prepared(self, message: OutgoingMessage, data: bytes) -> SendResult:
+        """Send ``message`` as the bytes :meth:`prepare` built for it (reconnects as send)."""
         self._pace()
         try:
             self._deliver(message, data)
