@@ -200,9 +200,11 @@ def schedule_only(count: int) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         series, store, now = setup(Path(tmp), count)
         schedule(store, series, now=now)  # the rows owed at ``now`` exist from here on
-        start = time.perf_counter()
-        report = schedule(store, series, now=now)
-        elapsed = time.perf_counter() - start
+        elapsed = float("inf")
+        for _ in range(3):  # the best of three: the machine may be busy with other work
+            start = time.perf_counter()
+            report = schedule(store, series, now=now)
+            elapsed = min(elapsed, time.perf_counter() - start)
         store.close()
     print(f"scheduling pass over {report.registrations} registrations: {elapsed:.2f} s, "
           f"{elapsed / count * 1e6:.0f} us per registration ({report.inserted} new rows)")
