@@ -124,12 +124,21 @@ def attends(registration: RegistrationInfo, session_id: str) -> bool:
     return registration.sessions is None or session_id in registration.sessions
 
 
+#: The columns :class:`RegistrationInfo` reads (not consent, address keys, positions…).
+_INFO_COLUMNS = (
+    registrations.c.id, registrations.c.email, registrations.c.name, registrations.c.language,
+    registrations.c.timezone, registrations.c.channels, registrations.c.sessions,
+    registrations.c.status, registrations.c.registered_at, registrations.c.confirmed_at,
+    registrations.c.token,
+)
+
+
 def stream_registrations(store: Store, series_id: str, *, batch_size: int = 500,
                          ids: Sequence[str] | None = None) -> Iterator[list[RegistrationInfo]]:
     """The registrations of a series in batches, by id (keyset paging: flat memory)."""
     last = ""
     while True:
-        query = (select(registrations).where(registrations.c.series_id == series_id,
+        query = (select(*_INFO_COLUMNS).where(registrations.c.series_id == series_id,
                                              registrations.c.id > last)
                  .order_by(registrations.c.id).limit(batch_size))
         if ids is not None:
@@ -202,8 +211,11 @@ class _Planner:
             series_rows = groups.get((None, channel), [])
             self._series_messages(plan, reg, channel, series_rows, by_key)
             for session in self.series.sessions:
-                rows = groups.get((session.id, channel), [])
-                _Session(self, plan, reg, session, channel, rows, by_key, series_rows).plan()
+                rows = groups.get((session.id, channel))
+                if rows is None and not attends(reg, session.id):
+                    continue  # nothing owed, nothing to cancel or re-time: the common case
+                _Session(self, plan, reg, session, channel, rows or [], by_key,
+                         series_rows).plan()
         return plan
 
     def _series_messages(self, plan: _Plan, reg: RegistrationInfo, channel: str,
