@@ -28,9 +28,9 @@ registrations) go by email whatever the channels in use, and carry the link
 from __future__ import annotations
 
 import logging
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import format_datetime
@@ -368,11 +368,11 @@ class _Run:
                 return message, None
             return message, preparing.prepare(message)
 
-        # One thread renders (and, for email, serialises) the next messages while this one
-        # waits for the server's replies (the socket wait releases the interpreter lock);
+        # One thread renders (and, for email, serialises) the next few messages while this
+        # one waits for the server's replies (the socket wait releases the interpreter lock);
         # order is kept.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="s3e-render") as pool:
-            messages = pool.map(compose, rows)
+            messages = _ahead(pool, compose, rows)
             for i, row in enumerate(rows):
                 try:
                     self._one(row, people.get(row.registration_id), next(messages), transport)
@@ -439,6 +439,28 @@ class _Preparing(Protocol):
 
 
 _Composed = tuple[OutgoingMessage | None, Any]
+
+
+#: How many messages the render thread prepares ahead of the one being sent. A few suffice
+#: (rendering one takes a fraction of a server round trip); rendering a whole batch at once
+#: held the interpreter lock for long stretches while replies waited to be read.
+_LOOKAHEAD = 4
+
+
+def _ahead(pool: ThreadPoolExecutor, fn: Callable[[LedgerRow], _Composed],
+           rows: Sequence[LedgerRow]) -> Iterator[_Composed]:
+    """``fn`` of each row, in order, computed in ``pool`` at most ``_LOOKAHEAD`` rows ahead."""
+    queued: deque[Future[_Composed]] = deque()
+    upcoming = iter(rows)
+    while True:
+        while len(queued) < _LOOKAHEAD:
+            row = next(upcoming, None)
+            if row is None:
+                break
+            queued.append(pool.submit(fn, row))
+        if not queued:
+            return
+        yield queued.popleft().result()
 
 
 class _TransportDown(Exception):
