@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any, Protocol, cast, runtime_checkable
+from typing import Any
 
 from sqlalchemy import select
 
@@ -60,7 +60,7 @@ from .provision import MeetingRow, meeting_request, meeting_rows, state_secret
 from .render import Invitation, MessageRenderer, RenderedMessage
 from .scheduler import RegistrationInfo, ScheduleReport, attends, schedule
 from .store import Store, registrations
-from .transports.base import OutgoingMessage, SendResult, Transport
+from .transports.base import OutgoingMessage, Transport
 
 __all__ = [
     "Composer",
@@ -359,14 +359,11 @@ class _Run:
         if not rows:
             return False
         people = _registrations(self.store, (r.registration_id for r in rows))
-        preparing = transport if isinstance(transport, _Preparing) else None
 
         def compose(row: LedgerRow) -> _Composed:
             reg = people.get(row.registration_id)
             message = self.composer.compose(row, reg) if reg is not None else None
-            if message is None or preparing is None:
-                return message, None
-            return message, preparing.prepare(message)
+            return message, (transport.prepare(message) if message is not None else None)
 
         # One thread renders (and, for email, serialises) the next few messages while this
         # one waits for the server's replies (the socket wait releases the interpreter lock);
@@ -394,10 +391,7 @@ class _Run:
             self.report.skipped += 1
             return
         try:
-            if prepared is not None:  # only a _Preparing transport prepared it
-                result = cast(_Preparing, transport).send_prepared(message, prepared)
-            else:
-                result = transport.send(message)
+            result = transport.send_prepared(message, prepared)
         except ServiceError as exc:
             self._failed(row, reg, exc)
             return
@@ -427,15 +421,6 @@ class _Run:
             self.report.retrying += 1
         if self.progress is not None:
             self.progress(1)
-
-
-@runtime_checkable
-class _Preparing(Protocol):
-    """A transport that can build a message's payload apart from sending it (``smtp``)."""
-
-    def prepare(self, message: OutgoingMessage) -> Any: ...
-
-    def send_prepared(self, message: OutgoingMessage, prepared: Any) -> SendResult: ...
 
 
 _Composed = tuple[OutgoingMessage | None, Any]

@@ -103,6 +103,18 @@ class Transport(ABC):
     def send(self, message: OutgoingMessage) -> SendResult:
         """Deliver ``message``; raise a :class:`~s3events.errors.ServiceError` on failure."""
 
+    def prepare(self, message: OutgoingMessage) -> Any:
+        """Do a message's CPU work ahead of sending it, such as serialising it (default: none).
+
+        The dispatcher calls this in a helper thread a few messages ahead of the one being
+        sent, then hands the result to :meth:`send_prepared`. It must not do I/O.
+        """
+        return None
+
+    def send_prepared(self, message: OutgoingMessage, prepared: Any) -> SendResult:
+        """Send ``message`` with what :meth:`prepare` returned for it (default: :meth:`send`)."""
+        return self.send(message)
+
     def send_many(self, messages: Iterable[OutgoingMessage]) -> Iterator[SendResult]:
         """Send several messages, reusing a connection where the transport can."""
         for message in messages:

@@ -212,7 +212,7 @@ class SmtpTransport(Transport):
         """Send one email; reconnects once if the server dropped the connection."""
         return self.send_prepared(message, self.prepare(message))
 
-    def send_prepared(self, message: OutgoingMessage, data: bytes) -> SendResult:
+    def send_prepared(self, message: OutgoingMessage, data: Any) -> SendResult:
         """Send ``message`` as the bytes :meth:`prepare` built for it (reconnects as send)."""
         self._pace()
         try:
