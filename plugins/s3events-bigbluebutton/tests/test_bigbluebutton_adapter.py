@@ -27,7 +27,7 @@ from s3events.errors import (
 )
 from s3events.models import MeetingOptions
 from s3events.platforms.base import Meeting, MeetingRequest, Participant
-from s3events.testing import SleepRecorder, assert_not_logged
+from s3events.testing import SleepRecorder, assert_not_logged, reference_request
 from s3events.testing.contracts import PlatformContract
 
 API = "https://bbb.example.org/bigbluebutton/api"
@@ -56,12 +56,8 @@ INFO = b"""<response><returncode>SUCCESS</returncode><meetingName>Day 1</meeting
 
 
 def make_request(**changes: Any) -> MeetingRequest:
-    data: dict[str, Any] = {
-        "series_id": "s3-latam-2021", "session_id": "day-1", "topic": "Day 1: what is S3?",
-        "start": START, "timezone": "Europe/Brussels", "duration": timedelta(hours=2, minutes=30),
-    }
-    data.update(changes)
-    return MeetingRequest(**data)
+    """Day 1 of the reference series, as this plugin's tests ask for it."""
+    return reference_request(**{"topic": "Day 1: what is S3?", "start": START, **changes})
 
 
 def make_adapter(**options: Any) -> BigBlueButtonAdapter:

@@ -37,6 +37,7 @@ from s3events.testing import (
     Clock,
     SleepRecorder,
     assert_not_logged,
+    reference_request,
     specs,
     vendor_mock_fixture,
 )
@@ -62,13 +63,11 @@ MEET = "https://meet.google.com/abc-defg-hij"
 
 
 def make_request(**changes: Any) -> MeetingRequest:
-    data: dict[str, Any] = {
-        "series_id": "s3-latam-2021", "session_id": "day-1",
-        "topic": "Introduction: what is S3?", "agenda": "Welcome and overview",
-        "start": START, "timezone": "Europe/Brussels", "duration": timedelta(hours=2, minutes=30),
+    """Day 1 of the reference series, as this plugin's tests ask for it."""
+    defaults: dict[str, Any] = {
+        "topic": "Introduction: what is S3?", "agenda": "Welcome and overview", "start": START,
     }
-    data.update(changes)
-    return MeetingRequest(**data)
+    return reference_request(**{**defaults, **changes})
 
 
 def oauth_adapter(*, sleep: Any = None, clock: Clock | None = None,

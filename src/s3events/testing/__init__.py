@@ -28,11 +28,11 @@ if TYPE_CHECKING:
         vendor_mock_fixture,
     )
 
-__all__ = ["Clock", "SleepRecorder", "VendorMock", "assert_not_logged", "vendor_mock",
-           "vendor_mock_fixture"]
+__all__ = ["Clock", "SleepRecorder", "VendorMock", "assert_not_logged", "reference_request",
+           "vendor_mock", "vendor_mock_fixture"]
 
 _HOMES = {"Clock": "clock", "SleepRecorder": "helpers", "VendorMock": "helpers",
-          "assert_not_logged": "helpers", "vendor_mock": "helpers",
+          "assert_not_logged": "helpers", "reference_request": "helpers", "vendor_mock": "helpers",
           "vendor_mock_fixture": "helpers"}
 
 

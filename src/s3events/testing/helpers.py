@@ -14,12 +14,14 @@ import json
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 import requests
 import responses
 
+from ..platforms.base import MeetingRequest
 from . import specs
 
 __all__ = [
@@ -178,3 +180,21 @@ def assert_not_logged(caplog: pytest.LogCaptureFixture, *secrets: str,
 def mask_secret(secret: str) -> str:
     """A secret as a failure message may show it: its first characters and its length."""
     return f"{secret[:4]}… ({len(secret)} characters)"
+
+
+def reference_request(**changes: Any) -> MeetingRequest:
+    """The meeting asked for day 1 of the reference series; keyword arguments replace fields.
+
+    17:00–19:30 in Brussels on 28 October 2021 (15:00 UTC, the day before Europe left summer
+    time), so a plugin's tests start from the same realistic request.
+    """
+    data: dict[str, Any] = {
+        "series_id": "s3-latam-2021",
+        "session_id": "day-1",
+        "topic": "Introduction: what is S3? How is it adaptable to Latin America?",
+        "start": datetime(2021, 10, 28, 15, 0, tzinfo=timezone.utc),
+        "timezone": "Europe/Brussels",
+        "duration": timedelta(hours=2, minutes=30),
+    }
+    data.update(changes)
+    return MeetingRequest.model_validate(data)
