@@ -122,7 +122,7 @@ def test_a_participants_zone_that_is_no_place_is_a_problem_not_a_zone(
 
 ZONE_LIKE = st.one_of(
     st.text(max_size=40),
-    st.sampled_from(NOT_ZONES + ["NZ", "PRC", "CET", "UTC", "GMT", "Europe/Brussels"]),
+    st.sampled_from([*NOT_ZONES, "NZ", "PRC", "CET", "UTC", "GMT", "Europe/Brussels"]),
     st.builds(lambda a, b: f"{a}/{b}", st.sampled_from(["Europe", "America", "posix", "right",
                                                         "Etc", "US", ""]),
               st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_+-0123456789",
