@@ -14,7 +14,9 @@ table.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
+import re
 import stat
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -37,12 +39,15 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    inspect,
+    make_url,
     text,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
-from .errors import StoreError
+from .errors import InputError, MissingStateError, StoreError
+from .urls import redact_url, split_credentials, with_encoded_credentials
 
 __all__ = [
     "DEFAULT_STATE",
@@ -55,6 +60,7 @@ __all__ = [
     "meta",
     "metadata",
     "open_store",
+    "open_store_or_empty",
     "registrations",
     "resolve_state_url",
     "utcnow",
@@ -200,20 +206,35 @@ def lock(conn: Connection, name: str) -> None:
 
 def resolve_state_url(state: str | os.PathLike[str] | None = None,
                       environ: Mapping[str, str] | None = None) -> str:
-    """The database URL for ``--state``, ``S3EVENTS_STATE`` or the default file."""
-    environ = os.environ if environ is None else environ
-    value = str(state) if state else environ.get("S3EVENTS_STATE") or str(DEFAULT_STATE)
+    """The database URL for ``--state``, ``S3EVENTS_STATE`` or the default file.
+
+    A user name or password with unencoded ``@ : / ? #`` is percent-encoded, so the URL's
+    parser reads it whole.
+    """
+    value = _given(state, environ)
     if "://" in value:
+        value = with_encoded_credentials(value)
         if value.startswith(("postgresql://", "postgres://")):
             return "postgresql+psycopg://" + value.split("://", 1)[1]
         return value
     return f"sqlite:///{Path(value).expanduser().absolute()}"
 
 
-def _prepare_sqlite_file(url: str) -> None:
-    path = Path(url.removeprefix("sqlite:///"))
-    if str(path) in ("", ":memory:"):
-        return
+def _given(state: str | os.PathLike[str] | None, environ: Mapping[str, str] | None) -> str:
+    """The state as the person gave it: option, environment variable or the default."""
+    environ = os.environ if environ is None else environ
+    return str(state) if state else environ.get("S3EVENTS_STATE") or str(DEFAULT_STATE)
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """The file of a ``sqlite:///`` URL (None for an in-memory database)."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url.removeprefix("sqlite:///").split("?", 1)[0]
+    return None if path in ("", ":memory:") else Path(path)
+
+
+def _prepare_sqlite_file(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not path.exists():
         fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
@@ -255,13 +276,24 @@ class Store:
                 yield conn
         except SQLAlchemyError as exc:
             raise StoreError(f"state database {self.url}: {type(exc).__name__}: "
-                             f"{str(exc).splitlines()[0]}") from exc
+                             f"{_first_line(exc)}") from exc
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
         """A connection for reading (or for explicit transactions)."""
         with self.engine.connect() as conn:
             yield conn
+
+    def has_schema(self) -> bool:
+        """True when the database exists and holds the s3events tables."""
+        try:
+            with self.engine.connect() as conn:
+                return bool(inspect(conn).has_table(meta.name))
+        except OperationalError as exc:
+            if _no_such_database(exc):
+                return False
+            raise StoreError(f"cannot open state database {self.url}: "
+                             f"{_first_line(exc)}") from exc
 
     def create_schema(self) -> None:
         """Create missing tables and record the schema version."""
@@ -280,7 +312,7 @@ class Store:
                         f"than this s3events ({SCHEMA_VERSION}); upgrade s3events")
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open state database {self.url}: "
-                             f"{str(exc).splitlines()[0]}") from exc
+                             f"{_first_line(exc)}") from exc
 
     def purge_deleted(self) -> bool:
         """Make deleted rows unrecoverable from the database files; True when fully done.
@@ -303,7 +335,7 @@ class Store:
                 return True
         except SQLAlchemyError as exc:
             raise StoreError(f"state database {self.url}: cannot purge deleted rows: "
-                             f"{str(exc).splitlines()[0]}") from exc
+                             f"{_first_line(exc)}") from exc
 
     def close(self) -> None:
         """Release all connections."""
@@ -321,22 +353,104 @@ class Store:
 
 def open_store(state: str | os.PathLike[str] | None = None, *,
                environ: Mapping[str, str] | None = None, create: bool = True) -> Store:
-    """Open (and by default create) the state database named by ``state``."""
+    """Open the state database named by ``state`` (see the module doc for where it lives).
+
+    With ``create`` (provision, registrations import, serve) a missing SQLite file is
+    created, and missing tables in any database. Without it (commands that only read the
+    state) a database that does not exist — a missing file, a PostgreSQL database that is
+    not there or has no s3events tables — raises
+    :class:`~s3events.errors.MissingStateError` and nothing is created. A URL that cannot be
+    read raises :class:`~s3events.errors.InputError`; no message shows its password.
+    """
+    given = _given(state, environ)
+    where = redact_url(given)
     url = resolve_state_url(state, environ)
-    kwargs: dict[str, Any] = {"future": True}
-    if url.startswith("sqlite:///"):
-        _prepare_sqlite_file(url)
-        kwargs["connect_args"] = {"timeout": 30}
+    path = _sqlite_path(url)
+    if path is not None and not create and not path.is_file():
+        raise MissingStateError(where)
+    store = Store(_engine(url, where))
     try:
-        engine = create_engine(url, **kwargs)
-    except (SQLAlchemyError, ImportError) as exc:
-        hint = " (pip install 's3events[postgresql]')" if "postgresql" in url else ""
-        raise StoreError(f"cannot use state database {url.split('@')[-1]}: {exc}{hint}") from exc
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-    store = Store(engine)
-    if create:
+        if path is not None and create:
+            _prepare_sqlite_file(path)
+        if not create and not store.has_schema():
+            raise MissingStateError(where)
         store.create_schema()
+    except BaseException:
+        store.close()
+        raise
     return store
 
 
+def open_store_or_empty(state: str | os.PathLike[str] | None = None, *,
+                        environ: Mapping[str, str] | None = None) -> tuple[Store, bool]:
+    """The state database named by ``state``, or an empty one in memory when it is missing.
+
+    For commands that show what a first run would do (``plan`` before any ``provision``):
+    nothing is created on disk. Returns the store and whether the named database exists.
+    """
+    try:
+        return open_store(state, environ=environ, create=False), True
+    except MissingStateError:
+        return open_store("sqlite://"), False
+
+
+def _engine(url: str, where: str) -> Engine:
+    """An engine for ``url``; bound parameters are never put in error messages or logs."""
+    try:
+        parsed = make_url(url)
+        if "[" in split_credentials(url)[3].split("/", 1)[0]:  # a bracketed IPv6 host
+            ipaddress.IPv6Address((parsed.host or "").split("%", 1)[0])
+    except (ArgumentError, ValueError):
+        raise InputError(
+            f"state database {where} is not a path or database URL that can be read; write "
+            "postgresql://user:password@host:port/database (an IPv6 host in brackets) or a "
+            "SQLite file path") from None
+    kwargs: dict[str, Any] = {"hide_parameters": True}
+    if parsed.get_backend_name() == "sqlite":
+        kwargs["connect_args"] = {"timeout": 30}
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (SQLAlchemyError, ImportError) as exc:
+        hint = " (pip install 's3events[postgresql]')" if "postgresql" in url else ""
+        raise StoreError(f"cannot use state database {where}: {type(exc).__name__}: "
+                         f"{_first_line(exc)}{hint}") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "handle_error", _terse_errors)
+    return engine
+
+
+def _terse_errors(context: Any) -> None:
+    """Keep only the reason of a database error: PostgreSQL's DETAIL shows row values.
+
+    A unique violation says ``Key (series_id, email_key)=(s3, ana@example.org)``, a NOT
+    NULL one ``Failing row contains (…)`` — personal data in any log that records the
+    error. The first line (the reason) stays; the server's details stay available on the
+    driver's error (``orig.diag``), and bound parameters are hidden by the engine.
+    """
+    orig = context.original_exception
+    reason = _first_line(orig)
+    if reason == str(orig).strip():
+        return
+    orig.args = (reason,)
+    wrapped = context.sqlalchemy_exception
+    if wrapped is not None:
+        wrapped.args = (f"({type(orig).__module__}.{type(orig).__name__}) {reason}",)
+
+
+def _no_such_database(exc: OperationalError) -> bool:
+    """True when PostgreSQL says the database named in the URL does not exist.
+
+    libpq reports it at connection time without an SQLSTATE, so the server's (English)
+    message is recognised too.
+    """
+    if getattr(exc.orig, "sqlstate", None) == "3D000":
+        return True
+    return re.search(r'database ".*" does not exist', str(exc.orig)) is not None
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of a database error: the reason, without SQL, parameters or DETAIL."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc)
+    return (text.strip().splitlines() or [""])[0]

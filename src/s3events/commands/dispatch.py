@@ -33,9 +33,10 @@ base_url_option = click.option(
 
 @contextmanager
 def _opened(state: str | None) -> Iterator[Store]:
+    """The state database; a missing one is an error (these commands never create it)."""
     from ..store import open_store
 
-    store = open_store(state)
+    store = open_store(state, create=False)
     try:
         yield store
     finally:

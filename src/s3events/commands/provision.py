@@ -25,7 +25,7 @@ from ..models import Series
 from ..plugins import plugin_infos
 from ..provision import MeetingRow, PlanItem, apply, load_adapter, meeting_rows
 from ..provision import plan as make_plan
-from ..store import Store, open_store
+from ..store import Store, open_store, open_store_or_empty
 
 __all__ = ["meetings", "plan_command", "plugins", "provision"]
 
@@ -46,8 +46,9 @@ def _echo_json(value: Any) -> None:
 
 
 @contextmanager
-def _opened(state: str | None) -> Iterator[Store]:
-    store = open_store(state)
+def _opened(state: str | None, *, create: bool = False) -> Iterator[Store]:
+    """The state database; only ``provision`` creates a missing one."""
+    store = open_store(state, create=create)
     try:
         yield store
     finally:
@@ -101,7 +102,10 @@ def plan_command(series_path: str, as_json: bool, platform: str | None, state: s
     moment = parse_now(now)
     series = load_series(series_path)
     adapter = load_adapter(series, platform=platform)
-    with _opened(state) as store:
+    store, found = open_store_or_empty(state)
+    if not found:
+        click.echo("no state database yet: planning as for a first provision", err=True)
+    with store:
         items = make_plan(series, adapter, store, now=moment)
     if as_json:
         _echo_json([item.as_dict() for item in items])
@@ -129,7 +133,7 @@ def provision(series_path: str, as_json: bool, platform: str | None, state: str 
     series = load_series(series_path)
     adapter = load_adapter(series, platform=platform)
     try:
-        with _opened(state) as store, _progress() as advance:
+        with _opened(state, create=True) as store, _progress() as advance:
             items = apply(series, adapter, store, now=moment, progress=advance)
     finally:
         adapter.close()

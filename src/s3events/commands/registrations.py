@@ -39,8 +39,9 @@ STATUSES = ("pending", "confirmed", "waitlisted", "cancelled")
 
 
 @contextmanager
-def _opened(state: str | None) -> Iterator[Store]:
-    store = open_store(state)
+def _opened(state: str | None, *, create: bool = False) -> Iterator[Store]:
+    """The state database; only ``import`` creates a missing one."""
+    store = open_store(state, create=create)
     try:
         yield store
     finally:
@@ -72,7 +73,7 @@ def import_command(series_path: str, file: Path, required: Sequence[str], state:
     """
     series = load_series(series_path)
     moment = parse_now(now)
-    with _opened(state) as store:
+    with _opened(state, create=True) as store:
         report = import_registrations(store, series, file, now=moment,
                                       required_consent=required)
     for problem in report.problems:
