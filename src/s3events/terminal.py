@@ -11,12 +11,15 @@ backwards. Every command prints such values through these helpers:
   shown as escapes (``\\x1b``), rich markup escaped;
 * :func:`clean` for plain output (``click.echo``, error messages): control characters shown
   as escapes, line breaks kept when asked;
-* :func:`shown` for one value quoted inside a sentence, shortened when it is long.
+* :func:`shown` for one value quoted inside a sentence, shortened when it is long;
+* :func:`json_text` for JSON printed on a terminal: what :func:`json.dumps` leaves as it is
+  (DEL, C1 controls, bidi overrides, line separators) written as ``\\uXXXX`` escapes, so
+  the JSON means the same and shows nothing hidden.
 """
 
 from __future__ import annotations
 
-__all__ = ["clean", "safe", "shown"]
+__all__ = ["clean", "json_text", "safe", "shown"]
 
 #: Invisible characters that change the direction of the text after them (Trojan Source).
 _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -62,3 +65,15 @@ def shown(value: object, *, limit: int = 60) -> str:
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return f"'{text}'"
+
+
+def json_text(document: str) -> str:
+    """JSON text with every control character :func:`clean` escapes written as ``\\uXXXX``.
+
+    Outside strings JSON is plain ASCII and :func:`json.dumps` already escapes C0
+    controls, so the remaining ones are inside strings, where the escape is the same text.
+    """
+    if document.isascii() and "\x7f" not in document:
+        return document
+    return "".join(f"\\u{ord(c):04x}" if c != "\n" and _unsafe(c, True) else c
+                   for c in document)
