@@ -14,14 +14,10 @@ table.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import os
-import re
-import stat
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -37,17 +33,24 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
-    create_engine,
-    event,
     inspect,
-    make_url,
     text,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from .errors import InputError, MissingStateError, StoreError
-from .urls import redact_url, split_credentials, with_encoded_credentials
+from .errors import MissingStateError, StoreError
+from .stateengine import (
+    DEFAULT_STATE,
+    first_line,
+    given_state,
+    make_engine,
+    no_such_database,
+    prepare_sqlite_file,
+    resolve_state_url,
+    sqlite_path,
+)
+from .urls import redact_url
 
 __all__ = [
     "DEFAULT_STATE",
@@ -66,7 +69,6 @@ __all__ = [
     "utcnow",
 ]
 
-DEFAULT_STATE = Path(".s3events") / "state.db"
 SCHEMA_VERSION = 1
 
 
@@ -204,54 +206,6 @@ def lock(conn: Connection, name: str) -> None:
                      .values(value=meta.c.value))
 
 
-def resolve_state_url(state: str | os.PathLike[str] | None = None,
-                      environ: Mapping[str, str] | None = None) -> str:
-    """The database URL for ``--state``, ``S3EVENTS_STATE`` or the default file.
-
-    A user name or password with unencoded ``@ : / ? #`` is percent-encoded, so the URL's
-    parser reads it whole.
-    """
-    value = _given(state, environ)
-    if "://" in value:
-        value = with_encoded_credentials(value)
-        if value.startswith(("postgresql://", "postgres://")):
-            return "postgresql+psycopg://" + value.split("://", 1)[1]
-        return value
-    return f"sqlite:///{Path(value).expanduser().absolute()}"
-
-
-def _given(state: str | os.PathLike[str] | None, environ: Mapping[str, str] | None) -> str:
-    """The state as the person gave it: option, environment variable or the default."""
-    environ = os.environ if environ is None else environ
-    return str(state) if state else environ.get("S3EVENTS_STATE") or str(DEFAULT_STATE)
-
-
-def _sqlite_path(url: str) -> Path | None:
-    """The file of a ``sqlite:///`` URL (None for an in-memory database)."""
-    if not url.startswith("sqlite:///"):
-        return None
-    path = url.removeprefix("sqlite:///").split("?", 1)[0]
-    return None if path in ("", ":memory:") else Path(path)
-
-
-def _prepare_sqlite_file(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if not path.exists():
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-        os.close(fd)
-    os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA secure_delete=ON")  # erased personal data is overwritten
-    cursor.close()
-
-
 class Store:
     """A connection to the state database. Create with :func:`open_store`."""
 
@@ -276,7 +230,7 @@ class Store:
                 yield conn
         except SQLAlchemyError as exc:
             raise StoreError(f"state database {self.url}: {type(exc).__name__}: "
-                             f"{_first_line(exc)}") from exc
+                             f"{first_line(exc)}") from exc
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
@@ -290,10 +244,10 @@ class Store:
             with self.engine.connect() as conn:
                 return bool(inspect(conn).has_table(meta.name))
         except OperationalError as exc:
-            if _no_such_database(exc):
+            if no_such_database(exc):
                 return False
             raise StoreError(f"cannot open state database {self.url}: "
-                             f"{_first_line(exc)}") from exc
+                             f"{first_line(exc)}") from exc
 
     def create_schema(self) -> None:
         """Create missing tables and record the schema version."""
@@ -312,7 +266,7 @@ class Store:
                         f"than this s3events ({SCHEMA_VERSION}); upgrade s3events")
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open state database {self.url}: "
-                             f"{_first_line(exc)}") from exc
+                             f"{first_line(exc)}") from exc
 
     def purge_deleted(self) -> bool:
         """Make deleted rows unrecoverable from the database files; True when fully done.
@@ -335,7 +289,7 @@ class Store:
                 return True
         except SQLAlchemyError as exc:
             raise StoreError(f"state database {self.url}: cannot purge deleted rows: "
-                             f"{_first_line(exc)}") from exc
+                             f"{first_line(exc)}") from exc
 
     def close(self) -> None:
         """Release all connections."""
@@ -362,16 +316,16 @@ def open_store(state: str | os.PathLike[str] | None = None, *,
     :class:`~s3events.errors.MissingStateError` and nothing is created. A URL that cannot be
     read raises :class:`~s3events.errors.InputError`; no message shows its password.
     """
-    given = _given(state, environ)
+    given = given_state(state, environ)
     where = redact_url(given)
     url = resolve_state_url(state, environ)
-    path = _sqlite_path(url)
+    path = sqlite_path(url)
     if path is not None and not create and not path.is_file():
         raise MissingStateError(where)
-    store = Store(_engine(url, where))
+    store = Store(make_engine(url, where))
     try:
         if path is not None and create:
-            _prepare_sqlite_file(path)
+            prepare_sqlite_file(path)
         if not create and not store.has_schema():
             raise MissingStateError(where)
         store.create_schema()
@@ -394,63 +348,3 @@ def open_store_or_empty(state: str | os.PathLike[str] | None = None, *,
         return open_store("sqlite://"), False
 
 
-def _engine(url: str, where: str) -> Engine:
-    """An engine for ``url``; bound parameters are never put in error messages or logs."""
-    try:
-        parsed = make_url(url)
-        if "[" in split_credentials(url)[3].split("/", 1)[0]:  # a bracketed IPv6 host
-            ipaddress.IPv6Address((parsed.host or "").split("%", 1)[0])
-    except (ArgumentError, ValueError):
-        raise InputError(
-            f"state database {where} is not a path or database URL that can be read; write "
-            "postgresql://user:password@host:port/database (an IPv6 host in brackets) or a "
-            "SQLite file path") from None
-    kwargs: dict[str, Any] = {"hide_parameters": True}
-    if parsed.get_backend_name() == "sqlite":
-        kwargs["connect_args"] = {"timeout": 30}
-    try:
-        engine = create_engine(parsed, **kwargs)
-    except (SQLAlchemyError, ImportError) as exc:
-        hint = " (pip install 's3events[postgresql]')" if "postgresql" in url else ""
-        raise StoreError(f"cannot use state database {where}: {type(exc).__name__}: "
-                         f"{_first_line(exc)}{hint}") from None
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-    event.listen(engine, "handle_error", _terse_errors)
-    return engine
-
-
-def _terse_errors(context: Any) -> None:
-    """Keep only the reason of a database error: PostgreSQL's DETAIL shows row values.
-
-    A unique violation says ``Key (series_id, email_key)=(s3, ana@example.org)``, a NOT
-    NULL one ``Failing row contains (…)`` — personal data in any log that records the
-    error. The first line (the reason) stays; the server's details stay available on the
-    driver's error (``orig.diag``), and bound parameters are hidden by the engine.
-    """
-    orig = context.original_exception
-    reason = _first_line(orig)
-    if reason == str(orig).strip():
-        return
-    orig.args = (reason,)
-    wrapped = context.sqlalchemy_exception
-    if wrapped is not None:
-        wrapped.args = (f"({type(orig).__module__}.{type(orig).__name__}) {reason}",)
-
-
-def _no_such_database(exc: OperationalError) -> bool:
-    """True when PostgreSQL says the database named in the URL does not exist.
-
-    libpq reports it at connection time without an SQLSTATE, so the server's (English)
-    message is recognised too.
-    """
-    if getattr(exc.orig, "sqlstate", None) == "3D000":
-        return True
-    return re.search(r'database ".*" does not exist', str(exc.orig)) is not None
-
-
-def _first_line(exc: BaseException) -> str:
-    """The first line of a database error: the reason, without SQL, parameters or DETAIL."""
-    orig = getattr(exc, "orig", None)
-    text = str(orig if orig is not None else exc)
-    return (text.strip().splitlines() or [""])[0]
