@@ -9,6 +9,7 @@ Hypothesis over arbitrary text.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -131,7 +132,7 @@ ZONE_LIKE = st.one_of(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400, deadline=timedelta(seconds=2))
 @given(ZONE_LIKE)
 def test_any_zone_name_is_accepted_or_refused_with_only_real_zones_suggested(name: str) -> None:
     try:
@@ -146,7 +147,7 @@ def test_any_zone_name_is_accepted_or_refused_with_only_real_zones_suggested(nam
     assert "\x1b" not in message and "\r" not in message and "\n" not in message
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=timedelta(seconds=2))
 @given(st.text(max_size=80))
 def test_suggestions_for_any_text_are_accepted_zones(name: str) -> None:
     assert all(is_accepted_zone(zone) for zone in suggest_zones(name))
