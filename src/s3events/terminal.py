@@ -33,7 +33,7 @@ def _escape(char: str) -> str:
 
 
 def _unsafe(char: str, keep_newlines: bool) -> bool:
-    if char == "\n":
+    if char in "\n\t":  # harmless in a text of several lines, odd inside one value
         return not keep_newlines
     code = ord(char)
     return code < 0x20 or 0x7F <= code < 0xA0 or char in _BIDI or char in _BREAKS
@@ -43,8 +43,9 @@ def clean(value: object, *, keep_newlines: bool = False) -> str:
     """``value`` as text with every control character shown as an escape (``\\x1b``).
 
     C0 and C1 controls (ESC, BEL, CR, tab …), DEL, bidi overrides and Unicode line
-    separators are replaced by their escapes; ``keep_newlines`` keeps ``\\n`` for messages
-    of several lines. Everything else, accents and scripts included, stays as it is.
+    separators are replaced by their escapes; ``keep_newlines`` keeps ``\\n`` and tabs, for
+    messages and files of several lines. Everything else, accents and scripts included,
+    stays as it is.
     """
     text = str(value)
     if all(" " <= char < "\x7f" for char in text):  # the common case: plain ASCII
@@ -75,5 +76,4 @@ def json_text(document: str) -> str:
     """
     if document.isascii() and "\x7f" not in document:
         return document
-    return "".join(f"\\u{ord(c):04x}" if c != "\n" and _unsafe(c, True) else c
-                   for c in document)
+    return "".join(f"\\u{ord(c):04x}" if _unsafe(c, True) else c for c in document)
