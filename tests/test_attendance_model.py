@@ -6,10 +6,11 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from s3events import AttendanceInterval, AttendanceRecord, ConfigurationError
 from s3events.platforms.jitsi import JitsiAdapter
+from s3events.testing.helpers import reference_request
 
 
 def test_intervals_are_kept_in_utc_whatever_zone_they_come_in():
@@ -44,3 +45,20 @@ def test_a_platform_without_an_attendance_api_names_the_import_command():
     assert adapter.supports_attendance is False
     with pytest.raises(ConfigurationError, match="attendance import"):
         adapter.get_attendance(None)  # type: ignore[arg-type]
+
+
+def test_the_callback_address_is_secret_and_not_part_of_the_fingerprint():
+    plain = reference_request()
+    signed = plain.model_copy(update={"attendance_callback_url": SecretStr(
+        "https://events.example.org/callbacks/attendance/abc.sig")})
+    assert signed.fingerprint() == plain.fingerprint()
+    assert "sig" not in repr(signed)
+
+
+def test_polling_and_callbacks_are_refused_by_default():
+    adapter = JitsiAdapter()
+    assert adapter.polls_attendance is False
+    with pytest.raises(ConfigurationError, match="polled"):
+        adapter.attendance_now(None)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="posts no attendance"):
+        adapter.attendance_from_callback(b"{}", "application/json")

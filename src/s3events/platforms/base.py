@@ -70,6 +70,15 @@ class MeetingRequest(BaseModel):
     generation: int = Field(
         default=0, ge=0, description="How often this session's meeting was made anew."
     )
+    attendance_callback_url: SecretStr | None = Field(
+        default=None,
+        exclude=True,
+        description=(
+            "A signed address on the event page where the platform may post its attendance "
+            "report when the meeting ends (BigBlueButton's learning-analytics callback). "
+            "Secret: whoever knows it can post a report. Not part of the fingerprint."
+        ),
+    )
     secret: SecretStr | None = Field(
         default=None,
         exclude=True,
@@ -256,6 +265,10 @@ class PlatformAdapter(ABC):
     #: Platforms without such an API (jitsi, static) leave it False: their attendance comes
     #: from a file with ``s3events attendance import``.
     supports_attendance: ClassVar[bool] = False
+    #: True when the platform can only say who is in a meeting *now*
+    #: (:meth:`attendance_now`): s3events then polls it while the session runs and builds
+    #: each participant's intervals from what it sees (BigBlueButton's getMeetingInfo).
+    polls_attendance: ClassVar[bool] = False
 
     def __init__(self, options: PlatformOptions | None = None, **kwargs: Any) -> None:
         self.options = options if options is not None else self.options_model()
@@ -332,6 +345,29 @@ class PlatformAdapter(ABC):
         raise ConfigurationError(
             f"platform '{self.name}' does not report attendance; import the participant "
             "report instead: s3events attendance import SERIES FILE --session ID")
+
+    def attendance_now(self, meeting: Meeting) -> list[AttendanceRecord]:
+        """Who is in ``meeting`` at this moment (no intervals needed): for polling adapters.
+
+        Adapters that set ``polls_attendance`` implement it; an empty list means nobody is
+        in (or the meeting is not running). The default raises
+        :class:`~s3events.errors.ConfigurationError`.
+        """
+        from ..errors import ConfigurationError
+
+        raise ConfigurationError(f"platform '{self.name}' cannot be polled for attendance")
+
+    def attendance_from_callback(self, body: bytes, content_type: str) -> list[AttendanceRecord]:
+        """Read an attendance report the platform posted to ``attendance_callback_url``.
+
+        The event page (``s3events serve``) checks the URL's signature before calling this;
+        the adapter parses the vendor's payload. Raise
+        :class:`~s3events.errors.InvalidRequest` for a body it cannot read. The default
+        raises :class:`~s3events.errors.ConfigurationError` (the platform posts no reports).
+        """
+        from ..errors import ConfigurationError
+
+        raise ConfigurationError(f"platform '{self.name}' posts no attendance reports")
 
     def close(self) -> None:
         """Release connections."""
