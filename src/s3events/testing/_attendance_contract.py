@@ -18,7 +18,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pytest
 import responses
@@ -45,6 +45,12 @@ class AttendanceChecks(ContractBase):
     """Attendance hooks and checks, mixed into :class:`PlatformContract`."""
 
     adapter: PlatformAdapter
+    #: The spec the attendance answers are checked against, when the platform reports
+    #: attendance through another API than its meetings (Google Meet beside Calendar);
+    #: default :attr:`spec`.
+    attendance_spec: ClassVar[str | None] = None
+    #: The URL :attr:`attendance_spec`'s paths are relative to.
+    attendance_spec_base_url: ClassVar[str | None] = None
 
     if TYPE_CHECKING:  # provided by PlatformContract
         def make_request(self, **changes: Any) -> MeetingRequest: ...
@@ -164,7 +170,8 @@ class AttendanceChecks(ContractBase):
         assert self.vendor_calls("attendance", meeting.meeting_id) >= 1, (
             "get_attendance returned without calling the platform (see vendor_calls)")
         self.check_spec()
-        self.check_spec_responses(since=before)
+        self.check_spec_responses(since=before, spec=self.attendance_spec,
+                                  base_url=self.attendance_spec_base_url)
         self.assert_hidden(self.log_text() + repr(records), "the log (DEBUG) or the records",
                            self._secrets())
 

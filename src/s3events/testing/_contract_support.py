@@ -203,22 +203,26 @@ class ContractBase:
                 continue
             validate_prepared_request(self.spec, call.request, base_url=base or None)
 
-    def check_spec_responses(self, since: int = 0) -> None:
+    def check_spec_responses(self, since: int = 0, *, spec: str | None = None,
+                             base_url: str | None = None) -> None:
         """Check the calls made so far against :attr:`spec`: each is an operation it lists,
         and each JSON answer the mocks gave with status 200 matches the spec's schema.
 
-        ``since`` skips the calls made before (``len(self.rsps.calls)`` taken earlier).
-        Calls outside :attr:`spec_base_url` (or under :attr:`spec_unlisted_paths`) are left
-        alone, as in :meth:`check_spec`. This keeps the mocks honest: an adapter tested
-        against answers the vendor would never give proves nothing.
+        ``since`` skips the calls made before (``len(self.rsps.calls)`` taken earlier);
+        ``spec`` and ``base_url`` replace :attr:`spec` and :attr:`spec_base_url` (an API
+        beside the main one). Calls outside the base URL (or under
+        :attr:`spec_unlisted_paths`) are left alone, as in :meth:`check_spec`. This keeps
+        the mocks honest: an adapter tested against answers the vendor would never give
+        proves nothing.
         """
-        if not self.spec:
+        spec = spec or self.spec
+        if not spec:
             return
         from urllib.parse import urlsplit
 
         from .specs import response_schema, validate_response
 
-        base = (self.spec_base_url or "").rstrip("/")
+        base = (base_url or self.spec_base_url or "").rstrip("/")
         prefix = urlsplit(base).path.rstrip("/")
         for call in list(self.rsps.calls)[since:]:
             url = str(call.request.url)
@@ -231,9 +235,9 @@ class ContractBase:
             path = urlsplit(url).path
             path = path[len(prefix):] if prefix and path.startswith(prefix) else path
             method = str(call.request.method)
-            response_schema(self.spec, method=method, path=path, status=200)  # listed at all?
+            response_schema(spec, method=method, path=path, status=200)  # listed at all?
             if "json" in response.headers.get("Content-Type", "") and response.content:
-                validate_response(self.spec, method=method, path=path, status=200,
+                validate_response(spec, method=method, path=path, status=200,
                                   body=response.content)
 
     def assert_waited_or_reported(self, error: BaseException | None) -> None:
