@@ -86,8 +86,9 @@ def spec_path(spec: SpecName) -> Path:
             raise FileNotFoundError(f"the spec file {given} does not exist")
         return given
     if not SPECS_DIR.is_dir():
-        source = (f" (set by {_ENV})" if os.environ.get(_ENV) and SPECS_DIR != PACKAGED_SPECS_DIR
-                  else "")
+        configured = os.environ.get(_ENV)
+        source = (f" (set by {_ENV})"
+                  if configured and Path(configured).expanduser() == SPECS_DIR else "")
         raise FileNotFoundError(
             f"the vendor specs folder {SPECS_DIR}{source} does not exist, so {str(spec)!r} "
             f"cannot be checked")
