@@ -1,5 +1,5 @@
 """The msteams platform against a mocked Microsoft Graph (responses), bodies checked against the
-Graph OpenAPI subset in ../shared/specs."""
+Graph OpenAPI subset shipped with the testing kit."""
 
 from __future__ import annotations
 
