@@ -29,7 +29,6 @@ from s3events.testing.fakes import (
     PollingFakePlatform,
     fake_backend,
 )
-from s3events.testing.specs import SPECS_DIR
 
 pytest_plugins = ["pytester"]
 
@@ -526,7 +525,6 @@ def test_http_adapter_that_maps_no_errors_fails(pytester: pytest.Pytester) -> No
     assert "HTTPError" in result.reason("test_get_of_a_missing_meeting_returns_none")
 
 
-@pytest.mark.skipif(not SPECS_DIR.is_dir(), reason=f"{SPECS_DIR} (../shared/specs) is absent")
 def test_http_adapter_sending_a_body_the_spec_rejects_fails(pytester: pytest.Pytester) -> None:
     result = scratch(pytester, """
         from mini import MiniWebex
@@ -543,7 +541,6 @@ def test_http_adapter_sending_a_body_the_spec_rejects_fails(pytester: pytest.Pyt
     assert "webex-meeting.json" in reason and "body.start" in reason
 
 
-@pytest.mark.skipif(not SPECS_DIR.is_dir(), reason=f"{SPECS_DIR} (../shared/specs) is absent")
 def test_an_attendance_mock_the_vendor_would_never_send_fails(
     pytester: pytest.Pytester,
 ) -> None:
@@ -565,6 +562,19 @@ def test_an_attendance_mock_the_vendor_would_never_send_fails(
     """)
     reason = result.reason("test_attendance_reports_everyone_once_with_their_stays")
     assert "webex-meeting.json" in reason and "host" in reason
+
+
+def test_contract_whose_spec_is_missing_fails_instead_of_skipping_the_check(
+    pytester: pytest.Pytester
+) -> None:
+    result = scratch(pytester, """
+        from http_contracts import WebexContract
+
+        class TestBroken(WebexContract):
+            spec = "webex-meetings.json"
+    """)
+    reason = result.reason("test_create_makes_the_meeting_on_the_platform")
+    assert "FileNotFoundError" in reason and "webex-meetings.json" in reason
 
 
 def test_transport_with_a_new_transaction_id_per_send_fails(pytester: pytest.Pytester) -> None:

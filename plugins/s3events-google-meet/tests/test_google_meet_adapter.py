@@ -39,11 +39,10 @@ from s3events.testing import (
     SleepRecorder,
     assert_not_logged,
     reference_request,
-    specs,
     vendor_mock_fixture,
 )
 from s3events.testing.contracts import PlatformContract
-from s3events.testing.specs import spec_available, validate_request
+from s3events.testing.specs import spec_path, validate_request
 
 
 def brussels(wall: str) -> str:
@@ -132,9 +131,7 @@ def query(call: Any) -> dict[str, list[str]]:
 
 
 def check_spec(call: Any) -> None:
-    """Validate a Calendar request body against the discovery document (when it is there)."""
-    if not spec_available(SPEC):
-        return
+    """Validate a Calendar request body against the discovery document."""
     body = json.loads(call.request.body)
     path = urlsplit(call.request.url).path.removeprefix("/calendar/v3")
     validate_request(SPEC, method=call.request.method, path=path, body=body)
@@ -143,7 +140,7 @@ def check_spec(call: Any) -> None:
 
 def assert_known_fields(value: Any, schema_name: str) -> None:
     """Discovery schemas allow unknown fields; a misspelt one must still fail our tests."""
-    schemas = json.loads((specs.SPECS_DIR / SPEC).read_text())["schemas"]
+    schemas = json.loads(spec_path(SPEC).read_text())["schemas"]
 
     def walk(node: Any, schema: dict[str, Any], where: str) -> None:
         if "$ref" in schema:
@@ -626,8 +623,6 @@ def test_connection_errors_are_service_unavailable(rsps: Any) -> None:
 
 
 def test_every_calendar_request_body_matches_the_discovery_document(rsps: Any) -> None:
-    if not spec_available(SPEC):
-        pytest.skip("../shared/specs is absent")
     token_ok(rsps)
     event_url = f"{EVENTS}/{_meeting().meeting_id}"
     rsps.post(EVENTS, json=event())

@@ -1,4 +1,6 @@
-"""Teams attendance from Microsoft Graph's attendance reports, over a mocked Graph."""
+"""Teams attendance from Microsoft Graph's attendance reports, over a mocked Graph: every
+answer mocked here is checked against the Graph spec (``validate_response``), every request
+body by the vendor mock."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from s3events_msteams.attendance import records_from_graph
 from s3events.errors import NotFound, PermissionDenied
 from s3events.platforms.base import Meeting
 from s3events.testing import SleepRecorder, VendorMock, vendor_mock_fixture
+from s3events.testing.specs import validate_response
 
 TENANT = "contoso.onmicrosoft.com"
 USER = "1f35f2e6-9cab-44ad-8d5a-b74c14720000"
@@ -49,7 +52,9 @@ def at(minutes: int) -> str:
 
 
 def answer(rsps: VendorMock, url: str, body: dict[str, Any], **kwargs: Any) -> None:
-    """Register Graph's answer to GET ``url``."""
+    """Register Graph's answer to GET ``url``, after checking it against the Graph spec."""
+    path = url.split("?")[0].removeprefix(BASE)
+    validate_response(SPEC, method="GET", path=path, status=200, body=body)
     rsps.add(responses.GET, url, json=body, **kwargs)
 
 

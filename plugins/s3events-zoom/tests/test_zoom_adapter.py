@@ -1,11 +1,11 @@
 """The zoom platform against a mocked Zoom API (responses), bodies checked against Zoom's spec.
 
-The spec in ../shared/specs is Zoom's archived 2018 OpenAPI 2.0 definition. It knows every
-field the adapter sends (``tracking_fields`` included). Where it differs from today's API,
-the tests follow today's API and say so: meeting ids are int64 JSON numbers (2018: strings),
-the token comes from Server-to-Server OAuth (2018: JWT, ``access_token`` query key), 429
-responses and their headers are not in the 2018 spec, and the list endpoint pages with
-``next_page_token`` (2018: ``page_number``).
+The spec, shipped with the testing kit, is Zoom's archived 2018 OpenAPI 2.0 definition. It
+knows every field the adapter sends (``tracking_fields`` included). Where it differs from
+today's API, the tests follow today's API and say so: meeting ids are int64 JSON numbers
+(2018: strings), the token comes from Server-to-Server OAuth (2018: JWT, ``access_token``
+query key), 429 responses and their headers are not in the 2018 spec, and the list endpoint
+pages with ``next_page_token`` (2018: ``page_number``).
 """
 
 from __future__ import annotations
@@ -45,7 +45,6 @@ from s3events.testing import (
     vendor_mock_fixture,
 )
 from s3events.testing.contracts import PlatformContract, Route
-from s3events.testing.specs import spec_available
 
 BASE = "https://api.zoom.us/v2"
 TOKEN_URL = "https://zoom.us/oauth/token"
@@ -572,8 +571,6 @@ def test_long_topic_and_agenda_are_cut_and_the_marker_stays_on_the_last_line(
 def test_create_and_update_bodies_match_zoom_spec_for_every_setting(
     adapter: ZoomAdapter, rsps: VendorMock, settings: MeetingOptions
 ) -> None:
-    if not spec_available(SPEC):
-        pytest.skip("../shared/specs is absent")
     request = meeting_request(settings=settings, agenda="")
     add_token(rsps)
     rsps.add(responses.POST, CREATE_URL, json=zoom_meeting(request), status=201)
@@ -590,8 +587,6 @@ def test_create_and_update_bodies_match_zoom_spec_for_every_setting(
 
 
 def test_a_body_the_spec_forbids_is_caught_by_the_spec_check() -> None:
-    if not spec_available(SPEC):
-        pytest.skip("../shared/specs is absent")
     from s3events.testing.specs import validate_request
 
     with pytest.raises(AssertionError, match=r"settings\.auto_recording"):

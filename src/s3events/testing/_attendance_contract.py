@@ -27,6 +27,9 @@ from ..errors import ConfigurationError, ServiceError
 from ..platforms.base import AttendanceRecord, Meeting, MeetingRequest, PlatformAdapter
 from ._contract_support import DEFAULT_ERRORS, ContractBase, Route, raised_by, status_id
 
+if TYPE_CHECKING:
+    from .specs import SpecName
+
 __all__ = ["ATTENDANCE_MARGIN", "AttendanceChecks"]
 
 #: How far before the start and after the end of a session a stay may lie and still count
@@ -48,7 +51,7 @@ class AttendanceChecks(ContractBase):
     #: The spec the attendance answers are checked against, when the platform reports
     #: attendance through another API than its meetings (Google Meet beside Calendar);
     #: default :attr:`spec`.
-    attendance_spec: ClassVar[str | None] = None
+    attendance_spec: ClassVar[SpecName | None] = None
     #: The URL :attr:`attendance_spec`'s paths are relative to.
     attendance_spec_base_url: ClassVar[str | None] = None
 

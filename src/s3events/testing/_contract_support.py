@@ -6,7 +6,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, ClassVar, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Union
 
 import pytest
 import requests
@@ -23,6 +23,9 @@ from ..errors import (
     ServiceUnavailable,
 )
 from .helpers import SleepRecorder, logged_text, mask_secret
+
+if TYPE_CHECKING:
+    from .specs import SpecName
 
 __all__ = ["CONNECTION_ERROR", "DEFAULT_ERRORS", "ContractBase", "Route", "raised_by",
            "status_id"]
@@ -101,8 +104,9 @@ class ContractBase:
     options: ClassVar[Mapping[str, Any]] = {}
     #: More strings that must never show: tokens and host links the mocks hand out.
     secret_values: ClassVar[tuple[str, ...]] = ()
-    #: A file in ``../shared/specs``; request bodies sent in round trips are checked against it.
-    spec: ClassVar[str | None] = None
+    #: A vendor spec (a file name in the kit's vendor specs folder, or a path to a file of
+    #: your own); request bodies sent in round trips are checked against it.
+    spec: ClassVar[SpecName | None] = None
     #: The URL the spec's paths are relative to (calls elsewhere, such as tokens, are not checked).
     spec_base_url: ClassVar[str | None] = None
     #: URL paths under :attr:`spec_base_url` that the spec does not describe (a token
@@ -189,10 +193,15 @@ class ContractBase:
         return logged_text(self.caplog)
 
     def check_spec(self) -> None:
-        """Validate the bodies of the calls made so far against :attr:`spec`."""
+        """Validate the bodies of the calls made so far against :attr:`spec`.
+
+        A spec that cannot be found fails the test (:class:`FileNotFoundError`).
+        """
         if not self.spec:
             return
-        from .specs import validate_prepared_request
+        from .specs import spec_path, validate_prepared_request
+
+        spec_path(self.spec)
 
         base = (self.spec_base_url or "").rstrip("/")
         for call in self.rsps.calls:
@@ -203,7 +212,7 @@ class ContractBase:
                 continue
             validate_prepared_request(self.spec, call.request, base_url=base or None)
 
-    def check_spec_responses(self, since: int = 0, *, spec: str | None = None,
+    def check_spec_responses(self, since: int = 0, *, spec: SpecName | None = None,
                              base_url: str | None = None) -> None:
         """Check the calls made so far against :attr:`spec`: each is an operation it lists,
         and each JSON answer the mocks gave with status 200 matches the spec's schema.
