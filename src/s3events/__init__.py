@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
+    "AttendanceInterval": "platforms.base",
+    "AttendanceRecord": "platforms.base",
     "AuthenticationError": "errors",
     "ConfigurationError": "errors",
     "DispatchSettings": "models",
@@ -99,7 +101,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from .importing import import_registrations
     from .loading import load_series
     from .models import DispatchSettings, Document, Series, Session, SessionStatus
-    from .platforms.base import Meeting, MeetingRequest, PlatformAdapter
+    from .platforms.base import (
+        AttendanceInterval,
+        AttendanceRecord,
+        Meeting,
+        MeetingRequest,
+        PlatformAdapter,
+    )
     from .privacy import erase_person, export_person
     from .registrations import cancel_registration, register
     from .render import render_message

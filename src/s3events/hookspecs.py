@@ -46,7 +46,10 @@ def s3events_register_platforms() -> Iterable[type[PlatformAdapter]]:  # type: i
 
     Each class has a unique ``name`` (the string used in series files and ``--platform``),
     an ``options_model`` describing its options, and implements ``create_meeting``,
-    ``update_meeting``, ``delete_meeting`` and ``get_meeting``. Called once when the plugin
+    ``update_meeting``, ``delete_meeting`` and ``get_meeting``. An adapter may also offer
+    attendance: it sets ``supports_attendance = True`` and implements ``get_attendance``
+    (who attended an ended meeting, as ``AttendanceRecord`` objects); the testing kit's
+    ``PlatformContract`` then checks it. Called once when the plugin
     manager is built; results of all plugins are collected. Two classes with the same
     ``name`` are an error that names both plugins.
     """
