@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PLUGIN_DIRS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 DEMO_DIR ?= build/demo
 
-.PHONY: demo test lint typecheck docs pytest bench clean
+.PHONY: demo test lint typecheck docs docs-ref pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ typecheck: $(VENV)/.dev
 
 docs: $(VENV)/.dev
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet -d build/site
+
+# Regenerate the committed reference pages (docs/cli.md, docs/series-file.md) from the code.
+docs-ref: $(VENV)/.dev
+	$(BIN)/python tools/gen_docs.py
 
 pytest: $(VENV)/.dev tests/js/node_modules
 	$(BIN)/pytest tests plugins examples

@@ -150,6 +150,7 @@ def series_argument(func: Callable[..., Any]) -> Callable[..., Any]:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``s3events`` console script."""
     from .errors import InputError, S3EventsError
+    from .terminal import clean
 
     try:
         code = cli.main(args=argv, prog_name="s3events", standalone_mode=False)
@@ -159,17 +160,18 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except InputError as exc:
-        click.echo(f"error: {exc}", err=True)
+    except InputError as exc:  # messages may quote what people typed: no control characters
+        click.echo(f"error: {clean(exc, keep_newlines=True)}", err=True)
         sys.exit(2)
     except S3EventsError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {clean(exc, keep_newlines=True)}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
     except OSError as exc:
-        click.echo(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
+        where = clean(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
+        click.echo(f"error: {where}", err=True)
         sys.exit(1)
     # with standalone_mode=False, ctx.exit(n) comes back as the return value
     sys.exit(code if isinstance(code, int) else 0)

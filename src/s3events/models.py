@@ -35,6 +35,7 @@ from .checks import check_whole_series
 from .errors import Problem
 from .i18n import LanguageCode, LocalizedText, localize
 from .timezones import ZoneNameError, check_zone_name, get_zone
+from .values import EmailAddress, OneLineText, WebAddress
 
 __all__ = [
     "DateWindow",
@@ -75,23 +76,24 @@ class SessionStatus(str, Enum):
 class Organiser(_Model):
     """Who runs the series; the ORGANIZER of calendar invitations and sender of messages."""
 
-    name: LocalizedText = Field(description="Organisation or person, as participants see it.")
-    email: str = Field(
-        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+    name: OneLineText = Field(description="Organisation or person, as participants see it.")
+    email: EmailAddress = Field(
         description="Address used as ORGANIZER in invitations and as the default sender.",
     )
-    url: str | None = Field(default=None, description="Web page of the organiser or series.")
+    url: WebAddress | None = Field(
+        default=None, description="Web page of the organiser or series (http or https).")
 
 
 class Document(_Model):
     """A document attached to a session, such as the full agenda in one language."""
 
     id: Identifier
-    title: LocalizedText
+    title: OneLineText
     language: LanguageCode | None = Field(
         default=None, description="Language of the document itself, if it has one."
     )
-    url: str | None = Field(default=None, description="Where the document is published.")
+    url: WebAddress | None = Field(
+        default=None, description="Where the document is published (http or https).")
     path: str | None = Field(
         default=None, description="A file next to the series file (relative path)."
     )
@@ -101,8 +103,8 @@ class Session(_Model):
     """One seminar of the series: a meeting, with its own link, on one date."""
 
     id: Identifier = Field(description="Unique in the series; never change it once published.")
-    label: LocalizedText | None = Field(default=None, description='Short label, e.g. "Day 1".')
-    title: LocalizedText
+    label: OneLineText | None = Field(default=None, description='Short label, e.g. "Day 1".')
+    title: OneLineText
     start: datetime = Field(
         description=(
             "Start. A wall time without offset (2021-10-28T17:00:00) is read in the series' "
@@ -119,8 +121,8 @@ class Session(_Model):
     )
     documents: list[Document] = Field(default_factory=list)
     status: SessionStatus = SessionStatus.scheduled
-    join_url: str | None = Field(
-        default=None, description="Fixed join link, for the `static` platform."
+    join_url: WebAddress | None = Field(
+        default=None, description="Fixed join link, for the `static` platform (http or https)."
     )
     passcode: SecretStr | None = Field(
         default=None, description="Passcode for the fixed join link (`static` platform)."
@@ -177,7 +179,7 @@ class InfoSection(_Model):
     """A titled block of text on the event page, such as "What is Smart Specialisation?"."""
 
     id: Identifier
-    title: LocalizedText
+    title: OneLineText
     body: LocalizedText
 
 
@@ -234,14 +236,14 @@ class DispatchSettings(_Model):
     reminder: ReleaseRule | None = Field(
         default=None, description="An optional reminder, e.g. {hours_before: 1, local_time: null}."
     )
-    sender: str | None = Field(
+    sender: EmailAddress | None = Field(
         default=None, description="From address of emails; default the organiser's."
     )
     transport: str | None = Field(
         default=None,
         description="Email transport URL: smtp://…, smtps://…, outbox:PATH or console:.",
     )
-    base_url: str | None = Field(
+    base_url: WebAddress | None = Field(
         default=None,
         description="Public URL of the event page; cancel and opt-in links in messages start "
         "with it",
@@ -269,15 +271,6 @@ class DispatchSettings(_Model):
             raise ValueError("a channel is listed twice")
         return value
 
-    @field_validator("base_url")
-    @classmethod
-    def _base_url(cls, value: str | None) -> str | None:
-        if value is not None and (not value.startswith(("https://", "http://"))
-                                  or len(value.split()) != 1):
-            raise ValueError("must be the event page's address, such as "
-                             "https://events.example.org/s3")
-        return value
-
 
 class MeetingOptions(_Model):
     """Meeting settings asked of the platform, where it supports them."""
@@ -300,8 +293,8 @@ class Series(_Model):
     """A seminar series: its texts, its sessions, and how meetings and messages are handled."""
 
     id: Identifier = Field(description="Stable id; keys the state database and calendar UIDs.")
-    title: LocalizedText
-    subtitle: LocalizedText | None = None
+    title: OneLineText
+    subtitle: OneLineText | None = None
     organiser: Organiser
     languages: list[LanguageCode] = Field(default_factory=lambda: ["en"], min_length=1)
     default_language: LanguageCode = "en"
