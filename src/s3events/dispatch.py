@@ -185,7 +185,7 @@ class Composer:
             adapter = self._adapter(meeting.platform)
             secret = state_secret(self.store)
             request = meeting_request(self.series, session, generation=row.generation,
-                                      secret=secret)
+                                      secret=secret, base_url=self.renderer.base_url)
             meeting = adapter.prepare(meeting, request)
         if meeting is not None:
             self._prepared[session.id] = meeting
