@@ -144,3 +144,20 @@ def test_a_code_no_longer_verifies_once_the_person_is_erased(attended, tmp_path)
         assert verify_code(store, series, code) is not None
         erase_person(store, series, "kim@example.org")
         assert verify_code(store, series, code) is None
+
+
+def test_a_long_list_of_sessions_still_fits_on_one_page():
+    from s3events.certificates.pdf import render_pdf
+
+    lines = ["# Certificate of attendance", "## Zoë Ñúñez-Παπαδοπούλου", "### A series"]
+    lines += [f"- Day {n}: a long title about smart specialisation and innovation policy "
+              f"in Latin America — Thursday, October {n}, 2021, 10:00–12:30 (Lima time)"
+              for n in range(1, 21)]
+    lines += ["Organised by Someone", "~ Verification code: 7K3M-Q9XD-2PRA-WN4E"]
+    import io
+
+    reader = PdfReader(io.BytesIO(render_pdf("\n".join(lines), title="t", author="a",
+                                             language="en")))
+    assert len(reader.pages) == 1
+    text = reader.pages[0].extract_text()
+    assert "Zoë Ñúñez-Παπαδοπούλου" in text and "Day 20" in text and "7K3M" in text

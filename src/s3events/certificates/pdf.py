@@ -37,8 +37,9 @@ _FONTS = resources.files("s3events") / "fonts"
 _FAMILY = "DejaVuSerif"
 _EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 # (size, bold, line height in mm)
-_STYLES = {"#": (30, True, 14), "##": (26, True, 13), "###": (17, True, 9),
-           "-": (12, False, 6.5), "~": (9, False, 5), "": (13, False, 7)}
+_STYLES: dict[str, tuple[float, bool, float]] = {
+    "#": (30, True, 14), "##": (26, True, 13), "###": (17, True, 9), "-": (12, False, 6.5),
+    "~": (9, False, 5), "": (13, False, 7)}
 
 
 def _block(line: str) -> tuple[str, str]:
@@ -50,7 +51,20 @@ def _block(line: str) -> tuple[str, str]:
 
 def render_pdf(text: str, *, title: str, author: str, language: str,
                created: datetime | None = None) -> bytes:
-    """The PDF of a certificate whose page is described by ``text`` (see the module doc)."""
+    """The PDF of a certificate whose page is described by ``text`` (see the module doc).
+
+    Everything stays on one page: a long list of sessions is set smaller until it fits.
+    """
+    for scale in (1.0, 0.9, 0.8, 0.7, 0.6, 0.5):
+        pdf = _layout(text, scale, title=title, author=author, language=language,
+                      created=created)
+        if pdf.page == 1:
+            break
+    return bytes(pdf.output())
+
+
+def _layout(text: str, scale: float, *, title: str, author: str, language: str,
+            created: datetime | None) -> FPDF:
     from fpdf import FPDF
 
     pdf = FPDF(orientation="L", unit="mm", format="A4")
@@ -64,18 +78,19 @@ def render_pdf(text: str, *, title: str, author: str, language: str,
     pdf.set_creator("s3events")
     pdf.set_lang(language)
     pdf.set_margins(25, 22, 25)
-    pdf.set_auto_page_break(True, margin=18)
+    pdf.set_auto_page_break(True, margin=16)
     pdf.add_page()
     _frame(pdf)
     small = [line for line in text.splitlines() if _block(line)[0] == "~"]
     for line in text.splitlines():
         mark, content = _block(line)
         if mark != "~":
-            _write(pdf, mark, content)
-    pdf.set_y(max(pdf.get_y() + 6, pdf.h - 22 - 5 * len(small)))
+            _write(pdf, mark, content, scale)
+    footer = pdf.h - 20 - _STYLES["~"][2] * len(small)
+    pdf.set_y(max(pdf.get_y() + 4, footer))
     for line in small:
-        _write(pdf, "~", _block(line)[1])
-    return bytes(pdf.output())
+        _write(pdf, "~", _block(line)[1], 1.0)
+    return pdf
 
 
 def _frame(pdf: FPDF) -> None:
@@ -86,8 +101,9 @@ def _frame(pdf: FPDF) -> None:
     pdf.rect(13, 13, pdf.w - 26, pdf.h - 26)
 
 
-def _write(pdf: FPDF, mark: str, content: str) -> None:
+def _write(pdf: FPDF, mark: str, content: str, scale: float) -> None:
     size, bold, height = _STYLES[mark]
+    size, height = size * (scale if mark != "~" else 1), height * scale
     if not content:
         pdf.ln(height / 2)
         return
@@ -95,3 +111,5 @@ def _write(pdf: FPDF, mark: str, content: str) -> None:
     colour = (11, 92, 171) if mark in ("#", "##") else (26, 26, 26)
     pdf.set_text_color(*colour)
     pdf.multi_cell(0, height, content, align="C", new_x="LMARGIN", new_y="NEXT")
+    if mark == "-":
+        pdf.ln(1.5 * scale)
