@@ -165,7 +165,7 @@ def test_demo_sends_follow_ups_after_each_session_and_certificates_at_the_end(
         assert followups and missed and len(followups) + len(missed) == len(links)
     certificates = [k for k in sent if k[2] == "certificate"]
     assert certificates and set(sent.values()) == {1}
-    name, data = next((n, d) for n, d in demo.outbox_after_first.items()
+    _name, data = next((n, d) for n, d in demo.outbox_after_first.items()
                       if parse_name(n)[2] == "followup")
     assert "https://example.org/s3-latam-2021/materials/" in plain_text(data)
     message = email.message_from_bytes(
