@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from pypdf import PdfReader
 
 from s3events.attendance import import_attendance
-from s3events.certificates import certificate_code, normalise_code, verify_code
+from s3events.certificates import certificate_code, normalise_code, verify_certificate
 from s3events.cli import cli, main
 from s3events.errors import InputError
 from s3events.store import open_store
@@ -141,9 +141,9 @@ def test_a_code_no_longer_verifies_once_the_person_is_erased(attended, tmp_path)
                             "--json", "--state", state).output)
     code = next(c["code"] for c in listed if c["email"] == "kim@example.org")
     with open_store(state) as store:
-        assert verify_code(store, series, code) is not None
+        assert verify_certificate(store, series, code) is not None
         erase_person(store, series, "kim@example.org")
-        assert verify_code(store, series, code) is None
+        assert verify_certificate(store, series, code) is None
 
 
 def test_a_long_list_of_sessions_still_fits_on_one_page():

@@ -17,7 +17,7 @@ from .issuing import (
     CertificateMaker,
     IssuedCertificate,
     Verification,
-    verify_code,
+    verify_certificate,
     write_certificates,
 )
 
@@ -28,6 +28,6 @@ __all__ = [
     "Verification",
     "certificate_code",
     "normalise_code",
-    "verify_code",
+    "verify_certificate",
     "write_certificates",
 ]

@@ -5,7 +5,7 @@ else the series' ``dispatch.certificates.min_sessions``, else 1; "attended" as i
 attendance report). Their certificate lists those sessions with their dates in the
 person's language and time zone, the series, the organiser and a verification code (see
 :mod:`s3events.certificates.codes`). :class:`CertificateMaker` makes them — for
-``s3events certificates`` and for the ``certificate`` message — and :func:`verify_code`
+``s3events certificates`` and for the ``certificate`` message — and :func:`verify_certificate`
 says whose a code is.
 
 A code stays genuine as long as the attendance it certifies is unchanged: after a
@@ -35,7 +35,7 @@ from .codes import certificate_code, codes_equal, normalise_code
 from .pdf import render_pdf
 
 __all__ = ["Certificate", "CertificateMaker", "IssuedCertificate", "Verification",
-           "verify_code", "write_certificates"]
+           "verify_certificate", "write_certificates"]
 
 TEMPLATE = "certificate"
 
@@ -187,7 +187,7 @@ class Verification:
                 "series": self.series_id, "sessions": list(self.sessions)}
 
 
-def verify_code(store: Store, series: Series, code: str) -> Verification | None:
+def verify_certificate(store: Store, series: Series, code: str) -> Verification | None:
     """Whose certificate ``code`` is, or ``None`` when it is not genuine for this series.
 
     Raises :class:`~s3events.errors.InputError` for text that cannot be a code at all.

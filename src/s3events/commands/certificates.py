@@ -67,12 +67,12 @@ def verify(series_path: str, code: str, as_json: bool, state: str | None) -> Non
     Exit status 0 for a genuine code, 1 for one that is not (changed, of another series,
     or of attendance that has changed since), 2 for text that cannot be a code.
     """
-    from ..certificates import normalise_code, verify_code
+    from ..certificates import normalise_code, verify_certificate
     from ..loading import load_series
 
     series = load_series(series_path)
     with _opened(state) as store:
-        found = verify_code(store, series, code)
+        found = verify_certificate(store, series, code)
     if found is None:
         if as_json:
             click.echo(json.dumps({"genuine": False, "code": normalise_code(code),
