@@ -35,7 +35,7 @@ demo: $(VENV)/.runtime
 	@echo "Calendar, Spanish agenda, state, outbox and certificates are in $(DEMO_DIR)/"
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff check src tests plugins examples benchmarks
+	$(BIN)/ruff check src tests plugins examples benchmarks tools
 
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
