@@ -32,7 +32,7 @@ demo: $(VENV)/.runtime
 	$(BIN)/s3events agenda examples/s3-latam-2021/series.yaml --lang es --format md > $(DEMO_DIR)/agenda.es.md
 	$(BIN)/python examples/s3-latam-2021/demo.py --dir $(DEMO_DIR)
 	$(BIN)/s3events meetings examples/s3-latam-2021/series.yaml --state $(DEMO_DIR)/state.db
-	@echo "Calendar, Spanish agenda, state and outbox are in $(DEMO_DIR)/"
+	@echo "Calendar, Spanish agenda, state, outbox and certificates are in $(DEMO_DIR)/"
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests plugins examples benchmarks tools

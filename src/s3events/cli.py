@@ -23,7 +23,9 @@ __all__ = ["COMMANDS", "LazyGroup", "cli", "main", "now_option", "parse_now", "s
 #: Command name → "module:attribute". Plugins add more through s3events_register_commands.
 COMMANDS: dict[str, str] = {
     "agenda": "s3events.commands.core:agenda",
+    "attendance": "s3events.commands.attendance:attendance",
     "calendar": "s3events.commands.core:calendar",
+    "certificates": "s3events.commands.certificates:certificates",
     "dispatch": "s3events.commands.dispatch:dispatch",
     "meetings": "s3events.commands.provision:meetings",
     "plan": "s3events.commands.provision:plan",
@@ -42,7 +44,9 @@ COMMANDS: dict[str, str] = {
 #: One-line help per command, so ``--help`` needs no command module.
 SHORT_HELP: dict[str, str] = {
     "agenda": "Write the full agenda of a series as Markdown or HTML.",
+    "attendance": "Fetch, import and report who attended each session.",
     "calendar": "Write the series as an iCalendar feed (.ics).",
+    "certificates": "Write certificates of attendance (PDF) and check their codes.",
     "dispatch": "Send every message that is due (safe to run from cron).",
     "meetings": "List each session's meeting and join link.",
     "plan": "Show what provisioning would change, without changing anything.",

@@ -38,10 +38,14 @@ from .timezones import ZoneNameError, check_zone_name, get_zone
 from .values import EmailAddress, OneLineText, WebAddress
 
 __all__ = [
+    "AttendanceSettings",
+    "CertificateSettings",
     "DateWindow",
     "DispatchSettings",
     "Document",
+    "FollowupSettings",
     "InfoSection",
+    "Material",
     "MeetingOptions",
     "Organiser",
     "PlatformSettings",
@@ -99,6 +103,29 @@ class Document(_Model):
     )
 
 
+def _web_address(value: str | None) -> str | None:
+    """``value`` if it is an http(s) address without spaces; ``ValueError`` otherwise."""
+    if value is not None and (not value.startswith(("https://", "http://"))
+                              or len(value.split()) != 1 or len(value) < 11):
+        raise ValueError("must be an http:// or https:// address, such as "
+                         "https://example.org/slides.pdf")
+    return value
+
+
+class Material(_Model):
+    """Something to read or watch after a session: slides, a report, a reading list."""
+
+    title: LocalizedText
+    url: str = Field(description="Where it is published (http:// or https://).")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        checked = _web_address(value)
+        assert checked is not None
+        return checked
+
+
 class Session(_Model):
     """One seminar of the series: a meeting, with its own link, on one date."""
 
@@ -127,6 +154,20 @@ class Session(_Model):
     passcode: SecretStr | None = Field(
         default=None, description="Passcode for the fixed join link (`static` platform)."
     )
+    materials: list[Material] = Field(
+        default_factory=list,
+        description="Slides and other material, sent after the session in the follow-up "
+        "messages (`dispatch.followup`).",
+    )
+    recording_url: str | None = Field(
+        default=None, description="Where the recording is published (http:// or https://); "
+        "sent after the session in the follow-up messages.",
+    )
+
+    @field_validator("recording_url")
+    @classmethod
+    def _recording(cls, value: str | None) -> str | None:
+        return _web_address(value)
 
     @model_validator(mode="after")
     def _end_or_duration(self) -> Session:
@@ -159,7 +200,8 @@ class Session(_Model):
     def texts(self) -> list[Any]:
         """Every human text of the session (for language checks)."""
         docs = [d.title for d in self.documents]
-        return [self.label, self.title, *self.topics, *self.exercises, *docs]
+        materials = [m.title for m in self.materials]
+        return [self.label, self.title, *self.topics, *self.exercises, *docs, *materials]
 
 
 class DateWindow(_Model):
@@ -225,6 +267,41 @@ class ReleaseRule(_Model):
         return value
 
 
+class FollowupSettings(_Model):
+    """Messages after each session: ``followup`` to those who came, ``missed`` to the others."""
+
+    after: timedelta = Field(
+        default=timedelta(hours=2),
+        description="How long after the session's end they go out (ISO 8601, e.g. PT2H), "
+        "once its attendance is known.",
+    )
+
+    @field_validator("after")
+    @classmethod
+    def _not_negative(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError("must not be negative, such as PT2H")
+        return value
+
+
+class CertificateSettings(_Model):
+    """Certificates of attendance, sent by email once the last session's attendance is known."""
+
+    min_sessions: int = Field(
+        default=1, ge=1, description="Sessions a person must have attended to get one."
+    )
+
+
+class AttendanceSettings(_Model):
+    """How attendance reports are read."""
+
+    min_minutes: int = Field(
+        default=10, ge=0, le=24 * 60,
+        description="Minutes in a session (overlapping stays merged) from which a person "
+        "counts as having attended it.",
+    )
+
+
 class DispatchSettings(_Model):
     """What is sent, when, and through which channels and transports."""
 
@@ -260,6 +337,16 @@ class DispatchSettings(_Model):
     )
     rate_limit: float | None = Field(
         default=None, gt=0, description="At most this many messages per second per transport."
+    )
+    followup: FollowupSettings | None = Field(
+        default=None,
+        description="Send `followup` and `missed` messages after each session, e.g. "
+        "{after: PT2H}; without this section none are sent.",
+    )
+    certificates: CertificateSettings | None = Field(
+        default=None,
+        description="Email a certificate of attendance (PDF) to each person who attended at "
+        "least `min_sessions` sessions, e.g. {min_sessions: 3}.",
     )
 
     @field_validator("channels")
@@ -311,6 +398,7 @@ class Series(_Model):
     registration: RegistrationSettings = Field(default_factory=RegistrationSettings)
     platform: PlatformSettings = Field(default_factory=PlatformSettings)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
+    attendance: AttendanceSettings = Field(default_factory=AttendanceSettings)
     sessions: list[Session] = Field(min_length=1)
 
     _source: Path | None = PrivateAttr(default=None)

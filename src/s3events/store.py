@@ -7,8 +7,9 @@ Where the state lives, first match wins: the ``--state`` option (a path or a URL
 ``S3EVENTS_STATE`` environment variable, ``.s3events/state.db`` in the current directory.
 
 Times are stored as UTC and always come back as aware UTC datetimes. The ledger holds no
-personal data: it refers to registrations by id, so erasing a person removes them from one
-table.
+personal data: it refers to registrations by id. Personal data lives in the registrations
+table and in the attendance table (who was seen in which session), so erasing a person
+removes them from those two.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Engine,
@@ -57,6 +59,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "Store",
     "UTCDateTime",
+    "attendance",
+    "attendance_sessions",
     "ledger",
     "lock",
     "meetings",
@@ -189,6 +193,47 @@ ledger = Table(
 Index("ix_ledger_due", ledger.c.series_id, ledger.c.state, ledger.c.due_at)
 Index("ix_ledger_registration", ledger.c.registration_id)
 
+#: Who was seen in a session: one row per participant a platform or a report names.
+#: Personal data (names, emails), matched to a registration where one fits.
+attendance = Table(
+    "s3e_attendance",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("series_id", String(64), nullable=False),
+    Column("session_id", String(64), nullable=False),
+    # where the row came from: platform, poll, callback, or import:FORMAT
+    Column("source", String(32), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("email", String(320)),
+    Column("email_key", String(320)),
+    Column("identity", String(256)),
+    Column("registration_id", String(32)),
+    Column("matched_by", String(16)),  # identity, email, name; NULL: unmatched
+    # [[join, leave], …] as ISO 8601 UTC; exact: one interval per stay (else first join to
+    # last leave, with ``seconds`` the time actually spent)
+    Column("intervals", JSON, nullable=False, default=list),
+    Column("exact", Boolean, nullable=False, default=True),
+    Column("seconds", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+Index("ix_attendance_session", attendance.c.series_id, attendance.c.session_id)
+Index("ix_attendance_registration", attendance.c.registration_id)
+
+#: Per session: whether its attendance is known (``complete``) or being polled. No
+#: personal data.
+attendance_sessions = Table(
+    "s3e_attendance_sessions",
+    metadata,
+    Column("series_id", String(64), primary_key=True),
+    Column("session_id", String(64), primary_key=True),
+    Column("state", String(16), nullable=False),  # polling, complete
+    Column("source", String(32), nullable=False),
+    Column("participants", Integer, nullable=False, default=0),
+    Column("last_poll_at", UTCDateTime()),
+    Column("completed_at", UTCDateTime()),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
 
 def lock(conn: Connection, name: str) -> None:
     """Serialise writers that take the lock ``name`` until the transaction ends.
@@ -275,9 +320,9 @@ class Store:
         rebuilds the file, then a ``TRUNCATE`` checkpoint copies the write-ahead log into it
         and empties the ``-wal`` file. False when another process holds a read transaction
         that keeps the log from being emptied; the next checkpoint finishes the job.
-        PostgreSQL: ``VACUUM`` on the registrations and ledger tables, so dead rows are
-        removed from the pages (their copies in the server's WAL archive and backups follow
-        the operator's retention).
+        PostgreSQL: ``VACUUM`` on the registrations, ledger and attendance tables, so dead
+        rows are removed from the pages (their copies in the server's WAL archive and
+        backups follow the operator's retention).
         """
         try:
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -285,7 +330,8 @@ class Store:
                     conn.execute(text("VACUUM"))
                     busy = conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)")).first()
                     return busy is not None and busy[0] == 0
-                conn.execute(text(f"VACUUM {registrations.name}, {ledger.name}"))
+                conn.execute(text(f"VACUUM {registrations.name}, {ledger.name}, "
+                                  f"{attendance.name}"))
                 return True
         except SQLAlchemyError as exc:
             raise StoreError(f"state database {self.url}: cannot purge deleted rows: "

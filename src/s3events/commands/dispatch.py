@@ -187,9 +187,11 @@ def _status_table(series_id: str, rows: list[dict[str, Any]]) -> None:
 @click.option("--registration", "email", metavar="EMAIL", required=True,
               help="The participant, by email.")
 @click.option("--session", "session_id", metavar="ID", default=None,
-              help="The session (needed for link, reminder, update and cancellation).")
+              help="The session (needed for link, reminder, update, cancellation, followup "
+                   "and missed).")
 @click.option("--kind", type=click.Choice(["confirmation", "waitlisted", "optin", "link",
-                                           "reminder", "update", "cancellation"]),
+                                           "reminder", "update", "cancellation", "followup",
+                                           "missed", "certificate"]),
               default="link", show_default=True)
 @click.option("--channel", default="email", show_default=True,
               help="Render as for this channel (email, or a messaging channel's short text).")
@@ -206,7 +208,8 @@ def preview(series_path: str, state: str | None, now: str | None, email: str,
     from ..loading import load_series
 
     series = load_series(series_path)
-    if kind in ("link", "reminder", "update", "cancellation") and session_id is None:
+    if kind in ("link", "reminder", "update", "cancellation", "followup", "missed") \
+            and session_id is None:
         raise InputError(f"--session is needed to preview a {kind} message")
     with _opened(state) as store:
         message = render(store, series, email=email, session_id=session_id, kind=kind,
