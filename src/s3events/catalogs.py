@@ -50,6 +50,7 @@ __all__ = [
     "Catalogs",
     "MissingCatalog",
     "builtin_catalogs",
+    "builtin_phrase",
     "catalog_file",
     "message_ids",
     "plugin_folders",
@@ -270,6 +271,17 @@ class Catalogs:
 def builtin_catalogs() -> Catalogs:
     """The built-in catalogs alone."""
     return Catalogs(())
+
+
+def builtin_phrase(lang: str, message: str) -> str:
+    """``message`` (a msgid of the domain) from the built-in catalog of ``lang``.
+
+    For code without a series at hand, such as a transport's default button label; English
+    when s3events ships no catalog for ``lang``. Rendered messages carry their phrases,
+    from the series' catalogs, in their facts (``link_label``).
+    """
+    catalogs = builtin_catalogs()
+    return str(catalogs.translations(lang).gettext(message)) if catalogs.has(lang) else message
 
 
 def plugin_folders(pm: Any = None) -> tuple[Path, ...]:
