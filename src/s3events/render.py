@@ -314,8 +314,13 @@ class MessageRenderer:
             out[fmt] = text
         facts = {**shared.facts, "link": personal.get("join_url") or ""}
         return RenderedMessage(
-            kind=kind, language=lang, subject=" ".join(out["subject.txt"].split()),
+            kind=kind, language=lang, subject=_one_line(out["subject.txt"]),
             text=out["txt"], html=out["html"], short=out["short.txt"].strip(), facts=facts)
+
+
+def _one_line(text: str) -> str:
+    """``text`` on one line; no-break spaces stay (French puts one before a colon)."""
+    return re.sub(r"[ \t\r\n\f\v]+", " ", text).strip(" ")
 
 
 def _run(template: jinja2.Template, context: Mapping[str, Any]) -> str:
