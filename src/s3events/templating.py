@@ -17,7 +17,8 @@ The kinds:
 ``agenda``
     ``templates/agenda``: ``*.html.j2`` autoescaped, ``*.md.j2`` not.
 
-Environments are cached per kind, catalog, override folder and plugin manager.
+Environments are cached per kind, catalog, override folder and plugin manager (and the
+plugins registered in it).
 """
 
 from __future__ import annotations
@@ -110,8 +111,8 @@ def _loader(kind: Kind, templates: Path | None) -> jinja2.BaseLoader:
 
 
 @functools.lru_cache(maxsize=128)
-def _build(kind: Kind, translations: NullTranslations, templates: Path | None,
-           pm: Any) -> jinja2.Environment:
+def _build(kind: Kind, translations: NullTranslations, templates: Path | None, pm: Any,
+           _plugins: frozenset[int]) -> jinja2.Environment:
     cls = SandboxedEnvironment if kind == "messages" else jinja2.Environment
     env = cls(
         loader=_loader(kind, templates), autoescape=_AUTOESCAPE[kind],
@@ -141,5 +142,6 @@ def template_environment(kind: Kind, *, translations: NullTranslations,
         from .plugins import get_plugin_manager
 
         pm = get_plugin_manager()
-    return _build(kind, translations, templates, pm)
+    # The registered plugins are part of the key: one added later gets its hook called.
+    return _build(kind, translations, templates, pm, frozenset(map(id, pm.get_plugins())))
 
