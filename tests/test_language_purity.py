@@ -424,3 +424,10 @@ def test_english_participants_of_a_french_series_read_english(pacific: World) ->
     _assert_in("link text", outputs["link text"], "Session 1: The state of tuna stocks",
                "(Nouméa time)", "Hello Kim Lee,")
 
+
+
+def test_every_message_kind_with_packaged_templates_is_rendered_here() -> None:
+    from s3events.templating import TEMPLATES_DIR
+
+    packaged = {p.name.split(".")[0] for p in (TEMPLATES_DIR / "messages").glob("*.subject.txt")}
+    assert packaged == set(KINDS), "a new message kind: add it to s3events.render.KINDS"

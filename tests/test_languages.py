@@ -510,3 +510,39 @@ def test_chat_join_buttons_are_labelled_in_the_message_language(
     bare = OutgoingMessage(key="k", channel=plugin, kind="link", recipient="U1",
                            recipient_name="Ana", language=lang, subject="s", text="t")
     assert module.join_label(bare) == label
+
+
+# -- what the issue saw ---------------------------------------------------------------------
+def _pacific_file(write_series: Any) -> Path:
+    return write_series({**PACIFIC})
+
+
+def test_calendar_and_agenda_commands_write_french_for_lang_fr(write_series: Any) -> None:
+    path = str(_pacific_file(write_series))
+    calendar = run("calendar", path, "--lang", "fr")
+    assert calendar.code == 0
+    text = calendar_text(calendar.raw)
+    assert "Thèmes\u00a0:\n- Données de captures" in text and "Topics" not in text
+    assert "Séance 1\u00a0: État des stocks de thonidés" in text
+    agenda = run("agenda", path, "--lang", "fr", "--format", "md")
+    assert agenda.code == 0
+    for phrase in ("Heures locales\u00a0:", "Thèmes\u00a0:", "## Programme",
+                   "L’exercice interactif aura pour objectifs\u00a0:", "## Informations "
+                   "pratiques", "**Public\u00a0:**"):
+        assert phrase in agenda.stdout, phrase
+    assert "Local times" not in agenda.stdout and "Topics" not in agenda.stdout
+
+
+def test_overriding_one_french_template_keeps_every_other_part_french(
+        write_series: Any, tmp_path: Path) -> None:
+    series = load_series(_pacific_file(write_series))
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "link.fr.txt").write_text("Votre lien : {{ join_url }}\n", encoding="utf-8")
+    message = MessageRenderer(series, templates=templates).render(
+        "link", lang="fr", zone=series.zone, session=series.sessions[0],
+        personal={"name": "Marie", "email": "m@example.nc", "join_url": "https://x.example"})
+    assert message.text == "Votre lien : https://x.example\n"
+    html = message.html
+    assert "Bonjour Marie," in html and "Quand" in html and "Rejoindre la séance" in html
+    assert "Hello" not in html and "When" not in html
