@@ -215,7 +215,8 @@ def test_languages_of_a_folder_in_both_layouts(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("not a catalog")
     (tmp_path / "empty").mkdir()
     assert provided_languages(tmp_path) == ["fi", "pt_PT"]
-    assert Catalogs((tmp_path,)).has("pt-PT")
+    assert Catalogs((tmp_path,)).has("pt-PT") and Catalogs((tmp_path,)).has("pt-pt")
+    assert Catalogs((tmp_path,)).files("pt-pt")[0].parent.parent.name == "pt_PT"
 
 
 def test_a_missing_translations_folder_is_refused(write_series: Any) -> None:

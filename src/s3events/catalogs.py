@@ -93,8 +93,10 @@ def _variants(tag: str) -> list[str]:
 
 
 def _lookup_tags(lang: str) -> list[str]:
-    """The tags whose catalogs serve ``lang``, most specific first (``pt-BR``, ``pt``)."""
+    """The tags whose catalogs serve ``lang``, most specific first (``pt_BR``, ``pt``)."""
     parts = re.split(r"[-_]", lang)
+    parts = [parts[0].lower()] + [p.upper() if len(p) == 2 else p.title() if len(p) == 4
+                                  else p for p in parts[1:]]
     return ["_".join(parts[:n]) for n in range(len(parts), 0, -1)]
 
 

@@ -218,7 +218,7 @@ def check_language_support(series: Series, *, pm: Any = None) -> list[Problem]:
     uncovered = [lang for lang in series.languages if not Catalogs().has(lang)]
     if folder is not None or uncovered:
         problems += _catalog_problems(series, _provided(folder, bool(uncovered), pm))
-    problems += _locale_data_problems(series) + _text_coverage_problems(series)
+    problems += _locale_data_problems(series, uncovered) + _text_coverage_problems(series)
     return _with_lines(series, problems)
 
 
@@ -257,13 +257,14 @@ def _missing_note(lang: str, missing: Sequence[str], total: int) -> str:
             "translations check FOLDER` lists them all")
 
 
-def _locale_data_problems(series: Series) -> list[Problem]:
+def _locale_data_problems(series: Series, languages: Sequence[str]) -> list[Problem]:
+    """CLDR knows every built-in language: only the others are looked up (Babel loads)."""
     from .i18n import has_locale_data
 
     return [Problem(f"CLDR has no data for '{lang}': dates, times and zone names would be "
                     "in English; use a language tag CLDR knows (such as 'fi' or 'pt-BR')",
-                    path=f"languages.{i}", severity="warning")
-            for i, lang in enumerate(series.languages) if not has_locale_data(lang)]
+                    path=f"languages.{series.languages.index(lang)}", severity="warning")
+            for lang in languages if not has_locale_data(lang)]
 
 
 def _text_coverage_problems(series: Series) -> list[Problem]:

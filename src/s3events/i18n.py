@@ -149,12 +149,15 @@ def check_language(series: Series, lang: str) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _parse_locale(lang: str) -> Locale | None:
+    """CLDR's locale for a tag, else for its base language (``es`` for ``es-XX``)."""
     from babel import Locale, UnknownLocaleError  # Babel is only loaded when needed
 
-    try:
-        return Locale.parse(lang.replace("-", "_"))
-    except (UnknownLocaleError, ValueError):
-        return None
+    for tag in dict.fromkeys([lang.replace("-", "_"), base_language(lang)]):
+        try:
+            return Locale.parse(tag)
+        except (UnknownLocaleError, ValueError):
+            continue
+    return None
 
 
 def has_locale_data(lang: str) -> bool:
@@ -163,7 +166,7 @@ def has_locale_data(lang: str) -> bool:
 
 
 def babel_locale(lang: str) -> Locale:
-    """The Babel locale for a tag (``es``, ``pt-BR``, ``pt_BR``); English if CLDR lacks it."""
+    """CLDR's locale for ``es``, ``pt-BR`` or ``pt_BR``; else its base language's, else English."""
     return _parse_locale(lang) or _parse_locale("en")  # type: ignore[return-value]
 
 
