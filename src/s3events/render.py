@@ -407,12 +407,17 @@ class Invitation:
 
     @classmethod
     def build(cls, series: Series, session: Session, *, lang: str, method: str, sequence: int,
-              join_url: str | None, per_person: bool, dtstamp: datetime) -> Invitation:
-        """Build the shared invitation (``per_person``: the join link is filled in later)."""
+              join_url: str | None, per_person: bool, dtstamp: datetime,
+              pm: Any = None) -> Invitation:
+        """Build the shared invitation (``per_person``: the join link is filled in later).
+
+        Its text is in ``lang``, from the series' catalogs (``pm``: the plugin manager whose
+        catalogs count, default the installed plugins').
+        """
         cal = session_invitation(
             series, session, lang=lang, method="CANCEL" if method == "CANCEL" else "REQUEST",
             sequence=sequence, join_url=_URL_TOKEN if per_person and join_url else join_url,
-            attendees=[(_NAME_TOKEN, _EMAIL_TOKEN)], dtstamp=dtstamp)
+            attendees=[(_NAME_TOKEN, _EMAIL_TOKEN)], dtstamp=dtstamp, pm=pm)
         lines = _UNFOLD.sub("", to_ics(cal).decode("utf-8")).split("\r\n")
         at = next(i for i, line in enumerate(lines) if line.startswith("ATTENDEE"))
         if per_person and join_url:
@@ -430,8 +435,11 @@ def render_message(series: Series, kind: str, *, lang: str | None = None,
                    templates: Path | None = None, pm: Any = None) -> RenderedMessage:
     """Render one message outside a dispatch run (to try templates, or to embed s3events).
 
-    ``extra`` may carry ``confirm_url`` (for ``optin``) and ``cancel_url``; with
-    ``base_url`` and the registration's ``token`` the cancel link is built.
+    ``lang`` is the participant's language: one of the series' languages, else the default
+    one (as :meth:`MessageRenderer.language` says). ``extra`` may carry ``confirm_url``
+    (for ``optin``) and ``cancel_url``; with ``base_url`` and the registration's ``token``
+    the cancel link is built. Raises :class:`~s3events.catalogs.MissingCatalog` when a
+    language of the series has no catalog.
     """
     renderer = MessageRenderer(series, templates=templates, base_url=base_url, pm=pm)
     tz = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone or series.timezone)
