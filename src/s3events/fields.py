@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .countries import UnknownName, country_code, fold, language_code, official_languages
 from .countries import zone_for_country as _country_zone
+from .i18n import check_language
 from .timezones import ZoneNameError, check_zone_name
 
 if TYPE_CHECKING:
@@ -182,7 +183,7 @@ def _consent_flags(raw: Mapping[str, Any]) -> dict[str, bool]:
 def _clean_language(series: Series, value: Any, country: str | None) -> str:
     text = _text(value)
     if text:
-        return language_code(text)
+        return check_language(series, language_code(text))
     offered = set(series.languages)
     for lang in official_languages(country) if country else ():
         if lang in offered:

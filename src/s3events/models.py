@@ -385,6 +385,12 @@ class Series(_Model):
     organiser: Organiser
     languages: list[LanguageCode] = Field(default_factory=lambda: ["en"], min_length=1)
     default_language: LanguageCode = "en"
+    translations: str | None = Field(
+        default=None,
+        description="Folder of gettext catalogs of s3events' phrases (LANG.po or "
+        "LANG/LC_MESSAGES/s3events.po), relative to the series file: for a language "
+        "s3events has no catalog for, or to change some of its phrases.",
+    )
     timezone: str = Field(description="Reference IANA time zone, e.g. Europe/Brussels.")
     window: DateWindow | None = None
     focus_countries: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] = Field(
