@@ -131,7 +131,8 @@ def test_an_error_in_the_app_is_logged_by_type_without_its_message_or_token(
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "60"
     assert "Se ha producido un problema" in answer.text and "Traceback" not in answer.text
     logs = all_logs(caplog)
-    assert "POST /confirm/… failed: OperationalError" in logs
+    assert "POST /confirm/… failed: sqlalchemy.exc.OperationalError from sqlite3." in logs
+    assert "in get_by_token" in logs  # where it happened: enough to find the fault
     assert "POST /confirm/… 503" in logs
     for secret in (token, token[:12], "jose.pena", "José", "127.0.0.1", "Traceback"):
         assert secret not in logs, secret
@@ -221,3 +222,20 @@ def test_serve_refuses_a_port_that_is_taken_with_a_message() -> None:
     assert done.returncode == 2, done.stderr
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_an_exception_is_described_by_its_types_and_frames_not_its_message() -> None:
+    from s3events.errors import StoreError
+    from s3events.web.server import describe_exception
+
+    def fails() -> None:
+        try:
+            raise KeyError("ana@example.org")
+        except KeyError as exc:
+            raise StoreError("Key (email)=(ana@example.org) already exists") from exc
+
+    with pytest.raises(StoreError) as caught:
+        fails()
+    text = describe_exception(caught.value)
+    assert text.startswith("s3events.errors.StoreError from KeyError (at ")
+    assert "in fails" in text and "ana@" not in text and "already exists" not in text

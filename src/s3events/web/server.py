@@ -48,20 +48,34 @@ def loggable_path(path: str, *, limit: int = 200) -> str:
 
 
 def describe_exception(exc: BaseException) -> str:
-    """An exception for logs: its type and the frames it came through, never its message.
+    """An exception for logs: its types and where it arose, never its message.
 
     Messages of database drivers and vendors may quote values (a name, an address, a
-    token); the types and the code locations are enough to find the fault.
+    token); the types, the innermost frames of s3events and the frame that raised are
+    enough to find the fault.
     """
-    frames = traceback.extract_tb(exc.__traceback__)[-4:]
-    where = " ← ".join(f"{f.filename.rsplit('/', 2)[-1] if '/' in f.filename else f.filename}"
-                       f":{f.lineno} in {f.name}" for f in reversed(frames))
-    chain = [type(exc).__name__]
+    chain = [_type_name(exc)]
     cause = exc.__cause__ or exc.__context__
     while cause is not None and len(chain) < 4:
-        chain.append(type(cause).__name__)
+        chain.append(_type_name(cause))
         cause = cause.__cause__ or cause.__context__
-    return " from ".join(chain) + (f" (at {where})" if where else "")
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if "/s3events/" in f.filename.replace("\\", "/")][-3:]
+    where = [_frame(f) for f in reversed(ours)]
+    if frames and frames[-1] not in ours:
+        where.append(f"raised in {_frame(frames[-1])}")
+    return " from ".join(chain) + (f" (at {'; '.join(where)})" if where else "")
+
+
+def _type_name(exc: BaseException) -> str:
+    kind = type(exc)
+    return kind.__qualname__ if kind.__module__ == "builtins" else (
+        f"{kind.__module__}.{kind.__qualname__}")
+
+
+def _frame(frame: traceback.FrameSummary) -> str:
+    parts = frame.filename.replace("\\", "/").split("/")
+    return f"{'/'.join(parts[-2:])}:{frame.lineno} in {frame.name}"
 
 
 class AccessLog:
