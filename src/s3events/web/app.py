@@ -40,6 +40,7 @@ from ..catalogs import series_catalogs
 from ..errors import InputError
 from ..i18n import series_language
 from ..ledger import scrub_error
+from ..masking import mask_credentials
 from ..models import Series
 from ..plugins import get_plugin_manager
 from ..registrations import (
@@ -268,7 +269,7 @@ class Web:
             self.runner(registration_ids)
         except Exception as exc:  # the registration is saved; the row waits for a later run
             log.error("dispatch after a registration failed: %s",
-                      scrub_error(f"{type(exc).__name__}: {exc}"))
+                      scrub_error(mask_credentials(f"{type(exc).__name__}: {exc}")))
         self.after_change()
 
     def registered(self, lang: str | None = None) -> Response:

@@ -7,9 +7,10 @@ header with no version, and keeps request headers and bodies within bounds.
 
 :class:`AccessLog` writes one line per request, ``METHOD path status``: no client address,
 no query string, the secret token of confirm, cancel and callback paths blanked
-(:func:`~s3events.web.security.redact_path`), control characters escaped, so a request
-cannot forge log lines. An exception that escapes the app is logged by its type and where
-it happened, never by its message (which may quote personal data), and answered 500.
+(:func:`~s3events.web.security.redact_path`) and so is anything that looks like an email
+address, control characters escaped, so a request cannot forge log lines. An exception
+that escapes the app is logged by its type and where it happened, never by its message
+(which may quote personal data), and answered 500.
 waitress' own log records go through :class:`ScrubLog`, which does the same to them.
 """
 
@@ -34,6 +35,7 @@ MAX_HEADER = 32 * 1024
 #: The largest request body it reads (an attendance report is the largest kind).
 MAX_BODY = 17 * 1024 * 1024
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_EMAIL = re.compile(r"[^\s/@?#]+@[^\s/@?#]+")
 _ADDRESS = re.compile(
     r"(?<![\w.:])(?:\d{1,3}(?:\.\d{1,3}){3}|\[?[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}\]?)"
     r"(?::\d+)?(?![\w.:])")
@@ -41,8 +43,9 @@ _SERVING = re.compile(r"(serving|servicing)\s+(\S+)", re.IGNORECASE)
 
 
 def loggable_path(path: str, *, limit: int = 200) -> str:
-    """``path`` as a log line may show it: tokens blanked, control characters escaped."""
-    path = redact_path(path)
+    """``path`` as a log line may show it: tokens and email addresses blanked, control
+    characters escaped."""
+    path = _EMAIL.sub("<address>", redact_path(path))
     shown = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", path)
     return shown if len(shown) <= limit else shown[:limit] + "…"
 
