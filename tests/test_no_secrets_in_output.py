@@ -323,6 +323,7 @@ def _log_text(caplog: pytest.LogCaptureFixture) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # the test server
 def test_no_secret_or_personal_data_reaches_any_log_or_output(
         state_url: str, write_series: Any, smtp_server_factory: Any, live_server: Any,
         caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> None:

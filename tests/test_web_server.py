@@ -239,3 +239,24 @@ def test_an_exception_is_described_by_its_types_and_frames_not_its_message() -> 
     text = describe_exception(caught.value)
     assert text.startswith("s3events.errors.StoreError from KeyError (at ")
     assert "in fails" in text and "ana@" not in text and "already exists" not in text
+
+
+def test_waitress_own_records_lose_addresses_tokens_and_exception_messages(
+        web_app: Any, live_server: Any, caplog: pytest.LogCaptureFixture) -> None:
+    live_server(web_app().app)  # installs the filter on waitress' loggers
+    caplog.set_level(logging.DEBUG)
+    try:
+        raise ValueError("Key (email)=(ana@example.org) already exists")
+    except ValueError:
+        logging.getLogger("waitress").exception("Exception while serving /confirm/SECRET42")
+    logging.getLogger("waitress").error(
+        "uncaptured python exception, closing channel <HTTPChannel 192.0.2.7:51234> "
+        "(<class 'OSError'>:[Errno 104] reset [2001:db8::7]:443)")
+    logging.getLogger("waitress.queue").warning("Task queue depth is 9")
+    records = [r for r in caplog.records if r.name.startswith("waitress")]
+    text = "\n".join(r.getMessage() for r in records)
+    assert "Exception while serving /confirm/… — ValueError (at " in text
+    assert "Task queue depth is 9" in text
+    for secret in ("SECRET42", "ana@", "already exists", "192.0.2.7", "2001:db8"):
+        assert secret not in text, secret
+    assert not any(r.exc_info for r in records)

@@ -39,7 +39,7 @@ _EMAIL = re.compile(r"[^\s/@?#]+@[^\s/@?#]+")
 _ADDRESS = re.compile(
     r"(?<![\w.:])(?:\d{1,3}(?:\.\d{1,3}){3}|\[?[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}\]?)"
     r"(?::\d+)?(?![\w.:])")
-_SERVING = re.compile(r"(serving|servicing)\s+(\S+)", re.IGNORECASE)
+_PATH_LIKE = re.compile(r"\S*/\S*")
 
 
 def loggable_path(path: str, *, limit: int = 200) -> str:
@@ -130,9 +130,9 @@ class ScrubLog(logging.Filter):
         """Rewrite ``record`` in place; keep it."""
         text = record.getMessage()
         if record.exc_info and record.exc_info[1] is not None:
-            text += f": {describe_exception(record.exc_info[1])}"
-        text = _SERVING.sub(lambda m: f"{m.group(1)} {loggable_path(m.group(2))}", text)
-        text = _ADDRESS.sub("<address>", redact_path(text))
+            text += f" — {describe_exception(record.exc_info[1])}"
+        text = _PATH_LIKE.sub(lambda m: loggable_path(m.group(), limit=120), text)
+        text = _ADDRESS.sub("<address>", text)
         record.msg, record.args = _CONTROL.sub("?", text), ()
         record.exc_info = record.exc_text = None
         record.stack_info = None
