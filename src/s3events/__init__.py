@@ -27,7 +27,7 @@ _EXPORTS: dict[str, str] = {
     "PlatformAdapter": "platforms.base",
     "PluginError": "errors",
     "Problem": "errors",
-    "Registration": "roster",
+    "Registration": "registrations",
     "RateLimited": "errors",
     "S3EventsError": "errors",
     "Series": "models",
@@ -42,10 +42,10 @@ _EXPORTS: dict[str, str] = {
     "TimetableRow": "timezones",
     "Transport": "transports.base",
     "cancel_registration": "registrations",
-    "erase_person": "privacy",
-    "export_person": "privacy",
+    "erase_person": "registrations",
+    "export_person": "registrations",
     "hookimpl": "hookspecs",
-    "import_registrations": "importing",
+    "import_registrations": "registrations",
     "load_series": "loading",
     "localize": "i18n",
     "open_store": "store",
@@ -56,6 +56,7 @@ _EXPORTS: dict[str, str] = {
     "session_invitation": "calendar",
     "timetable": "timezones",
     "to_zone": "timezones",
+    "update_preferences": "registrations",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -94,14 +95,19 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .hookspecs import hookimpl
     from .i18n import localize
-    from .importing import import_registrations
     from .loading import load_series
     from .models import DispatchSettings, Document, Series, Session, SessionStatus
     from .platforms.base import Meeting, MeetingRequest, PlatformAdapter
-    from .privacy import erase_person, export_person
-    from .registrations import cancel_registration, register
+    from .registrations import (
+        Registration,
+        cancel_registration,
+        erase_person,
+        export_person,
+        import_registrations,
+        register,
+        update_preferences,
+    )
     from .render import render_message
-    from .roster import Registration
     from .scheduler import schedule_messages
     from .store import open_store
     from .timezones import TimetableRow, timetable, to_zone

@@ -10,7 +10,8 @@ A country's time zones come from the tz database's ``zone.tab`` (one row per cou
 zone), read from the same place :mod:`zoneinfo` reads zones from: the system zone folders
 first, then the ``tzdata`` package. :func:`zone_for_country` gives the zone of a country
 that has exactly one (Peru: ``America/Lima``) and ``None`` for a country with several
-(Chile, Mexico), so callers fall back to another rule instead of guessing.
+(Chile, Mexico), so callers fall back to another rule instead of guessing
+(:mod:`s3events.registrations.zones` knows where most people of those live).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ __all__ = [
     "language_code",
     "official_languages",
     "zone_for_country",
+    "zones_by_country",
 ]
 
 #: Languages whose country and language names are recognised.
@@ -143,6 +145,11 @@ def country_name(code: str, lang: str = "en") -> str:
 def country_zones(code: str) -> tuple[str, ...]:
     """Every tz database zone of a country, as ``zone.tab`` lists them (may be empty)."""
     return _zones_by_country().get(code.upper(), ())
+
+
+def zones_by_country() -> dict[str, tuple[str, ...]]:
+    """Every country's zones as ``zone.tab`` lists them: ISO code → zones."""
+    return dict(_zones_by_country())
 
 
 def zone_for_country(code: str) -> str | None:
