@@ -192,6 +192,7 @@ class _Mapper:
     looks_like_sessions: Callable[[str], bool]
     problems: list[Problem] = field(default_factory=list)
     result: ColumnMap = field(default_factory=ColumnMap)
+    conflicts: set[str] = field(default_factory=set)
 
     def problem(self, message: str) -> None:
         self.problems.append(Problem(message, file=self.file, line=1))
@@ -298,9 +299,11 @@ class _Mapper:
         self.names()
 
     def conflict(self, name: str, claims: list[_Claim]) -> None:
+        self.conflicts.add(name)
         titles = " and ".join(f"'{c.header}'" for c in claims)
         fixes = " or ".join(f'--map "{c.header}=ignore"' for c in claims)
-        self.problem(f"columns {titles} all give the {name.replace('_', ' ')}; keep one "
+        both = "both" if len(claims) == 2 else "all"
+        self.problem(f"columns {titles} {both} give the {name.replace('_', ' ')}; keep one "
                      f"with {fixes}")
 
     def names(self) -> None:
@@ -314,7 +317,8 @@ class _Mapper:
     def required(self) -> None:
         fields = self.result.fields
         missing = [m for m in ("name", "email") if m not in fields and not (
-            m == "name" and "first_name" in fields) and m not in self.result.fallbacks]
+            m == "name" and "first_name" in fields) and m not in self.result.fallbacks
+            and m not in self.conflicts]
         known = ", ".join(f"'{h}'" for h in self.header if h.strip())
         for name in missing:
             examples = ", ".join(HEADER_ALIASES[name][:4])

@@ -208,8 +208,11 @@ def clean_fields(series: Series, raw: Mapping[str, Any], *,
 
 def _clean_sector(value: Any) -> str | None:
     text = clean_text(value, LIMITS["sector"])
-    if not text:
-        return None
+    return _sector(text) if text else None
+
+
+@functools.lru_cache(maxsize=256)
+def _sector(text: str) -> str:
     sector = _SECTORS.get(fold(text))
     if sector is None:
         raise ValueError(f"unknown sector '{shown(text)}'; use one of {', '.join(SECTORS)}")
@@ -247,9 +250,9 @@ def _clean_consent(value: Any) -> dict[str, bool]:
     if isinstance(value, bool):
         return {"data_processing": value}
     given = clean_text(value, 1000)
-    text = fold(given)
-    if not text:
+    if not given:
         return {}
+    text = fold(given)
     first = text.split()[0]
     if text in _YES or first in _YES:
         return {"data_processing": True}

@@ -114,8 +114,8 @@ class Channels(Mapping[str, str]):
         return self._data.get("apprise")
 
 
-def _get(row: Mapping[str, Any], name: str, default: Any = None) -> Any:
-    value = row.get(name, default)
+def _get(row: dict[str, Any], name: str, default: Any = None) -> Any:
+    value = row.get(name)
     return default if value is None else value
 
 
@@ -152,7 +152,7 @@ class Registration:
     @classmethod
     def from_row(cls, row: Any) -> Registration:
         """Build from a row of ``s3e_registrations`` (all columns, or only some)."""
-        data: Mapping[str, Any] = getattr(row, "_mapping", row)
+        data: dict[str, Any] = dict(getattr(row, "_mapping", row))
         sessions = data.get("sessions")
         return cls(
             id=data["id"], series_id=_get(data, "series_id", ""), name=_get(data, "name", ""),

@@ -25,6 +25,7 @@ import codecs
 import csv
 import io
 import itertools
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ HEADER_SEARCH_ROWS = 30
 _CHUNK = 1 << 20
 _DELIMITERS = (",", ";", "\t")
 _BINARY_BYTES = bytes(range(0, 9)) + bytes([11, 12]) + bytes(range(14, 32))
+_BROKEN = re.compile("[\udc80-\udcff]")
 
 Row = tuple[int, "list[str] | RowError"]
 Scorer = Callable[[list[str]], int]
@@ -104,19 +106,30 @@ def _looks_binary(head: bytes) -> bool:
     return controls > max(8, len(head) // 20)
 
 
-def _scan(path: Path, encoding: str) -> tuple[int, int]:
-    """Undecodable bytes and non-ASCII characters in the file read as ``encoding``."""
-    decoder = codecs.getincrementaldecoder(encoding)("surrogateescape")
+def _decodes(path: Path, encoding: str) -> bool:
+    """Whether the whole file decodes strictly as ``encoding`` (read in chunks)."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _mostly_utf8(path: Path) -> bool:
+    """Whether a file that is not clean UTF-8 is still UTF-8 but for a few broken bytes."""
+    decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
     bad = wide = 0
     with path.open("rb") as handle:
         while chunk := handle.read(_CHUNK):
             text = decoder.decode(chunk)
-            if not text.isascii():
-                wide += sum(1 for ch in text if ord(ch) > 127)
-                bad += sum(1 for ch in text if "\udc80" <= ch <= "\udcff")
-        text = decoder.decode(b"", final=True)
-        bad += sum(1 for ch in text if "\udc80" <= ch <= "\udcff")
-    return bad, wide - bad
+            broken = len(_BROKEN.findall(text))
+            bad += broken
+            wide += len(text) - len(text.encode("ascii", "ignore")) - broken
+    return wide >= 10 * bad
 
 
 def _encoding(path: Path, head: bytes) -> tuple[str, str, str]:
@@ -125,10 +138,9 @@ def _encoding(path: Path, head: bytes) -> tuple[str, str, str]:
         return "utf-16", "surrogateescape", "utf-16"
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig", "surrogateescape", "utf-8 with BOM"
-    bad, good = _scan(path, "utf-8")
-    if bad == 0 or good >= 10 * bad:
+    if _decodes(path, "utf-8") or _mostly_utf8(path):
         return "utf-8", "surrogateescape", "utf-8"
-    if _scan(path, "cp1252")[0] == 0:
+    if _decodes(path, "cp1252"):
         return "cp1252", "strict", "windows-1252"
     return "latin-1", "strict", "latin-1"
 

@@ -40,7 +40,9 @@ def _what(char: str) -> str:
 
 def clean_text(value: Any, limit: int = 256) -> str:
     """Trimmed NFC text with spaces collapsed; ValueError for control characters or length."""
-    raw = "" if value is None else str(value)
+    if not value:
+        return ""
+    raw = str(value)
     found = CONTROL.search(raw)
     if found:
         raise ValueError(f"contains {_what(found.group())}; remove it and import again")
