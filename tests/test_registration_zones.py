@@ -141,3 +141,12 @@ def test_update_preferences_refuses_bad_values_all_at_once(tmp_path: Path,
             update_preferences(store, series, "not-a-token", language="es", now=NOW)
         assert update_preferences(store, series, token, language="pt-BR", now=NOW
                                   ).language == "pt"
+
+
+def test_the_documented_table_is_the_table_in_use() -> None:
+    import re
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "registrations.md").read_text(
+        encoding="utf-8")
+    documented = dict(re.findall(r"^\| `([A-Z]{2})` \| [^|]+ \| `([^`]+)` \|", page, re.M))
+    assert documented == {code: zone for code, (zone, _) in MOST_POPULOUS_ZONE.items()}

@@ -11,7 +11,7 @@
 3. **the country**: a country with one zone gets it exactly, and so does a country whose
    zones all keep the same time at every session (Argentina) → ``country``; a country
    whose zones differ gets the zone where most of its people live, from
-   :data:`MOST_POPULOUS_ZONE` → ``country-guess``;
+   :data:`s3events.countries.MOST_POPULOUS_ZONE` → ``country-guess``;
 4. the series' own zone, only when nothing at all is known → ``series``.
 
 The zones of a country are the tz database's ``zone.tab`` rows for it (see
@@ -28,56 +28,14 @@ from typing import TYPE_CHECKING
 
 from babel import Locale, UnknownLocaleError
 
-from ..countries import country_zones, fold, zones_by_country
+from ..countries import MOST_POPULOUS_ZONE, country_zones, fold, zones_by_country
 from ..timezones import ZoneNameError, check_zone_name
 from .model import TimezoneSource
 
 if TYPE_CHECKING:
     from ..models import Series
 
-__all__ = ["MOST_POPULOUS_ZONE", "city_zones", "resolve_zone"]
-
-#: Country → (the zone where most of its people live, why). For countries with several
-#: zones in ``zone.tab``; population shares from each country's statistics office
-#: (census or latest estimate) as summarised by Wikipedia's "Time in <country>" articles.
-MOST_POPULOUS_ZONE: dict[str, tuple[str, str]] = {
-    "AR": ("America/Argentina/Buenos_Aires", "all of Argentina keeps UTC-3; Buenos Aires "
-           "is the largest city (INDEC 2022)"),
-    "AU": ("Australia/Sydney", "New South Wales is the most populous state, ~31% "
-           "(ABS 2021 census); Victoria and the ACT keep the same time"),
-    "BR": ("America/Sao_Paulo", "Brasília time covers ~93% of people (IBGE 2022)"),
-    "CA": ("America/Toronto", "Eastern time: Ontario and most of Quebec, ~61% "
-           "(Statistics Canada 2021)"),
-    "CD": ("Africa/Lubumbashi", "the eastern provinces (Kivu, Kasai, Katanga) hold "
-           "~58% of people (INS provincial estimates)"),
-    "CL": ("America/Santiago", "continental Chile but Aysén and Magallanes, ~98% (INE 2017)"),
-    "CN": ("Asia/Shanghai", "Beijing time is the official time everywhere (Xinjiang also "
-           "uses Urumqi time locally)"),
-    "CY": ("Asia/Nicosia", "the same time as Famagusta since 2017"),
-    "DE": ("Europe/Berlin", "Büsingen, the other zone, has ~1,500 people"),
-    "EC": ("America/Guayaquil", "mainland Ecuador; Galápagos ~0.2% (INEC 2022)"),
-    "ES": ("Europe/Madrid", "the Peninsula, Balearics, Ceuta and Melilla; the Canaries "
-           "~4.6% (INE 2023)"),
-    "FM": ("Pacific/Chuuk", "Chuuk and Yap ~58% (2010 census)"),
-    "GL": ("America/Nuuk", "~90% of Greenlanders (Statistics Greenland 2023)"),
-    "ID": ("Asia/Jakarta", "Western Indonesia time: Java and Sumatra, ~78% (BPS 2020)"),
-    "KI": ("Pacific/Tarawa", "the Gilbert Islands, ~90% (2020 census)"),
-    "KZ": ("Asia/Almaty", "one time zone for the whole country since 1 March 2024"),
-    "MH": ("Pacific/Majuro", "the same time as Kwajalein"),
-    "MN": ("Asia/Ulaanbaatar", "all but the three western aimags, ~92% (NSO 2020)"),
-    "MX": ("America/Mexico_City", "central time, ~77% of people (INEGI 2020)"),
-    "MY": ("Asia/Kuala_Lumpur", "the same time as Kuching (Sabah and Sarawak)"),
-    "NZ": ("Pacific/Auckland", "the Chatham Islands, the other zone, have ~800 people"),
-    "PF": ("Pacific/Tahiti", "the Society Islands and most of the rest, ~96% (ISPF 2022)"),
-    "PG": ("Pacific/Port_Moresby", "Bougainville, the other zone, ~3% (2011 census)"),
-    "PS": ("Asia/Hebron", "the West Bank, ~60% (PCBS 2023)"),
-    "PT": ("Europe/Lisbon", "mainland Portugal and Madeira; the Azores ~2.3% (INE 2021)"),
-    "RU": ("Europe/Moscow", "Moscow time covers European Russia, ~60% (Rosstat 2021)"),
-    "UA": ("Europe/Kyiv", "all of Ukraine but Crimea"),
-    "US": ("America/New_York", "Eastern time, ~47% of people (US Census 2020)"),
-    "UZ": ("Asia/Tashkent", "the same time as Samarkand"),
-}
-
+__all__ = ["MOST_POPULOUS_ZONE", "city_zones", "country_zone", "resolve_zone"]
 
 @functools.lru_cache(maxsize=16)
 def _city_index(languages: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
