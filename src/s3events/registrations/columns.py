@@ -238,18 +238,10 @@ class _Mapper:
             chosen[index] = _Claim(index, self.header[index], name, how)
 
     def claim_header(self, index: int, title: str) -> _Claim | None:
-        preset = self.preset
-        if preset is not None:
-            if (name := preset.field_of(title)) is not None:
-                return _Claim(index, title, name, "preset")
-            if preset.status is not None and fold(title) in {fold(c) for c in
-                                                            preset.status.columns}:
-                self.result.status = (index, preset.status)
-                return None
-            if (name := preset.account_field(title)) is not None:
-                return _Claim(index, title, name, "account")
-            if preset.is_bookkeeping(title):
-                return None
+        if self.preset is not None:
+            claim, known = self.claim_preset(index, title, self.preset)
+            if claim is not None or known:
+                return claim
         if (name := _alias(title)) is not None:
             return _Claim(index, title, name, "header")
         if (name := _question(title)) is not None:
@@ -259,6 +251,19 @@ class _Mapper:
             self.result.notes.append(f"'{title}' does not hold {name} answers; not used")
         self.result.ignored.append(title.strip())
         return None
+
+    def claim_preset(self, index: int, title: str,
+                     preset: Preset) -> tuple[_Claim | None, bool]:
+        """The claim a tool's preset makes, and whether the preset knows the column."""
+        if (name := preset.field_of(title)) is not None:
+            return _Claim(index, title, name, "preset"), True
+        if preset.status is not None and fold(title) in {fold(c) for c in
+                                                        preset.status.columns}:
+            self.result.status = (index, preset.status)
+            return None, True
+        if (name := preset.account_field(title)) is not None:
+            return _Claim(index, title, name, "account"), True
+        return None, preset.is_bookkeeping(title)
 
     def from_answers(self, claims: list[_Claim]) -> list[_Claim]:
         """Columns recognised by their answers, for an email or sessions column missing."""

@@ -113,27 +113,32 @@ class FieldCleaner:
         ``channels`` mapping, consent, consent_<flag>).
         """
         problems: list[tuple[str, str]] = []
-        out: dict[str, Any] = {"name": "", "email": None}
-        with _Collect(problems, "name"):
-            out["name"] = clean_text(raw.get("name"), LIMITS["name"])
-            if not out["name"]:
-                raise ValueError("a name is required")
-        with _Collect(problems, "email"):
-            out["email"] = clean_email(clean_text(raw.get("email"), 1000))
+        out = self._person(raw, problems)
         out.update(self._place(raw, problems))
-        out["organisation"] = None
-        with _Collect(problems, "organisation"):
-            text = clean_text(raw.get("organisation"), LIMITS["organisation"])
-            out["organisation"] = text or None
-        out["sector"] = None
-        with _Collect(problems, "sector"):
-            out["sector"] = _clean_sector(raw.get("sector"))
         out["sessions"] = None
         with _Collect(problems, "sessions"):
             out["sessions"] = self._choices(raw.get("sessions"))
         out["channels"] = _clean_channels(raw, problems)
         out["consent"] = self._consents(raw, problems)
         return out, problems
+
+    def _person(self, raw: Mapping[str, Any],
+                problems: list[tuple[str, str]]) -> dict[str, Any]:
+        """Name, email, organisation and sector."""
+        out: dict[str, Any] = {"name": "", "email": None, "organisation": None,
+                               "sector": None}
+        with _Collect(problems, "name"):
+            out["name"] = clean_text(raw.get("name"), LIMITS["name"])
+            if not out["name"]:
+                raise ValueError("a name is required")
+        with _Collect(problems, "email"):
+            out["email"] = clean_email(clean_text(raw.get("email"), 1000))
+        with _Collect(problems, "organisation"):
+            out["organisation"] = clean_text(raw.get("organisation"),
+                                             LIMITS["organisation"]) or None
+        with _Collect(problems, "sector"):
+            out["sector"] = _clean_sector(raw.get("sector"))
+        return out
 
     # -- place: country, zone, language ------------------------------------------------
 

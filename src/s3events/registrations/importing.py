@@ -103,21 +103,25 @@ class ImportReport:
                 f"{self.added} added ({self.confirmed} confirmed, {self.waitlisted} on the "
                 f"waiting list), {self.updated} updated, {self.unchanged} unchanged, "
                 f"{self.rejected} not imported")
+        return "; ".join([text, *self._details()])
+
+    def _details(self) -> list[str]:
+        details = []
         if self.header_line > 1:
-            text += f"; header on line {self.header_line}"
+            details.append(f"header on line {self.header_line}")
         if self.skipped:
-            text += "; skipped as not registered in the export: " + ", ".join(
-                f"{n} {value}" for value, n in sorted(self.skipped.items()))
+            details.append("skipped as not registered in the export: " + ", ".join(
+                f"{n} {value}" for value, n in sorted(self.skipped.items())))
         if self.cancelled:
-            text += f"; {self.cancelled} cancelled (withdrawn in the export)"
+            details.append(f"{self.cancelled} cancelled (withdrawn in the export)")
         if self.promoted:
-            text += f"; {self.promoted} moved up from the waiting list"
+            details.append(f"{self.promoted} moved up from the waiting list")
         if self.zones:
-            text += "; time zones: " + ", ".join(
-                f"{self.zones[s]} {_ZONE_WORDS[s]}" for s in _ZONE_SOURCES if self.zones[s])
+            details.append("time zones: " + ", ".join(
+                f"{self.zones[s]} {_ZONE_WORDS[s]}" for s in _ZONE_SOURCES if self.zones[s]))
         if self.ignored_columns:
-            text += f"; ignored column(s): {', '.join(self.ignored_columns)}"
-        return text
+            details.append(f"ignored column(s): {', '.join(self.ignored_columns)}")
+        return details
 
 
 _ZONE_WORDS = {"given": "given", "city": "from the city", "country": "from the country",

@@ -256,15 +256,27 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _open_xlsx(path: Path, score: Scorer) -> Table:
+def _load_workbook(path: Path) -> Any:
     import openpyxl
 
     _check_parts(path)
     try:
-        book: Any = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
         raise InputError(f"{path}: cannot read this file as an Excel workbook ({exc}); "
                          "save it as .xlsx or CSV") from exc
+
+
+def _best_header(first: list[Row], score: Scorer) -> tuple[int, list[str]]:
+    """The line and cells of the best-scoring row (the first of equals), or row 1."""
+    rows = [(line, cells) for line, cells in first if not isinstance(cells, RowError)]
+    if not rows:
+        return 1, []
+    return max(rows, key=lambda row: (score(row[1]), -row[0]))
+
+
+def _open_xlsx(path: Path, score: Scorer) -> Table:
+    book = _load_workbook(path)
     try:
         sheet = book.worksheets[0]
         max_row, max_col = _check_size(path, sheet)
@@ -274,11 +286,7 @@ def _open_xlsx(path: Path, score: Scorer) -> Table:
     except BaseException:
         book.close()
         raise
-    header_line, header = 1, []
-    best = None
-    for line, cells in first:
-        if not isinstance(cells, RowError) and (best is None or score(cells) > best):
-            best, header_line, header = score(cells), line, cells
+    header_line, header = _best_header(first, score)
     data = (row for row in rows if row[0] > header_line)
     return Table(header, data, "xlsx", header_line, _close=book.close)
 

@@ -208,6 +208,30 @@ def _offered_language(series: Series, value: str) -> str:
                      f"{', '.join(series.languages)}")
 
 
+def _preferences(series: Series, row: RowMapping, timezone: str | None,
+                 language: str | None) -> dict[str, Any]:
+    """The columns a preferences change sets; InputError listing every bad value."""
+    values: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
+    if timezone is not None:
+        try:
+            if not timezone.strip():
+                raise ValueError("choose a time zone, such as America/Lima")
+            zone, _ = resolve_zone(series, zone=timezone.strip(), country=row["country"])
+            values.update(timezone=zone, timezone_source="given")
+        except ValueError as exc:
+            problems.append(("timezone", str(exc)))
+    if language is not None:
+        try:
+            values["language"] = _offered_language(series, language)
+        except ValueError as exc:
+            problems.append(("language", str(exc)))
+    if problems:
+        raise InputError("preferences: " + "; ".join(f"{f}: {m}" for f, m in problems),
+                         problems=[Problem(m, path=f) for f, m in problems])
+    return values
+
+
 def update_preferences(store: Store, series: Series, token: str, *, now: datetime,
                        timezone: str | None = None,
                        language: str | None = None) -> Registration:
@@ -221,28 +245,11 @@ def update_preferences(store: Store, series: Series, token: str, *, now: datetim
     :class:`~s3events.errors.InputError` listing every bad value, and
     :class:`UnknownRegistration` for a token that matches nobody.
     """
-    problems: list[tuple[str, str]] = []
-    values: dict[str, Any] = {}
     with store.begin() as conn:
         row = select_registration(conn, series.id, token=str(token))
         if row is None:
             raise UnknownRegistration("this link is not valid (any more)")
-        if timezone is not None:
-            try:
-                if not timezone.strip():
-                    raise ValueError("choose a time zone, such as America/Lima")
-                zone, _ = resolve_zone(series, zone=timezone.strip(), country=row["country"])
-                values.update(timezone=zone, timezone_source="given")
-            except ValueError as exc:
-                problems.append(("timezone", str(exc)))
-        if language is not None:
-            try:
-                values["language"] = _offered_language(series, language)
-            except ValueError as exc:
-                problems.append(("language", str(exc)))
-        if problems:
-            raise InputError("preferences: " + "; ".join(f"{f}: {m}" for f, m in problems),
-                             problems=[Problem(m, path=f) for f, m in problems])
+        values = _preferences(series, row, timezone, language)
         if values:
             conn.execute(registrations.update().where(registrations.c.id == row["id"])
                          .values(**values, updated_at=now))
