@@ -60,7 +60,7 @@ def test_google_forms_csv_imports_unedited(store: Store, reference_series: Serie
     assert (ana.timezone, ana.timezone_source) == ("America/Mexico_City", "city")
     joao = found["joao.souza@example.com.br"]
     assert (joao.timezone, joao.timezone_source, joao.language) == (
-        "America/Sao_Paulo", "city", "pt")
+        "America/Sao_Paulo", "city", "en")
     kim = found["kim.lee@example.com"]
     assert (kim.timezone, kim.timezone_source) == ("America/New_York", "country-guess")
     assert kim.sessions == ["day-2", "day-4", "day-5"]
