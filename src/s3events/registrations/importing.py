@@ -39,6 +39,8 @@ __all__ = ["HEADER_ALIASES", "ImportReport", "import_registrations"]
 
 #: Rows read ahead to recognise columns by their answers.
 SAMPLE_ROWS = 200
+#: People scheduled per call of the scheduler (one of its pages).
+SCHEDULE_PAGE = 500
 #: Problems kept on the report (every one still reaches ``on_problem``).
 MAX_PROBLEMS = 10_000
 _ZONE_SOURCES = ("given", "city", "country", "country-guess", "series")
@@ -228,7 +230,7 @@ def import_registrations(store: Store, series: Series, path: str | Path, *, now:
                          columns: Mapping[str, str] | None = None,
                          preset: str | None = None,
                          on_problem: Callable[[Problem], None] | None = None,
-                         batch_size: int = 2000) -> ImportReport:
+                         batch_size: int = 5000) -> ImportReport:
     """Import a CSV or XLSX file of registrations; keep the good rows, report the bad ones.
 
     New people get a seat or a place on the waiting list in file order; a person already
@@ -278,10 +280,16 @@ def _prepare(store: Store, series: Series, table: Table, report: ImportReport, *
 
 
 def _scheduler(store: Store, series: Series, now: datetime) -> Callable[[list[str]], None]:
+    """Queue the messages of the people given, a scheduler page of them at a time.
+
+    The scheduler reads people in pages of :data:`SCHEDULE_PAGE`; handing it no more than a
+    page keeps each of its queries to one short list of ids.
+    """
     from ..scheduler import schedule
 
     def queue(ids: list[str]) -> None:
-        if ids:
-            schedule(store, series, now=now, registration_ids=ids)
+        for start in range(0, len(ids), SCHEDULE_PAGE):
+            schedule(store, series, now=now, registration_ids=ids[start:start + SCHEDULE_PAGE],
+                     batch_size=SCHEDULE_PAGE)
 
     return queue

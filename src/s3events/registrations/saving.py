@@ -21,6 +21,7 @@ Each registration's ``source`` records the file and line its details come from
 
 from __future__ import annotations
 
+import base64
 import secrets
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,11 +29,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
 
 from ..errors import Problem
-from ..store import Store, lock, registrations
+from ..store import Store, ledger, lock, registrations
 from .seats import confirmed_count, next_position, promote, seat_for
 
 if TYPE_CHECKING:
@@ -57,10 +58,11 @@ def storable(fields: Mapping[str, Any]) -> dict[str, Any]:
 def new_row(series: Series, fields: Mapping[str, Any], *, key: str, status: Status,
             position: int, now: datetime, source: str | None) -> dict[str, Any]:
     """A new registrations row: a random id and link token, times, the details."""
+    random = secrets.token_bytes(44)  # one draw for the id (12 bytes) and the token (32)
     return {
-        **storable(fields), "id": "r" + secrets.token_hex(12), "series_id": series.id,
-        "email": fields["email"], "email_key": key, "status": status,
-        "position": position, "token": secrets.token_urlsafe(32), "source": source,
+        **storable(fields), "id": "r" + random[:12].hex(), "series_id": series.id,
+        "email": fields["email"], "email_key": key, "status": status, "position": position,
+        "token": base64.urlsafe_b64encode(random[12:]).rstrip(b"=").decode(), "source": source,
         "registered_at": now, "confirmed_at": now if status == "confirmed" else None,
         "cancelled_at": None, "updated_at": now,
     }
@@ -122,6 +124,7 @@ class BatchWriter:
         self.source, self.on_duplicate, self.file = source, on_duplicate, file
         self.counts = SaveCounts()
         self.problems: list[Problem] = []
+        self.written = self.measured_at = 0
 
     def write(self, entries: Sequence[Entry]) -> list[str]:
         """Save one batch in one transaction; the ids whose messages may have changed."""
@@ -133,6 +136,9 @@ class BatchWriter:
             for entry in entries:
                 batch.take(entry)
             touched = batch.flush()
+        self.written += len(entries)
+        if refresh_statistics(self.store, self.written - self.measured_at):
+            self.measured_at = self.written
         return touched
 
     def finish(self) -> list[str]:
@@ -266,6 +272,35 @@ class _Batch:
                 [{"row_id": row["id"], **{f"v_{n}": row[n] for n in _UPDATED}}
                  for row in updates])
         return [row["id"] for row in (*inserts, *updates)]
+
+
+def refresh_statistics(store: Store, written: int) -> bool:
+    """On SQLite, re-measure the tables once ``written`` rows outnumber those measured.
+
+    SQLite picks indexes by the statistics ``ANALYZE`` leaves; without them it takes the
+    (series, status, position) index for every query of one series, and reading a series
+    page by page, or a list of people by id, then scans the whole series each time:
+    quadratic once there are hundreds of thousands. ``written`` is the rows written since
+    the last measure, so ``ANALYZE`` runs about as often as the table doubles, and never
+    for a small import into a measured table. True when it ran.
+    """
+    if store.dialect != "sqlite":
+        return False
+    with store.connect() as conn:
+        measured = conn.execute(text(
+            "SELECT stat FROM sqlite_stat1 WHERE idx = 'ix_registrations_series_status'"
+        )).scalar() if _has_stat_table(conn) else None
+        if measured is not None and int(str(measured).split()[0]) >= written:
+            return False
+        conn.execute(text(f"ANALYZE {registrations.name}"))
+        conn.execute(text(f"ANALYZE {ledger.name}"))
+        conn.commit()
+    return True
+
+
+def _has_stat_table(conn: Connection) -> bool:
+    return conn.execute(text(
+        "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")).first() is not None
 
 
 def save_registrations(store: Store, series: Series, entries: Iterable[Mapping[str, Any]], *,
