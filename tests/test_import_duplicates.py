@@ -152,3 +152,22 @@ def test_emails_of_a_withdrawn_person_in_a_status_export_need_not_be_valid(
     assert (report.problems, report.skipped) == ([], {"Withdrawn": 1})
 
 
+
+
+def test_a_seat_freed_by_a_withdrawal_goes_to_the_waiting_list_first(
+        tmp_path: Path, write_series: Callable[..., Path]) -> None:
+    series = make_series(write_series, registration={"capacity": 2})
+    header = "ID,Name,First Name,Last Name,Email Address,Registration state\n"
+    first = tmp_path / "first.csv"
+    first.write_text(header + "1,A,A,A,a@example.org,Completed\n2,B,B,B,b@example.org,Completed\n"
+                     "3,C,C,C,c@example.org,Completed\n", encoding="utf-8")
+    later = tmp_path / "later.csv"
+    later.write_text(header + "1,A,A,A,a@example.org,Withdrawn\n"
+                     "4,D,D,D,d@example.org,Completed\n", encoding="utf-8")
+    with open_store(tmp_path / "state.db") as store:
+        import_registrations(store, series, first, now=NOW)
+        report = import_registrations(store, series, later, now=NOW + timedelta(hours=1))
+        assert (report.cancelled, report.promoted, report.waitlisted) == (1, 1, 1)
+        statuses = {r.email: r.status for r in list_registrations(store, series.id)}
+    assert statuses == {"a@example.org": "cancelled", "b@example.org": "confirmed",
+                        "c@example.org": "confirmed", "d@example.org": "waitlisted"}

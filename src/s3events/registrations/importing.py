@@ -8,7 +8,7 @@ the good rows, reports every bad one with its line, and saves and schedules a ba
 time (:class:`.saving.BatchWriter`): memory stays flat however long the file is.
 Importing the same file again changes nothing.
 
-Rows the export itself marks as not registered (Indico's Withdrawn or Pending, a
+Rows the export itself marks as not registered (Indico's Withdrawn or Pending, an
 Eventbrite attendee not attending, a Zoom registrant not approved) are never confirmed:
 they are skipped and counted, and a withdrawal cancels a registration imported before.
 """

@@ -172,7 +172,7 @@ class _Batch:
         capacity = writer.series.registration.capacity
         self.confirmed = 0 if capacity is None else confirmed_count(conn, writer.series.id)
         self.position = next_position(conn, writer.series.id)
-        self.touched: list[str] = []
+        self.freed = False
 
     def take(self, entry: Entry) -> None:
         person = self.people.get(entry.key)
@@ -238,12 +238,12 @@ class _Batch:
             counts.skipped[entry.status_text or "withdrawn"] += 1
         elif person.row["status"] == "cancelled":
             counts.unchanged += 1
-        else:
-            self.confirmed -= person.row["status"] == "confirmed"
+        else:  # the seat is given to the waiting list when the batch is written
             person.row.update(status="cancelled", cancelled_at=self.w.now,
                               updated_at=self.w.now)
             person.dirty = True
             counts.cancelled += 1
+            self.freed = True
 
     def earlier_line(self, person: _Person) -> int | None:
         """The line of this file the person's details came from, if this import wrote them."""
@@ -271,7 +271,9 @@ class _Batch:
                 .values({name: bindparam(f"v_{name}") for name in _UPDATED}),
                 [{"row_id": row["id"], **{f"v_{n}": row[n] for n in _UPDATED}}
                  for row in updates])
-        return [row["id"] for row in (*inserts, *updates)]
+        promoted = promote(self.conn, self.w.series, self.w.now) if self.freed else []
+        self.w.counts.promoted += len(promoted)
+        return [row["id"] for row in (*inserts, *updates)] + promoted
 
 
 def refresh_statistics(store: Store, written: int) -> bool:
