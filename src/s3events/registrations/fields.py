@@ -242,6 +242,8 @@ def _clean_channels(raw: Mapping[str, Any], problems: list[tuple[str, str]]) -> 
     given = dict(raw.get("channels") or {})
     channels: dict[str, str] = {}
     for kind in CHANNELS:
+        if not raw.get(kind) and not given.get(kind):
+            continue
         with _Collect(problems, kind):
             if address := _clean_channel(kind, raw.get(kind, given.get(kind))):
                 channels[kind] = address

@@ -15,7 +15,7 @@ reads it on purpose.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -114,11 +114,6 @@ class Channels(Mapping[str, str]):
         return self._data.get("apprise")
 
 
-def _get(row: dict[str, Any], name: str, default: Any = None) -> Any:
-    value = row.get(name)
-    return default if value is None else value
-
-
 @dataclass(frozen=True)
 class Registration:
     """One person registered to one series, as stored.
@@ -151,22 +146,22 @@ class Registration:
 
     @classmethod
     def from_row(cls, row: Any) -> Registration:
-        """Build from a row of ``s3e_registrations`` (all columns, or only some)."""
+        """Build from a row of ``s3e_registrations`` (all columns, or only some).
+
+        The scheduler builds one per person on every pass, so this skips the dataclass'
+        field-by-field ``__init__`` and fills the instance's ``__dict__`` at once.
+        """
         data: dict[str, Any] = dict(getattr(row, "_mapping", row))
+        values = dict(_DEFAULTS)
+        values.update((k, v) for k, v in data.items() if v is not None and k in _DEFAULTS)
+        values["channels"] = Channels(data.get("channels"))
         sessions = data.get("sessions")
-        return cls(
-            id=data["id"], series_id=_get(data, "series_id", ""), name=_get(data, "name", ""),
-            email=_get(data, "email", ""), language=_get(data, "language", "en"),
-            timezone=_get(data, "timezone", "UTC"),
-            timezone_source=_get(data, "timezone_source", "given"),
-            country=data.get("country"), organisation=data.get("organisation"),
-            sector=data.get("sector"), channels=Channels(data.get("channels")),
-            sessions=None if sessions is None else [str(s) for s in sessions],
-            consent=dict(data.get("consent") or {}), status=_get(data, "status", "confirmed"),
-            position=_get(data, "position", 0), token=LinkToken(_get(data, "token", "")),
-            source=data.get("source"), registered_at=_get(data, "registered_at", EPOCH),
-            confirmed_at=data.get("confirmed_at"), cancelled_at=data.get("cancelled_at"),
-            updated_at=_get(data, "updated_at", EPOCH))
+        values["sessions"] = None if sessions is None else [str(s) for s in sessions]
+        values["consent"] = dict(data.get("consent") or {})
+        values["token"] = LinkToken(values["token"])
+        made: Registration = object.__new__(cls)
+        made.__dict__.update(values)
+        return made
 
     @property
     def email_key(self) -> str:
@@ -214,3 +209,14 @@ class Registration:
             data[name] = value
         data["zone_guessed"] = self.zone_guessed
         return data
+
+
+def _default(spec: Any) -> Any:
+    if spec.default is not MISSING:
+        return spec.default
+    return None if spec.default_factory is MISSING else spec.default_factory()
+
+
+#: Every field with its default, for :meth:`Registration.from_row`.
+_DEFAULTS: dict[str, Any] = {name: _default(spec)
+                             for name, spec in Registration.__dataclass_fields__.items()}
