@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PLUGIN_DIRS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 DEMO_DIR ?= build/demo
 
-.PHONY: demo test lint typecheck docs pytest bench clean
+.PHONY: demo test lint typecheck docs docs-ref pytest bench clean translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,10 +32,10 @@ demo: $(VENV)/.runtime
 	$(BIN)/s3events agenda examples/s3-latam-2021/series.yaml --lang es --format md > $(DEMO_DIR)/agenda.es.md
 	$(BIN)/python examples/s3-latam-2021/demo.py --dir $(DEMO_DIR)
 	$(BIN)/s3events meetings examples/s3-latam-2021/series.yaml --state $(DEMO_DIR)/state.db
-	@echo "Calendar, Spanish agenda, state and outbox are in $(DEMO_DIR)/"
+	@echo "Calendar, Spanish agenda, state, outbox and certificates are in $(DEMO_DIR)/"
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff check src tests plugins examples benchmarks
+	$(BIN)/ruff check src tests plugins examples benchmarks tools
 
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
@@ -44,10 +44,24 @@ typecheck: $(VENV)/.dev
 docs: $(VENV)/.dev
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet -d build/site
 
+# Regenerate the committed reference pages (docs/cli.md, docs/series-file.md) from the code.
+docs-ref: $(VENV)/.dev
+	$(BIN)/python tools/gen_docs.py
+
 pytest: $(VENV)/.dev tests/js/node_modules
 	$(BIN)/pytest tests plugins examples
 
 test: lint typecheck docs pytest
+
+# The catalogs of s3events' phrases: template from the code, catalogs updated, then compiled.
+# Translate what is new or fuzzy between update and compile (see docs/languages.md).
+LOCALE := src/s3events/locale
+translations: $(VENV)/.dev
+	$(BIN)/pybabel extract -F babel.cfg -o $(LOCALE)/s3events.pot --project=s3events \
+	  --copyright-holder="The s3events developers" --add-location=file --sort-output \
+	  -c "Translators:" -s --width=100 src/s3events
+	$(BIN)/pybabel update -i $(LOCALE)/s3events.pot -d $(LOCALE) -D s3events --width=100
+	$(BIN)/pybabel compile -d $(LOCALE) -D s3events --statistics
 
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/startup.py

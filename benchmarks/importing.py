@@ -45,7 +45,7 @@ FIRST = ["José", "María Fernanda", "Ana", "Kim", "Luc", "Ñusta", "João", "Zo
 LAST = ["Peña", "Gutiérrez", "Souza", "Lee", "Martin", "Quispe", "Müller", "O'Brien"]
 PLACES = [("es", "", "", "México"), ("es", "America/Santiago", "", "Chile"),
           ("es", "", "Lima", "Perú"), ("en", "", "", "United States"),
-          ("pt", "", "São Paulo", "Brasil"), ("es", "", "Bogotá", "Colombia"),
+          ("", "", "São Paulo", "Brasil"), ("es", "", "Bogotá", "Colombia"),
           ("en", "Europe/Brussels", "", "Belgium"), ("es", "", "", "Argentina")]
 SESSIONS = ["", "Día 1; Día 3", "Day 2", "todas", "Día 4, Día 5"]
 SECTORS = ["Academia", "Administración pública", "ONG", "Consultoría privada", ""]

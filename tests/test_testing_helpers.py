@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import warnings
@@ -28,9 +29,6 @@ GOOD = {"topic": "Day 1", "type": 2, "duration": 150}
 BAD = {"topic": "Day 1", "settings": {"auto_recording": "sometimes"}}
 
 pytest_plugins = ["pytester"]
-
-needs_specs = pytest.mark.skipif(not specs.SPECS_DIR.is_dir(),
-                                 reason=f"{specs.SPECS_DIR} (../shared/specs) is absent")
 
 
 def post(mock: VendorMock, url: str, body: object) -> None:
@@ -65,14 +63,12 @@ def test_api_calls_are_those_under_the_base_url_and_their_bodies_decode() -> Non
             request_json(mock.api_calls("GET")[0])
 
 
-@needs_specs
 def test_a_body_the_spec_forbids_fails_when_the_block_ends() -> None:
     with (pytest.raises(AssertionError, match=r"settings\.auto_recording"),
           vendor_mock(spec=ZOOM, base_url=API) as mock):
         post(mock, f"{API}/users/me/meetings", BAD)
 
 
-@needs_specs
 def test_bodies_that_match_the_spec_pass_and_other_hosts_are_not_checked() -> None:
     with vendor_mock(spec=ZOOM, base_url=API) as mock:
         post(mock, f"{API}/users/me/meetings", GOOD)
@@ -88,23 +84,45 @@ def test_no_check_runs_when_the_block_raises() -> None:
         raise KeyError("the test failed first")
 
 
-@needs_specs
 def test_a_spec_name_missing_from_the_folder_is_an_error() -> None:
     with (pytest.raises(FileNotFoundError, match="no-such-spec"),
           vendor_mock(spec="no-such-spec.json", base_url=API) as mock):
         post(mock, f"{API}/users/me/meetings", GOOD)
 
 
-def test_without_the_specs_folder_bodies_are_counted_and_the_check_is_skipped(
+def test_a_missing_spec_fails_even_when_no_body_was_sent() -> None:
+    with (pytest.raises(FileNotFoundError, match="no-such-spec"),
+          vendor_mock(spec="no-such-spec.json", base_url=API) as mock):
+        mock.get(f"{API}/meetings/1", json={})
+        requests.get(f"{API}/meetings/1", timeout=5)
+
+
+def test_without_the_specs_folder_the_check_fails_naming_the_folder(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(specs, "SPECS_DIR", tmp_path / "absent")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with vendor_mock(spec=ZOOM, base_url=API) as mock:
-            post(mock, f"{API}/users/me/meetings", BAD)
-            assert mock.check_bodies() == 1
-    assert any(issubclass(w.category, specs.SpecsUnavailableWarning) for w in caught)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with (pytest.raises(FileNotFoundError, match=r"specs folder .*absent does not exist"),
+              vendor_mock(spec=ZOOM, base_url=API) as mock):
+            post(mock, f"{API}/users/me/meetings", GOOD)
+
+
+def test_a_spec_file_of_the_plugin_s_own_is_given_by_its_path(tmp_path: Path) -> None:
+    own = tmp_path / "acme-openapi.json"
+    own.write_text(json.dumps({
+        "openapi": "3.0.3", "info": {"title": "Acme", "version": "1"},
+        "paths": {"/rooms": {"post": {
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["name"],
+                "properties": {"name": {"type": "string"}}}}}},
+            "responses": {"201": {"description": "made"}}}}}}))
+    with vendor_mock(spec=own, base_url="https://acme.test/api") as mock:
+        post(mock, "https://acme.test/api/rooms", {"name": "Día 1"})
+    wrong = r"(?s)acme-openapi\.json: POST /rooms.*body\.name: 1 is not of type 'string'"
+    with (pytest.raises(AssertionError, match=wrong),
+          vendor_mock(spec=own, base_url="https://acme.test/api") as mock):
+        post(mock, "https://acme.test/api/rooms", {"name": 1})
 
 
 def test_unfired_answers_fail_only_when_asked() -> None:
@@ -164,7 +182,6 @@ def test_a_fixture_made_by_vendor_mock_fixture_gives_a_started_mock(vendor: Vend
     assert vendor.base_url == API and vendor.sent_json() == GOOD
 
 
-@needs_specs
 def test_the_fixture_checks_the_bodies_at_teardown(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_scratch=f"""
         import requests

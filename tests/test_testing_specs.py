@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -10,17 +11,12 @@ import requests
 
 from s3events.testing import specs
 from s3events.testing.specs import (
-    SPECS_DIR,
-    SpecsUnavailableWarning,
+    PACKAGED_SPECS_DIR,
     response_schema,
-    spec_available,
+    spec_path,
     validate_prepared_request,
     validate_request,
     validate_response,
-)
-
-needs_specs = pytest.mark.skipif(
-    not SPECS_DIR.is_dir(), reason=f"{SPECS_DIR} (../shared/specs) is absent"
 )
 
 ZOOM = "zoom-api-v2-openapi-2018.json"
@@ -88,7 +84,6 @@ CASES: list[tuple[str, str, str, Any, Any, tuple[str, ...]]] = [
 ]
 
 
-@needs_specs
 @pytest.mark.parametrize(("spec", "method", "path", "valid", "wrong", "words"), CASES,
                          ids=[case[0] for case in CASES])
 def test_valid_body_passes_and_wrong_body_fails_with_field_and_reason(
@@ -108,7 +103,6 @@ WHATSAPP_TEXT = {"messaging_product": "whatsapp", "recipient_type": "individual"
                  "type": "text", "text": {"body": "Tomorrow"}}
 
 
-@needs_specs
 @pytest.mark.parametrize(("spec", "method", "path", "body"), [
     (ZOOM, "PATCH", "/v2/meetings/85746065432", {"topic": "x"}),
     (GRAPH, "POST", "/v1.0/users/abc/onlineMeetings/microsoft.graph.createOrGet",
@@ -126,7 +120,6 @@ def test_paths_with_base_prefix_or_placeholders_find_the_operation(
     validate_request(spec, method=method, path=path, body=body)
 
 
-@needs_specs
 def test_missing_required_body_and_unexpected_body_fail() -> None:
     with pytest.raises(AssertionError, match="requires a request body"):
         validate_request(GRAPH, method="POST", path="/users/u/onlineMeetings", body=None)
@@ -135,7 +128,6 @@ def test_missing_required_body_and_unexpected_body_fail() -> None:
     validate_request(ZOOM, method="DELETE", path="/meetings/1", body=None)
 
 
-@needs_specs
 def test_unknown_path_or_method_names_what_the_spec_offers() -> None:
     with pytest.raises(AssertionError, match="no operation in the spec matches"):
         validate_request(ZOOM, method="POST", path="/nothing/at/all", body={})
@@ -143,14 +135,12 @@ def test_unknown_path_or_method_names_what_the_spec_offers() -> None:
         validate_request(WHATSAPP, method="PUT", path="/v23.0/123/messages", body={})
 
 
-@needs_specs
 def test_content_type_the_operation_does_not_accept_fails() -> None:
     with pytest.raises(AssertionError, match="not text/plain"):
         validate_request(WEBEX, method="POST", path="/meetings", body="hi",
                          content_type="text/plain")
 
 
-@needs_specs
 def test_raw_json_bytes_are_decoded_before_checking() -> None:
     validate_request(ZOOM, method="PATCH", path="/meetings/1", body=b'{"topic": "x"}')
     with pytest.raises(AssertionError, match=r"body.type: 5 is not one of \[1, 2, 3, 8\]"):
@@ -160,7 +150,6 @@ def test_raw_json_bytes_are_decoded_before_checking() -> None:
         validate_request(ZOOM, method="PATCH", path="/meetings/1", body=b"{topic")
 
 
-@needs_specs
 def test_form_fields_are_read_as_the_declared_types() -> None:
     form = "application/x-www-form-urlencoded; charset=utf-8"
     validate_request(SLACK, method="POST", path="/chat.postMessage",
@@ -172,7 +161,6 @@ def test_form_fields_are_read_as_the_declared_types() -> None:
                      body="chat_id=5&text=x&link_preview_options=%7B%22is_disabled%22%3Atrue%7D")
 
 
-@needs_specs
 def test_openapi_nullable_allows_null_and_read_only_is_not_required() -> None:
     validate_request(GRAPH, method="PATCH", path="/users/u/onlineMeetings/m",
                      body={"subject": None, "startDateTime": "2021-10-28T15:00:00Z"})
@@ -181,7 +169,6 @@ def test_openapi_nullable_allows_null_and_read_only_is_not_required() -> None:
                          body={"startDateTime": "yesterday"})
 
 
-@needs_specs
 def test_closed_schema_reports_an_unknown_property() -> None:
     body = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": "+52",
             "type": "text", "text": {"body": "hi"}}
@@ -191,7 +178,6 @@ def test_closed_schema_reports_an_unknown_property() -> None:
                          body={**body, "txt": "typo"})
 
 
-@needs_specs
 def test_discriminated_union_reports_the_branch_meant_by_the_type() -> None:
     body = {"messaging_product": "whatsapp", "to": "+52", "type": "text", "text": {"body": "x"}}
     with pytest.raises(AssertionError) as failure:
@@ -200,7 +186,6 @@ def test_discriminated_union_reports_the_branch_meant_by_the_type() -> None:
     assert "'audio' is a required property" not in str(failure.value)
 
 
-@needs_specs
 def test_prepared_request_is_checked_after_the_base_url() -> None:
     prepared = requests.Request(
         "POST", "https://api.zoom.us/v2/users/me/meetings", json={"topic": 7}).prepare()
@@ -211,7 +196,6 @@ def test_prepared_request_is_checked_after_the_base_url() -> None:
     validate_prepared_request(MATRIX, ok)
 
 
-@needs_specs
 def test_responses_are_checked_against_the_spec() -> None:
     assert response_schema(ZOOM, method="POST", path="/users/me/meetings", status=201)
     validate_response(ZOOM, method="POST", path="/users/me/meetings", status=201,
@@ -223,30 +207,46 @@ def test_responses_are_checked_against_the_spec() -> None:
                            status=429) is None
 
 
-@needs_specs
 def test_relative_ref_to_another_file_is_followed() -> None:
     with pytest.raises(AssertionError, match="'errcode' is a required property"):
         validate_response(MATRIX, method="PUT", path="/rooms/r/send/m.room.message/t",
                           status=400, body={"error": "bad"})
 
 
-@needs_specs
-def test_every_spec_in_the_folder_is_available() -> None:
+def test_every_spec_ships_with_the_kit() -> None:
     for name in (ZOOM, WEBEX, GRAPH, CALENDAR, MEET, SLACK, TELEGRAM, WHATSAPP, MATRIX):
-        assert spec_available(name)
-    assert not spec_available("no-such-spec.json")
+        assert spec_path(name) == PACKAGED_SPECS_DIR / name
+        assert spec_path(name).is_file()
 
 
-@needs_specs
 def test_misspelt_spec_name_is_an_error_not_a_skip() -> None:
     with pytest.raises(FileNotFoundError, match=r"zoom-api-v2-openapi-2018\.json"):
         validate_request("zoom.json", method="GET", path="/users/me", body=None)
+    with pytest.raises(FileNotFoundError, match=r"no spec 'zoom\.json'"):
+        spec_path("zoom.json")
 
 
-def test_absent_specs_folder_skips_the_check_with_a_warning(
+def test_absent_specs_folder_is_an_error_that_names_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(specs, "SPECS_DIR", tmp_path / "absent")
-    assert not spec_available(ZOOM)
-    with pytest.warns(SpecsUnavailableWarning, match="was skipped"):
-        validate_request(ZOOM, method="POST", path="/users/me/meetings", body={"topic": 7})
+    for check in (
+        lambda: validate_request(ZOOM, method="POST", path="/users/me/meetings", body={}),
+        lambda: validate_response(ZOOM, method="GET", path="/meetings/1", status=200, body={}),
+        lambda: response_schema(ZOOM, method="GET", path="/meetings/1", status=200),
+    ):
+        with pytest.raises(FileNotFoundError, match=r"specs folder .*absent does not exist"):
+            check()
+
+
+def test_a_spec_file_outside_the_folder_is_read_from_its_path(tmp_path: Path) -> None:
+    own = tmp_path / "own" / "matrix-client-server"
+    shutil.copytree(PACKAGED_SPECS_DIR / "matrix-client-server", own)
+    event = {"msgtype": "m.text", "body": "Tomorrow"}
+    validate_request(own / "room_send.yaml", method="PUT",
+                     path="/rooms/r/send/m.room.message/t1", body=event)
+    with pytest.raises(AssertionError, match="'errcode' is a required property"):
+        validate_response(str(own / "room_send.yaml"), method="PUT",
+                          path="/rooms/r/send/m.room.message/t", status=400, body={})
+    with pytest.raises(FileNotFoundError, match=r"the spec file .*nothing\.yaml does not exist"):
+        validate_request(own / "nothing.yaml", method="PUT", path="/x", body=None)

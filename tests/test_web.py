@@ -274,7 +274,7 @@ def test_cancel_link_asks_first_then_cancels_on_a_csrf_protected_post(web_app: A
     client = test.client()
     path = f"/cancel/{reg.token.get_secret_value()}"
     page = client.get(path).get_data(True)
-    assert "¿Cancelar su inscripción?" in page and "Sí, cancelar mi inscripción" in page
+    assert "¿Desea cancelar su inscripción?" in page and "Sí, cancelar mi inscripción" in page
     assert client.post(path, data={}).status_code == 400
     assert get_registration(test.store, test.series.id, GOOD["email"]).status == "confirmed"
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
@@ -316,8 +316,8 @@ def test_a_known_email_changes_nothing_and_is_told_its_status_by_email(
     ("es", {"email": "Escriba su dirección de correo electrónico, por ejemplo "
                      "nombre@example.org.",
             "timezone": "Elija su zona horaria de la lista.",
-            "consent": "Marque la casilla para aceptar; de lo contrario no podemos enviarle "
-                       "los enlaces."}),
+            "consent": "Marque la casilla para dar su conformidad; de lo contrario, no "
+                       "podremos enviarle los enlaces."}),
     ("en", {"email": "Enter your email address, such as name@example.org.",
             "timezone": "Choose your time zone from the list.",
             "consent": "Tick the box to agree, or we cannot send you the links."}),

@@ -20,6 +20,7 @@ import s3events_google_meet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
+from responses import matchers
 from s3events_google_meet import GoogleMeetAdapter, GoogleMeetOptions
 from s3events_google_meet.events import event_body, event_id_for
 
@@ -38,11 +39,10 @@ from s3events.testing import (
     SleepRecorder,
     assert_not_logged,
     reference_request,
-    specs,
     vendor_mock_fixture,
 )
 from s3events.testing.contracts import PlatformContract
-from s3events.testing.specs import spec_available, validate_request
+from s3events.testing.specs import spec_path, validate_request
 
 
 def brussels(wall: str) -> str:
@@ -60,6 +60,7 @@ REFRESH_TOKEN = "1//refresh-token-value"
 START = datetime(2021, 10, 28, 15, 0, tzinfo=timezone.utc)
 NOW = START - timedelta(days=20)
 MEET = "https://meet.google.com/abc-defg-hij"
+MEET_API = "https://meet.googleapis.com/v2"
 
 
 def make_request(**changes: Any) -> MeetingRequest:
@@ -130,9 +131,7 @@ def query(call: Any) -> dict[str, list[str]]:
 
 
 def check_spec(call: Any) -> None:
-    """Validate a Calendar request body against the discovery document (when it is there)."""
-    if not spec_available(SPEC):
-        return
+    """Validate a Calendar request body against the discovery document."""
     body = json.loads(call.request.body)
     path = urlsplit(call.request.url).path.removeprefix("/calendar/v3")
     validate_request(SPEC, method=call.request.method, path=path, body=body)
@@ -141,7 +140,7 @@ def check_spec(call: Any) -> None:
 
 def assert_known_fields(value: Any, schema_name: str) -> None:
     """Discovery schemas allow unknown fields; a misspelt one must still fail our tests."""
-    schemas = json.loads((specs.SPECS_DIR / SPEC).read_text())["schemas"]
+    schemas = json.loads(spec_path(SPEC).read_text())["schemas"]
 
     def walk(node: Any, schema: dict[str, Any], where: str) -> None:
         if "$ref" in schema:
@@ -624,8 +623,6 @@ def test_connection_errors_are_service_unavailable(rsps: Any) -> None:
 
 
 def test_every_calendar_request_body_matches_the_discovery_document(rsps: Any) -> None:
-    if not spec_available(SPEC):
-        pytest.skip("../shared/specs is absent")
     token_ok(rsps)
     event_url = f"{EVENTS}/{_meeting().meeting_id}"
     rsps.post(EVENTS, json=event())
@@ -706,6 +703,8 @@ class TestGoogleMeetContract(PlatformContract):
     secret_values = ("ya29.contract-access-token",)
     spec = SPEC
     spec_base_url = API
+    attendance_spec = "google-meet-v2-discovery.json"
+    attendance_spec_base_url = "https://meet.googleapis.com"
 
     def mock_auth(self, rsps: responses.RequestsMock) -> None:
         rsps.post(TOKEN_URL, json={"access_token": "ya29.contract-access-token",
@@ -717,6 +716,8 @@ class TestGoogleMeetContract(PlatformContract):
         return google_error(status, reason, f"simulated HTTP {status}")
 
     def route(self, operation: str, meeting_id: str) -> tuple[str, str]:
+        if operation == "attendance":
+            return ("GET", f"{MEET_API}/conferenceRecords")
         method = {"create": "POST", "get": "GET", "update": "PATCH", "delete": "DELETE"}
         url = EVENTS if operation == "create" else f"{EVENTS}/{meeting_id}"
         return method[operation], url
@@ -741,3 +742,29 @@ class TestGoogleMeetContract(PlatformContract):
     def mock_find(self, rsps: responses.RequestsMock, request: MeetingRequest,
                   meeting: Meeting) -> None:
         rsps.get(f"{EVENTS}/{event_id_for(request.marker)}", json=self._event(request))
+
+    def mock_attendance(self, rsps: responses.RequestsMock, meeting: Meeting,
+                        request: MeetingRequest) -> list[str]:
+        def at(minutes: int) -> str:
+            return (request.start + timedelta(minutes=minutes)).isoformat().replace(
+                "+00:00", "Z")
+
+        conference = "conferenceRecords/contract-1"
+        rsps.get(f"{MEET_API}/conferenceRecords", json={"conferenceRecords": [
+            {"name": conference, "startTime": at(-1), "endTime": at(150)}]})
+        people = [(f"{conference}/participants/{n}", name, spans) for n, name, spans in (
+            ("p1", "Zoë", [(0, 40), (55, 150)]), ("p2", "Ana", [(2, 150)]),
+            ("p3", "李", [(5, 90)]))]
+        listed = [{"name": path, "signedinUser": {"user": f"users/{path[-2:]}",
+                                                  "displayName": name}}
+                  for path, name, _spans in people]
+        url = f"{MEET_API}/{conference}/participants"
+        rsps.get(url, json={"participants": listed[2:]},
+                 match=[matchers.query_param_matcher({"pageSize": "100", "pageToken": "2"})])
+        rsps.get(url, json={"participants": listed[:2], "nextPageToken": "2"},
+                 match=[matchers.query_param_matcher({"pageSize": "100"})])
+        for path, _name, spans in people:
+            rsps.get(f"{MEET_API}/{path}/participantSessions", json={"participantSessions": [
+                {"name": f"{path}/participantSessions/{i}", "startTime": at(join),
+                 "endTime": at(leave)} for i, (join, leave) in enumerate(spans)]})
+        return [name for _path, name, _spans in people]

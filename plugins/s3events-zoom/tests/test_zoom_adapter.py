@@ -1,11 +1,11 @@
 """The zoom platform against a mocked Zoom API (responses), bodies checked against Zoom's spec.
 
-The spec in ../shared/specs is Zoom's archived 2018 OpenAPI 2.0 definition. It knows every
-field the adapter sends (``tracking_fields`` included). Where it differs from today's API,
-the tests follow today's API and say so: meeting ids are int64 JSON numbers (2018: strings),
-the token comes from Server-to-Server OAuth (2018: JWT, ``access_token`` query key), 429
-responses and their headers are not in the 2018 spec, and the list endpoint pages with
-``next_page_token`` (2018: ``page_number``).
+The spec, shipped with the testing kit, is Zoom's archived 2018 OpenAPI 2.0 definition. It
+knows every field the adapter sends (``tracking_fields`` included). Where it differs from
+today's API, the tests follow today's API and say so: meeting ids are int64 JSON numbers
+(2018: strings), the token comes from Server-to-Server OAuth (2018: JWT, ``access_token``
+query key), 429 responses and their headers are not in the 2018 spec, and the list endpoint
+pages with ``next_page_token`` (2018: ``page_number``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import base64
 import json
 import logging
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -45,7 +45,6 @@ from s3events.testing import (
     vendor_mock_fixture,
 )
 from s3events.testing.contracts import PlatformContract, Route
-from s3events.testing.specs import spec_available
 
 BASE = "https://api.zoom.us/v2"
 TOKEN_URL = "https://zoom.us/oauth/token"
@@ -572,8 +571,6 @@ def test_long_topic_and_agenda_are_cut_and_the_marker_stays_on_the_last_line(
 def test_create_and_update_bodies_match_zoom_spec_for_every_setting(
     adapter: ZoomAdapter, rsps: VendorMock, settings: MeetingOptions
 ) -> None:
-    if not spec_available(SPEC):
-        pytest.skip("../shared/specs is absent")
     request = meeting_request(settings=settings, agenda="")
     add_token(rsps)
     rsps.add(responses.POST, CREATE_URL, json=zoom_meeting(request), status=201)
@@ -590,8 +587,6 @@ def test_create_and_update_bodies_match_zoom_spec_for_every_setting(
 
 
 def test_a_body_the_spec_forbids_is_caught_by_the_spec_check() -> None:
-    if not spec_available(SPEC):
-        pytest.skip("../shared/specs is absent")
     from s3events.testing.specs import validate_request
 
     with pytest.raises(AssertionError, match=r"settings\.auto_recording"):
@@ -652,6 +647,8 @@ class TestZoomContract(PlatformContract):
     def route(self, operation: str, meeting_id: str) -> Route:
         if operation == "create":
             return ("POST", CREATE_URL)
+        if operation == "attendance":
+            return ("GET", f"{BASE}/past_meetings/{meeting_id}/instances")
         method = {"get": "GET", "update": "PATCH", "delete": "DELETE"}[operation]
         return (method, f"{BASE}/meetings/{meeting_id}")
 
@@ -678,3 +675,25 @@ class TestZoomContract(PlatformContract):
             listed(int(meeting.meeting_id), start=request.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
                    topic=request.topic)]})
         self.mock_get(rsps, meeting)
+
+    def mock_attendance(self, rsps: responses.RequestsMock, meeting: Meeting,
+                        request: MeetingRequest) -> list[str]:
+        def at(minutes: int) -> str:
+            return (request.start + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        def row(name: str, join: int, leave: int, user: str) -> dict[str, object]:
+            return {"id": user, "name": name, "user_email": f"{user}@example.org",
+                    "join_time": at(join), "leave_time": at(leave),
+                    "duration": (leave - join) * 60, "status": "in_meeting"}
+
+        rsps.add(responses.GET, f"{BASE}/past_meetings/{meeting.meeting_id}/instances",
+                 json={"meetings": [{"uuid": "/contract//run==", "start_time": at(-1)}]})
+        url = f"{BASE}/past_meetings/%252Fcontract%252F%252Frun%253D%253D/participants"
+        pages = [[row("Zoë", 0, 40, "zoe"), row("Ana", 2, 150, "ana")],
+                 [row("Zoë", 55, 150, "zoe"), row("李", 5, 90, "li")]]
+        for number, rows in enumerate(pages):
+            query = {"page_size": "300", **({"next_page_token": "next"} if number else {})}
+            rsps.add(responses.GET, url, match=[matchers.query_param_matcher(query)],
+                     json={"participants": rows, "page_size": 300,
+                           "next_page_token": "" if number else "next"})
+        return ["Zoë", "Ana", "李"]

@@ -18,7 +18,6 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from ..cli import now_option, parse_now, series_argument, state_option
@@ -32,8 +31,8 @@ from ..registrations import (
     import_registrations,
     list_registrations,
 )
-from ..registrations.text import shown
 from ..store import Store, open_store
+from ..terminal import clean, json_text, safe
 
 __all__ = ["registrations"]
 
@@ -41,8 +40,9 @@ STATUSES = ("pending", "confirmed", "waitlisted", "cancelled")
 
 
 @contextmanager
-def _opened(state: str | None) -> Iterator[Store]:
-    store = open_store(state)
+def _opened(state: str | None, *, create: bool = False) -> Iterator[Store]:
+    """The state database; only ``import`` creates a missing one."""
+    store = open_store(state, create=create)
     try:
         yield store
     finally:
@@ -50,7 +50,7 @@ def _opened(state: str | None) -> Iterator[Store]:
 
 
 def _echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    click.echo(json_text(json.dumps(value, indent=2, ensure_ascii=False)))
 
 
 @click.group()
@@ -116,15 +116,15 @@ def import_command(series_path: str, file: Path, maps: Sequence[str], preset: st
     """
     series = load_series(series_path)
     moment = parse_now(now)
-    with _opened(state) as store:
-        report = import_registrations(
+    with _opened(state, create=True) as store:
+        report = import_registrations(  # rows hold what people typed: printed cleaned
             store, series, file, now=moment, required_consent=required,
             on_duplicate=on_duplicate,  # type: ignore[arg-type]  # a click.Choice
             columns=_parse_maps(maps), preset=preset,
-            on_problem=lambda p: click.echo(shown(str(p), 400), err=True))
+            on_problem=lambda problem: click.echo(clean(problem), err=True))
     for note in report.notes:
-        click.echo(f"note: {shown(note, 300)}", err=True)
-    click.echo(report.summary())
+        click.echo(f"note: {clean(note)}", err=True)
+    click.echo(clean(report.summary()))
     if report.errors:
         raise InputError(
             f"{report.rejected} row(s) of {file} were not imported (listed above); the other "
@@ -144,10 +144,6 @@ def _zone(registration: Registration) -> str:
     return registration.timezone + (f" ({source})" if source else "")
 
 
-def _cell(text: str | None) -> str:
-    """A value from a person, shown as text: no rich markup, no control characters."""
-    return escape(shown(text or "", 200))
-
 
 def _table(rows: list[Registration]) -> Table:
     table = Table(box=None, pad_edge=False)
@@ -156,9 +152,9 @@ def _table(rows: list[Registration]) -> Table:
         table.add_column(title, no_wrap=title in ("email", "time zone"))
     for reg in rows:
         channels = " ".join(reg.channels)
-        table.add_row(str(reg.position), reg.status, _cell(reg.name), _cell(reg.email),
-                      reg.language, _zone(reg), reg.country or "", reg.sector or "",
-                      _cell(_sessions(reg)), channels)
+        cells = (str(reg.position), reg.status, reg.name, reg.email, reg.language, _zone(reg),
+                 reg.country or "", reg.sector or "", _sessions(reg), channels)
+        table.add_row(*(safe(cell) for cell in cells))  # people's values: no markup
     return table
 
 
@@ -177,9 +173,9 @@ def list_command(series_path: str, as_json: bool, status: Sequence[str],
     if as_json:
         _echo_json([reg.to_json() for reg in rows])
         return
-    console = Console(highlight=False)
+    console = Console(highlight=False, emoji=False)
     if not console.is_terminal:
-        console = Console(highlight=False, width=1000)
+        console = Console(highlight=False, emoji=False, width=1000)
     console.print(_table(rows))
     counts: Counter[str] = Counter(reg.status for reg in rows)
     click.echo(f"{len(rows)} registration(s): "
@@ -196,8 +192,9 @@ def cancel_command(series_path: str, email: str, state: str | None, now: str | N
     series = load_series(series_path)
     with _opened(state) as store:
         done = cancel_registration(store, series, email, now=parse_now(now))
-    click.echo(f"Cancelled the registration of {email}." if done.changed
-               else f"The registration of {email} was already cancelled.")
+    who = clean(email)
+    click.echo(f"Cancelled the registration of {who}." if done.changed
+               else f"The registration of {who} was already cancelled.")
     if done.promoted:
         click.echo(f"{len(done.promoted)} person(s) moved up from the waiting list.")
 
@@ -228,8 +225,8 @@ def erase_command(series_path: str, email: str, yes: bool, state: str | None,
     """
     series = load_series(series_path)
     if not yes:
-        click.confirm(f"Erase every piece of data on {email} in {series.id}? "
+        click.confirm(f"Erase every piece of data on {clean(email)} in {series.id}? "
                       "This cannot be undone", abort=True)
     with _opened(state) as store:
         report = erase_person(store, series, email, now=parse_now(now))
-    click.echo(f"Erased {email}: {report}.")
+    click.echo(f"Erased {clean(email)}: {report}.")

@@ -13,8 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -22,12 +22,15 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from ..models import MeetingOptions
 
 __all__ = [
+    "AttendanceInterval",
+    "AttendanceRecord",
     "DialIn",
     "Meeting",
     "MeetingRequest",
     "Participant",
     "PlatformAdapter",
     "PlatformOptions",
+    "covered_seconds",
     "meeting_marker",
 ]
 
@@ -67,6 +70,15 @@ class MeetingRequest(BaseModel):
     passcode: SecretStr | None = None
     generation: int = Field(
         default=0, ge=0, description="How often this session's meeting was made anew."
+    )
+    attendance_callback_url: SecretStr | None = Field(
+        default=None,
+        exclude=True,
+        description=(
+            "A signed address on the event page where the platform may post its attendance "
+            "report when the meeting ends (BigBlueButton's learning-analytics callback). "
+            "Secret: whoever knows it can post a report. Not part of the fingerprint."
+        ),
     )
     secret: SecretStr | None = Field(
         default=None,
@@ -164,6 +176,83 @@ class Participant(BaseModel):
     moderator: bool = False
 
 
+class AttendanceInterval(BaseModel):
+    """One stay in a meeting: from a join to the matching leave, aware UTC."""
+
+    model_config = ConfigDict(frozen=True)
+
+    joined: datetime
+    left: datetime
+
+    @field_validator("joined", "left")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("join and leave times must be aware datetimes")
+        return value.astimezone(timezone.utc)
+
+    @field_validator("left")
+    @classmethod
+    def _ordered(cls, value: datetime, info: Any) -> datetime:
+        joined = info.data.get("joined")
+        if joined is not None and value < joined:
+            raise ValueError("a participant cannot leave before joining")
+        return value
+
+    @property
+    def seconds(self) -> int:
+        """Length of the stay in whole seconds."""
+        return int((self.left - self.joined).total_seconds())
+
+
+def covered_seconds(intervals: Iterable[AttendanceInterval]) -> int:
+    """Seconds covered by at least one of ``intervals``: overlapping stays count once.
+
+    A person in a meeting from a laptop and, for the audio, a phone at the same time is there
+    once. Adapters use it for :attr:`AttendanceRecord.seconds` where the platform reports
+    no total of its own.
+    """
+    total, reach = 0.0, None
+    for stay in sorted(intervals, key=lambda i: i.joined):
+        if reach is None or stay.joined > reach:
+            total += (stay.left - stay.joined).total_seconds()
+            reach = stay.left
+        elif stay.left > reach:
+            total += (stay.left - reach).total_seconds()
+            reach = stay.left
+    return int(total)
+
+
+class AttendanceRecord(BaseModel):
+    """One participant of an ended meeting, as the platform reports them.
+
+    ``identity`` is the platform's own id of the participant (a Zoom participant or user id,
+    a Webex participant id, a Graph identity id, a Meet participant name, a BigBlueButton
+    ``userID`` — which s3events sets to the registration's id): stable within the meeting,
+    never shown to other participants. ``email`` is given only where the platform reports
+    one. ``intervals`` holds each join and leave; a person who rejoined has several.
+    ``seconds`` is the total the platform reports, or the sum of the intervals.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    email: str | None = None
+    identity: str | None = None
+    intervals: tuple[AttendanceInterval, ...] = ()
+    seconds: int = Field(default=0, ge=0)
+
+    @property
+    def first_join(self) -> datetime | None:
+        """The earliest join, if any interval is known."""
+        return min((i.joined for i in self.intervals), default=None)
+
+    @property
+    def last_leave(self) -> datetime | None:
+        """The latest leave, if any interval is known."""
+        return max((i.left for i in self.intervals), default=None)
+
+
 class PlatformOptions(BaseModel):
     """Base of every adapter's options model. Secrets are :class:`SecretStr`."""
 
@@ -191,6 +280,14 @@ class PlatformAdapter(ABC):
     stores_meetings: ClassVar[bool] = True
     #: One-line description for ``s3events plugins`` and the docs.
     description: ClassVar[str] = ""
+    #: True when :meth:`get_attendance` asks the platform who attended an ended meeting.
+    #: Platforms without such an API (jitsi, static) leave it False: their attendance comes
+    #: from a file with ``s3events attendance import``.
+    supports_attendance: ClassVar[bool] = False
+    #: True when the platform can only say who is in a meeting *now*
+    #: (:meth:`attendance_now`): s3events then polls it while the session runs and builds
+    #: each participant's intervals from what it sees (BigBlueButton's getMeetingInfo).
+    polls_attendance: ClassVar[bool] = False
 
     def __init__(self, options: PlatformOptions | None = None, **kwargs: Any) -> None:
         self.options = options if options is not None else self.options_model()
@@ -252,6 +349,49 @@ class PlatformAdapter(ABC):
     def prepare(self, meeting: Meeting, request: MeetingRequest) -> Meeting:
         """Make the meeting usable just before links go out (BigBlueButton creates it here)."""
         return meeting
+
+    def get_attendance(self, meeting: Meeting) -> list[AttendanceRecord]:
+        """Who attended ``meeting`` once it has ended: one record per participant.
+
+        An optional capability: adapters that implement it set ``supports_attendance``.
+        Follow the platform's pagination to the end; raise :mod:`s3events.errors` classes
+        (:class:`~s3events.errors.NotFound` when the platform has no report for the meeting
+        yet). The default raises :class:`~s3events.errors.ConfigurationError` naming the
+        platform and the import command.
+        """
+        from ..errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"platform '{self.name}' does not report attendance; import the participant "
+            "report instead: s3events attendance import SERIES FILE --session ID")
+
+    def attendance_now(self, meeting: Meeting) -> list[AttendanceRecord]:
+        """Who is in ``meeting`` at this moment (no intervals needed): for polling adapters.
+
+        Adapters that set ``polls_attendance`` implement it; an empty list means nobody is
+        in (or the meeting is not running). The default raises
+        :class:`~s3events.errors.ConfigurationError`.
+        """
+        from ..errors import ConfigurationError
+
+        raise ConfigurationError(f"platform '{self.name}' cannot be polled for attendance")
+
+    def attendance_from_callback(
+        self, body: bytes, content_type: str, *, headers: Mapping[str, str] | None = None,
+    ) -> list[AttendanceRecord]:
+        """Read an attendance report the platform posted to ``attendance_callback_url``.
+
+        The event page (``s3events serve``) checks the URL's signature before calling this;
+        the adapter parses the vendor's payload. ``headers`` are the request's headers, for
+        platforms that also sign their posts (BigBlueButton sends a JWT made with its shared
+        secret): when given, the adapter checks that signature too and raises
+        :class:`~s3events.errors.AuthenticationError` when it is missing or wrong. Raise
+        :class:`~s3events.errors.InvalidRequest` for a body it cannot read. The default
+        raises :class:`~s3events.errors.ConfigurationError` (the platform posts no reports).
+        """
+        from ..errors import ConfigurationError
+
+        raise ConfigurationError(f"platform '{self.name}' posts no attendance reports")
 
     def close(self) -> None:
         """Release connections."""

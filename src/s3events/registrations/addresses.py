@@ -23,7 +23,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
-from .text import shown
+from ..terminal import shown
 
 __all__ = ["clean_email", "email_key"]
 
@@ -68,7 +68,7 @@ def clean_email(value: str) -> str:
     try:
         checked = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise ValueError(f"'{shown(text)}' is not an email address: {exc}") from None
+        raise ValueError(f"{shown(text)} is not an email address: {exc}") from None
     return checked.normalized
 
 

@@ -20,11 +20,13 @@ from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..countries import UnknownName, country_code, fold, language_code, official_languages
+from ..i18n import check_language
 from ..store import registrations
+from ..terminal import shown
 from .addresses import clean_email
 from .model import CHANNELS
 from .sessions import parse_sessions
-from .text import clean_text, shown
+from .text import clean_text
 from .zones import resolve_zone
 
 if TYPE_CHECKING:
@@ -150,7 +152,7 @@ class FieldCleaner:
 
     def _language_code(self, text: str, country: str | None) -> str:
         if text:
-            return language_code(text)
+            return check_language(self.series, language_code(text))
         offered = set(self.series.languages)
         for lang in official_languages(country) if country else ():
             if lang in offered:
@@ -220,7 +222,7 @@ def _clean_sector(value: Any) -> str | None:
 def _sector(text: str) -> str:
     sector = _SECTORS.get(fold(text))
     if sector is None:
-        raise ValueError(f"unknown sector '{shown(text)}'; use one of {', '.join(SECTORS)}")
+        raise ValueError(f"unknown sector {shown(text)}; use one of {', '.join(SECTORS)}")
     return sector
 
 
@@ -233,7 +235,7 @@ def _clean_channel(kind: str, value: Any) -> str | None:
         return None
     pattern, reason = _CHANNEL_RULES[kind]
     if not pattern.match(text):
-        raise ValueError(f"{kind} '{shown(text)}' {reason}")
+        raise ValueError(f"{kind} {shown(text)} {reason}")
     return text
 
 
@@ -268,7 +270,7 @@ def _clean_consent(value: Any) -> dict[str, bool]:
     flags = [f.strip().replace(" ", "_") for f in re.split(r"[;,]", given.lower())]
     if all(re.fullmatch(r"[a-z][a-z0-9_]*", f) for f in flags if f):
         return {flag: True for flag in flags if flag}
-    raise ValueError(f"'{shown(given)}' is neither yes/no nor a list of consents such as "
+    raise ValueError(f"{shown(given)} is neither yes/no nor a list of consents such as "
                      "terms; data_processing")
 
 

@@ -35,7 +35,7 @@ from typing import Any
 
 from ..errors import InputError
 
-__all__ = ["LIMITS", "RowError", "Table", "open_table", "peek", "read_table"]
+__all__ = ["LIMITS", "RowError", "Table", "decode", "open_table", "peek", "read_table"]
 
 #: Refusal thresholds: columns of a sheet, rows of a sheet (Excel's own maximum), and the
 #: uncompressed size of one part of a workbook (a "zip bomb" is refused, not unpacked).
@@ -171,6 +171,24 @@ def _find_header(text: str, score: Scorer) -> tuple[str, int]:
         return ",", 0
     _, delimiter, index = max(candidates)
     return delimiter, index
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """The text of a whole CSV file's bytes and the encoding read, as :func:`open_table` reads.
+
+    For small files read at once (a participant report): byte-order marks first, then
+    strict UTF-8, Windows-1252, Latin-1 (which reads any byte).
+    """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16", errors="replace"), "utf-16"
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), "utf-8 with BOM"
+    for encoding, name in (("utf-8", "utf-8"), ("cp1252", "windows-1252")):
+        try:
+            return data.decode(encoding), name
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1"), "latin-1"
 
 
 def _open_csv(path: Path, head: bytes, score: Scorer) -> Table:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from ..countries import UnknownName, language_code
 from ..errors import InputError, Problem
+from ..i18n import check_language
 from ..ledger import queue_message
 from ..store import Store, lock, registrations
 from .fields import clean_fields
@@ -194,18 +195,9 @@ def cancel_registration(store: Store, series: Series, email_or_token: str, *,
 def _offered_language(series: Series, value: str) -> str:
     """A language the series is published in, from a code or a name; ValueError if not."""
     try:
-        code = language_code(value)
+        return check_language(series, language_code(value))
     except UnknownName as exc:
         raise ValueError(str(exc)) from None
-    for lang in series.languages:
-        if lang.lower() == code.lower():
-            return lang
-    base = code.split("-")[0].lower()
-    for lang in series.languages:
-        if lang.split("-")[0].lower() == base:
-            return lang
-    raise ValueError(f"'{value}' is not a language of this series; choose one of "
-                     f"{', '.join(series.languages)}")
 
 
 def _preferences(series: Series, row: RowMapping, timezone: str | None,

@@ -24,6 +24,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_skeleton
 
 from ..countries import fold
+from ..terminal import shown
 
 if TYPE_CHECKING:
     from ..models import Series
@@ -141,8 +142,8 @@ def parse_sessions(series: Series, value: Any) -> list[str] | None:
         chosen |= found
         unknown += missing
     if unknown:
-        shown = ", ".join(f"'{u[:80]}'" for u in unknown)
-        raise ValueError(f"unknown session {shown}; the sessions are "
+        names_given = ", ".join(shown(u, limit=80) for u in unknown)
+        raise ValueError(f"unknown session {names_given}; the sessions are "
                          f"{', '.join(s.id for s in series.sessions)}")
     return [s.id for s in series.sessions if s.id in chosen] or None
 

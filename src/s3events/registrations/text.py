@@ -1,9 +1,9 @@
-"""Text from people: checked before it is stored, and made safe before it is shown.
+"""Text from people, checked before it is stored.
 
 :func:`clean_text` is how every free-text value of a registration is read: Unicode NFC,
 spaces collapsed, no control characters (a NUL byte, an escape sequence, bytes that were
-not valid in the file's encoding), no longer than its column. :func:`shown` quotes a
-value in a message so that nothing in it can act on a terminal.
+not valid in the file's encoding), no longer than its column. Values quoted in messages go
+through :func:`s3events.terminal.shown`, so nothing in them can act on a terminal.
 """
 
 from __future__ import annotations
@@ -12,22 +12,11 @@ import re
 import unicodedata
 from typing import Any
 
-__all__ = ["CONTROL", "clean_text", "shown"]
+__all__ = ["CONTROL", "clean_text"]
 
 #: C0 and C1 control characters but tab and line ends (which become spaces), and the
 #: lone surrogates that stand for bytes the file's encoding could not read.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
-
-
-def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 256 else f"\\u{code:04x}"
-
-
-def shown(text: str, limit: int = 60) -> str:
-    """``text`` safe to print in a message: control characters escaped, long text cut."""
-    safe = CONTROL.sub(_escape, text)
-    return safe if len(safe) <= limit else safe[:limit - 1] + "…"
 
 
 def _what(char: str) -> str:

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -60,11 +59,12 @@ class VendorMock(responses.RequestsMock):
 
     ``base_url`` is where the API lives; calls elsewhere (a token endpoint on another host)
     are not API calls, and neither are calls under ``base_url`` + one of ``excluded_paths``
-    (a token endpoint on the API host). ``spec`` is a file in the vendor specs folder (see
-    :mod:`s3events.testing.specs`) that every API request body is checked against.
+    (a token endpoint on the API host). ``spec`` is a file in the vendor specs folder, or the
+    path of a spec file elsewhere (see :mod:`s3events.testing.specs`), that every API request
+    body is checked against.
     """
 
-    def __init__(self, *, spec: str | None = None, base_url: str | None = None,
+    def __init__(self, *, spec: specs.SpecName | None = None, base_url: str | None = None,
                  excluded_paths: Iterable[str] = (),
                  assert_all_requests_are_fired: bool = False) -> None:
         super().__init__(assert_all_requests_are_fired=assert_all_requests_are_fired)
@@ -88,18 +88,13 @@ class VendorMock(responses.RequestsMock):
     def check_bodies(self) -> int:
         """Check every API request body sent so far against :attr:`spec`; return how many.
 
-        The bodies are counted either way; they are checked only where the specs folder is
-        (without it, a :class:`~s3events.testing.specs.SpecsUnavailableWarning` says so).
-        A spec name that is not in an existing folder fails.
+        A spec that cannot be found fails (:class:`FileNotFoundError`), even when no body
+        was sent: a misspelt name never turns the check off.
         """
         bodies = [request for request in self.api_calls() if request.body]
-        if self.spec is None or not bodies:
+        if self.spec is None:
             return len(bodies)
-        if not specs.SPECS_DIR.is_dir():
-            warnings.warn(specs.SpecsUnavailableWarning(
-                f"{specs.SPECS_DIR} is absent: {len(bodies)} request bodies were not checked "
-                f"against {self.spec}"), stacklevel=2)
-            return len(bodies)
+        specs.spec_path(self.spec)
         for request in bodies:
             specs.validate_prepared_request(self.spec, request, base_url=self.base_url)
         return len(bodies)
@@ -112,7 +107,7 @@ class VendorMock(responses.RequestsMock):
 
 
 @contextmanager
-def vendor_mock(*, spec: str | None = None, base_url: str | None = None,
+def vendor_mock(*, spec: specs.SpecName | None = None, base_url: str | None = None,
                 excluded_paths: Iterable[str] = (),
                 assert_all_requests_are_fired: bool = False) -> Iterator[VendorMock]:
     """A started :class:`VendorMock`; when the block ends, the bodies sent are checked.
@@ -134,7 +129,7 @@ def vendor_mock(*, spec: str | None = None, base_url: str | None = None,
 
 
 def vendor_mock_fixture(
-    *, name: str = "rsps", spec: str | None = None, base_url: str | None = None,
+    *, name: str = "rsps", spec: specs.SpecName | None = None, base_url: str | None = None,
     excluded_paths: Iterable[str] = (), assert_all_requests_are_fired: bool = False,
 ) -> Callable[[], Iterator[VendorMock]]:
     """A pytest fixture (named ``name``) that gives each test a :func:`vendor_mock`.

@@ -1,8 +1,12 @@
 """Check what an adapter sends (and what a mock answers) against the vendor's own API spec.
 
-The specs are the files in ``../shared/specs`` (next to the s3events checkout; override with
-the environment variable ``S3EVENTS_SPECS_DIR``). ``spec`` arguments are file names relative to
-that folder, e.g. ``"zoom-api-v2-openapi-2018.json"`` or ``"matrix-client-server/room_send.yaml"``.
+The specs ship with the testing kit, in ``s3events/testing/vendor_specs/`` (:data:`SPECS_DIR`;
+the folder's README says where each file comes from). The environment variable
+``S3EVENTS_SPECS_DIR`` replaces that folder with another one. ``spec`` arguments are file
+names relative to the folder, e.g. ``"zoom-api-v2-openapi-2018.json"`` or
+``"matrix-client-server/room_send.yaml"``, or the path of a spec file anywhere else (a plugin's
+own vendor spec, kept with its tests). A spec that is not there is an error
+(:class:`FileNotFoundError` naming it), never a skipped check.
 
 ``path`` is the URL path after the API base: ``"/users/me/meetings"``, ``"/meetings/123"``,
 ``"/users/abc/onlineMeetings/createOrGet"``, ``"/calendars/primary/events"``,
@@ -21,8 +25,7 @@ or, shorter, ``validate_prepared_request(spec, call, base_url="https://api.zoom.
 What is checked: the JSON Schema of the request body (types, required fields, enums, patterns,
 ``additionalProperties: false`` where the spec says so). Not checked: ``format`` (vendors'
 own examples break it), headers and query parameters. Read-only fields are never required in a
-request. When the specs folder is absent the check is skipped with a
-:class:`SpecsUnavailableWarning`; a spec name that is not in an existing folder is an error.
+request.
 """
 
 from __future__ import annotations
@@ -31,7 +34,6 @@ import functools
 import json
 import os
 import re
-import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -43,43 +45,59 @@ from jsonschema.exceptions import ValidationError, relevance
 from ._spec_formats import FORM_TYPES, LoadedSpec, Operation, load_spec
 
 __all__ = [
+    "PACKAGED_SPECS_DIR",
     "SPECS_DIR",
-    "SpecsUnavailableWarning",
+    "SpecName",
     "response_schema",
-    "spec_available",
+    "spec_path",
     "validate_prepared_request",
     "validate_request",
     "validate_response",
 ]
 
 _MAX_ERRORS = 5
+_ENV = "S3EVENTS_SPECS_DIR"
+
+#: A spec: a file name relative to :data:`SPECS_DIR`, or the path of a spec file elsewhere.
+SpecName = str | os.PathLike[str]
+
+#: The vendor specs that ship with the testing kit.
+PACKAGED_SPECS_DIR: Path = Path(__file__).resolve().parent / "vendor_specs"
 
 
-class SpecsUnavailableWarning(UserWarning):
-    """The vendor specs folder is absent, so a spec check was skipped."""
+def _configured_specs_dir() -> Path:
+    """``$S3EVENTS_SPECS_DIR`` when it is set, else :data:`PACKAGED_SPECS_DIR`."""
+    configured = os.environ.get(_ENV)
+    return Path(configured).expanduser() if configured else PACKAGED_SPECS_DIR
 
 
-def _find_specs_dir() -> Path:
-    """``$S3EVENTS_SPECS_DIR``, else the nearest ``shared/specs`` above the package or cwd."""
-    configured = os.environ.get("S3EVENTS_SPECS_DIR")
-    if configured:
-        return Path(configured)
-    here = Path(__file__).resolve()
-    for start in (here, Path.cwd().resolve() / "_"):
-        for parent in start.parents:
-            candidate = parent / "shared" / "specs"
-            if candidate.is_dir():
-                return candidate
-    return here.parents[3].parent / "shared" / "specs"
+#: Where spec names are looked up (read once, at import; tests may monkeypatch it).
+SPECS_DIR: Path = _configured_specs_dir()
 
 
-#: Where the vendor specs are read from (tests may monkeypatch this).
-SPECS_DIR: Path = _find_specs_dir()
+def spec_path(spec: SpecName) -> Path:
+    """The file of ``spec``; :class:`FileNotFoundError` saying what is missing if there is none.
 
-
-def spec_available(spec: str) -> bool:
-    """Whether the spec file ``spec`` (relative to :data:`SPECS_DIR`) is there."""
-    return (SPECS_DIR / spec).is_file()
+    A relative name is looked up in :data:`SPECS_DIR`; an absolute path is used as it is.
+    """
+    given = Path(spec)
+    if given.is_absolute():
+        if not given.is_file():
+            raise FileNotFoundError(f"the spec file {given} does not exist")
+        return given
+    if not SPECS_DIR.is_dir():
+        configured = os.environ.get(_ENV)
+        source = (f" (set by {_ENV})"
+                  if configured and Path(configured).expanduser() == SPECS_DIR else "")
+        raise FileNotFoundError(
+            f"the vendor specs folder {SPECS_DIR}{source} does not exist, so {str(spec)!r} "
+            f"cannot be checked")
+    path = SPECS_DIR / given
+    if not path.is_file():
+        known = sorted(p.relative_to(SPECS_DIR).as_posix() for p in SPECS_DIR.rglob("*.*")
+                       if p.suffix in (".json", ".yaml", ".yml"))
+        raise FileNotFoundError(f"no spec {str(spec)!r} in {SPECS_DIR}; there are: {known}")
+    return path
 
 
 @functools.lru_cache(maxsize=32)
@@ -87,19 +105,14 @@ def _load(specs_dir: Path, spec: str) -> LoadedSpec:
     return load_spec(specs_dir, spec)
 
 
-def _spec(spec: str) -> LoadedSpec | None:
-    if not SPECS_DIR.is_dir():
-        warnings.warn(SpecsUnavailableWarning(
-            f"{SPECS_DIR} is absent: the check against {spec} was skipped"), stacklevel=3)
-        return None
-    if not spec_available(spec):
-        known = sorted(str(p.relative_to(SPECS_DIR)) for p in SPECS_DIR.rglob("*.*")
-                       if p.suffix in (".json", ".yaml", ".yml"))
-        raise FileNotFoundError(f"no spec {spec!r} in {SPECS_DIR}; there are: {known}")
-    return _load(SPECS_DIR, spec)
+def _spec(spec: SpecName) -> LoadedSpec:
+    path = spec_path(spec)
+    if Path(spec).is_absolute():
+        return _load(path.parent, path.name)
+    return _load(SPECS_DIR, Path(spec).as_posix())
 
 
-def validate_request(spec: str, *, method: str, path: str, body: Any,
+def validate_request(spec: SpecName, *, method: str, path: str, body: Any,
                      content_type: str = "application/json") -> None:
     """Fail (AssertionError) unless ``body`` is a valid request body for this operation.
 
@@ -109,10 +122,8 @@ def validate_request(spec: str, *, method: str, path: str, body: Any,
     wrong.
     """
     loaded = _spec(spec)
-    if loaded is None:
-        return
     operation = _operation(loaded, method, path)
-    where = f"{spec}: {operation.method} {operation.template} ({operation.name})"
+    where = f"{loaded.name}: {operation.method} {operation.template} ({operation.name})"
     media = _media_type(content_type)
     if _is_empty(body):
         if operation.body_required:
@@ -127,7 +138,7 @@ def validate_request(spec: str, *, method: str, path: str, body: Any,
     _check(loaded, schema, decoded, where=f"{where}: request body", root="body")
 
 
-def validate_prepared_request(spec: str, request: Any, *, base_url: str | None = None) -> None:
+def validate_prepared_request(spec: SpecName, request: Any, *, base_url: str | None = None) -> None:
     """:func:`validate_request` for a sent ``requests.PreparedRequest`` (``rsps.calls[i].request``).
 
     The path is the URL's path after ``base_url``'s path (``https://api.zoom.us/v2`` → the part
@@ -143,15 +154,13 @@ def validate_prepared_request(spec: str, request: Any, *, base_url: str | None =
                      content_type=content_type)
 
 
-def response_schema(spec: str, *, method: str, path: str, status: int | str) -> Any:
+def response_schema(spec: SpecName, *, method: str, path: str, status: int | str) -> Any:
     """The JSON Schema (2020-12) the spec gives for this response, or ``None`` if it gives none.
 
     The schema's ``$ref`` point into the spec file; validate with :func:`validate_response`,
-    which resolves them. ``None`` also when the specs folder is absent.
+    which resolves them.
     """
     loaded = _spec(spec)
-    if loaded is None:
-        return None
     operation = _operation(loaded, method, path)
     code = str(status)
     for key in (code, f"{code[0]}XX", f"{code[0]}xx", "default"):
@@ -160,7 +169,7 @@ def response_schema(spec: str, *, method: str, path: str, status: int | str) -> 
     return None
 
 
-def validate_response(spec: str, *, method: str, path: str, status: int | str,
+def validate_response(spec: SpecName, *, method: str, path: str, status: int | str,
                       body: Any) -> None:
     """Fail (AssertionError) unless ``body`` matches the spec's schema for that response.
 
@@ -169,9 +178,9 @@ def validate_response(spec: str, *, method: str, path: str, status: int | str,
     schema = response_schema(spec, method=method, path=path, status=status)
     if schema is None:
         return
-    loaded = _load(SPECS_DIR, spec)
+    loaded = _spec(spec)
     operation = _operation(loaded, method, path)
-    where = f"{spec}: {operation.method} {operation.template} ({operation.name}) → {status}"
+    where = f"{loaded.name}: {operation.method} {operation.template} ({operation.name}) → {status}"
     _check(loaded, schema, _decode(body, "application/json", where), where=where, root="body")
 
 

@@ -8,6 +8,9 @@ Routes (``/es/…`` for every language other than the default one):
 - ``GET /confirm/TOKEN`` — the opt-in link: asks, with a button; ``POST /confirm/TOKEN``
   (the button) counts the registration from now on;
 - ``GET /cancel/TOKEN`` — asks for confirmation; ``POST /cancel/TOKEN`` cancels;
+- ``POST /callbacks/attendance/SESSION/SIGNATURE`` — a platform's attendance report of a
+  session, at the signed address provisioning gave it (see
+  :mod:`s3events.attendance.callback`);
 - everything else the static site has (``static/``, ``calendar/``, ``agenda.html``, ``files/``).
 
 Every post is rate limited per address and needs the form's CSRF token; a post that fills
@@ -32,10 +35,12 @@ from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.wrappers import Response
 
+from ..catalogs import series_catalogs
 from ..errors import InputError
-from ..i18n import base_language
+from ..i18n import series_language
 from ..ledger import scrub_error
 from ..models import Series
+from ..plugins import get_plugin_manager
 from ..registrations import (
     Registration,
     UnknownRegistration,
@@ -50,10 +55,10 @@ from ..site import (
     language_prefix,
     page_context,
     render_page,
-    translate,
 )
 from ..site import site_files as build_site_files
 from ..store import Store, registrations, utcnow
+from ..templating import phrases
 from .forms import CONSENT, HONEYPOT, FormData, form_context, read_form, validate
 from .mail import BackgroundDispatch, dispatch_runner
 from .security import SECURITY_HEADERS, CsrfTokens, RateLimit, RateLimiter, web_secret
@@ -61,6 +66,8 @@ from .security import SECURITY_HEADERS, CsrfTokens, RateLimit, RateLimiter, web_
 __all__ = ["WebSettings", "build_app"]
 
 log = logging.getLogger("s3events.web")
+#: The largest attendance report a platform may post (bytes).
+_REPORT_LIMIT = 16 * 1024 * 1024
 
 
 @dataclass
@@ -86,7 +93,10 @@ class _Web:
         self.series = settings.series
         self.base_url = settings.base_url.rstrip("/")
         self.root = (urlsplit(self.base_url).path.rstrip("/") or "") + "/"
-        self.files = build_site_files(self.series, base_url=self.base_url, pages=False)
+        self.pm = get_plugin_manager()
+        self.catalogs = series_catalogs(self.series, pm=self.pm)
+        self.files = build_site_files(self.series, base_url=self.base_url, pages=False,
+                                      pm=self.pm)
         self.csrf = CsrfTokens(secret)
         self.limiter = RateLimiter(settings.rate_limit)
         self.runner = dispatch_runner(settings.store, self.series, transport=settings.transport,
@@ -97,16 +107,15 @@ class _Web:
     # -- helpers -----------------------------------------------------------------------
     def _page_context(self, lang: str) -> dict[str, Any]:
         return page_context(self.series, lang=lang, pretty_urls=True,
-                            base_url=self.base_url, root=self.root)
+                            base_url=self.base_url, root=self.root, pm=self.pm)
 
     def lang_of(self, lang: str | None) -> str:
-        """``lang`` when it is one of the series' languages, else the default one."""
-        if not lang:
-            return self.series.default_language
-        for candidate in (lang, base_language(lang)):
-            if candidate in self.series.languages:
-                return candidate
-        return self.series.default_language
+        """The series' language ``lang`` names, else the default one."""
+        return series_language(self.series, lang) or self.series.default_language
+
+    def phrases(self, lang: str) -> Callable[..., str]:
+        """``_(message, **values)``: a fixed phrase in ``lang``, values filled in."""
+        return phrases(self.catalogs.translations(lang))
 
     def page_url(self, lang: str) -> str:
         """The address of the page in ``lang``, from the site's root."""
@@ -148,26 +157,27 @@ class _Web:
         sessions: list[PageSession] = [s for s in context["sessions"] if s.id in offered]
         if self.series.registration.open:
             context["form"] = form_context(
-                self.series, lang=lang, sessions=sessions,
+                self.series, lang=lang, translations=self.catalogs.translations(lang),
+                sessions=sessions,
                 values=data.values if data else None, ticked=data.sessions if data else None,
                 consent=data.consent if data else False, errors=errors,
                 csrf=self.csrf_token(), full=self.full())
-        return _html(render_page("index.html", context), status)
+        return _html(self.page("index.html", context, lang), status)
+
+    def page(self, template: str, context: Mapping[str, Any], lang: str) -> str:
+        """One of the site's templates, rendered in ``lang``."""
+        return render_page(template, context, translations=self.catalogs.translations(lang),
+                           pm=self.pm)
 
     def render_message(self, lang: str, heading: str, *paragraphs: str, status: int = 200,
                        problem: bool = False, form: dict[str, Any] | None = None,
                        ) -> Response:
         """A short page: a heading, a few paragraphs, a button (``form``), a link back."""
         context = dict(self._context(lang))
-        context.update(languages=[], heading=self.t(lang, heading), problem=problem,
+        context.update(languages=[], heading=heading, problem=problem,
                        paragraphs=[p for p in paragraphs if p], form=form,
                        back=self.page_url(lang))
-        return _html(render_page("message.html", context), status)
-
-    @staticmethod
-    def t(lang: str, msgid: str, **values: Any) -> str:
-        """A fixed phrase in ``lang``."""
-        return translate(lang, msgid, **values)
+        return _html(self.page("message.html", context, lang), status)
 
     # -- the page and the form ---------------------------------------------------------
     def index(self, lang: str | None = None) -> Response:
@@ -182,26 +192,28 @@ class _Web:
     def register(self, lang: str | None = None) -> Response:
         """``POST /register``: check, store as pending, send the opt-in message."""
         lang = self._lang_in_path(lang)
+        _ = self.phrases(lang)
         refused = self.refuse_post(lang)
         if refused is not None:
             return refused
         if flask.request.form.get(HONEYPOT):
             log.info("registration refused: honeypot filled")
-            return self.render_message(lang, "Your registration could not be accepted.",
+            return self.render_message(lang, _("Your registration could not be accepted."),
                                        status=400, problem=True)
         if not self.series.registration.open:
             return self.render_index(lang, status=403)
         data = read_form(flask.request.form)
         offered = self.offered()
-        errors = validate(self.series, data, lang=lang, offered=offered)
+        errors = validate(self.series, data, translations=self.catalogs.translations(lang),
+                          offered=offered)
         if errors:
             return self.render_index(lang, status=422, data=data, errors=errors)
         try:
             self.save(data, offered)
         except InputError:  # a rule the form's own checks do not know (e.g. just closed)
             return self.render_index(lang, status=422, data=data, errors={
-                "email": self.t(lang, "Your registration could not be saved. Check the "
-                                      "details and try again.")})
+                "email": _("Your registration could not be saved. Check the details and try "
+                           "again.")})
         return flask.redirect(self.page_url(lang) + "registered", 303)
 
     def _lang_in_path(self, lang: str | None) -> str:
@@ -212,20 +224,21 @@ class _Web:
 
     def refuse_post(self, lang: str) -> Response | None:
         """The answer to a post over the rate limit or without a valid CSRF token."""
+        _ = self.phrases(lang)
         if not self.limiter.allow(flask.request.remote_addr or "-"):
             log.info("post refused: rate limit")
             response = self.render_message(
-                lang, "Too many attempts",
-                self.t(lang, "Too many forms were sent from your address. Please wait a few "
-                             "minutes and try again."), status=429, problem=True)
+                lang, _("Too many attempts"),
+                _("Too many forms were sent from your address. Please wait a few minutes and "
+                  "try again."), status=429, problem=True)
             response.headers["Retry-After"] = str(int(self.s.rate_limit.window))
             return response
         if not self.csrf_ok():
             log.info("post refused: missing or invalid CSRF token")
             return self.render_message(
-                lang, "This form has expired",
-                self.t(lang, "For your security, forms expire. Go back, reload the page and "
-                             "send the form again."), status=400, problem=True)
+                lang, _("This form has expired"),
+                _("For your security, forms expire. Go back, reload the page and send the "
+                  "form again."), status=400, problem=True)
         return None
 
     def save(self, data: FormData, offered: list[str]) -> None:
@@ -257,17 +270,18 @@ class _Web:
     def registered(self, lang: str | None = None) -> Response:
         """``GET /registered``: what happens next."""
         lang = self._lang_in_path(lang)
-        full = self.t(lang, "All seats are taken at the moment: you join the waiting list, "
+        _ = self.phrases(lang)
+        full = _("All seats are taken at the moment: you join the waiting list, "
                             "and we write to you as soon as a seat becomes free.")
         if self.series.registration.double_opt_in:
             return self.render_message(
-                lang, "Check your inbox",
-                self.t(lang, "We will send you an email. Your registration counts once you "
+                lang, _("Check your inbox"),
+                _("We will send you an email. Your registration counts once you "
                              "follow the link in it."),
                 full if self.full() else "")
         return self.render_message(
-            lang, "Thank you for registering",
-            self.t(lang, "You will receive a confirmation by email."),
+            lang, _("Thank you for registering"),
+            _("You will receive a confirmation by email."),
             full if self.full() else "")
 
     def after_change(self) -> None:
@@ -286,6 +300,7 @@ class _Web:
         if reg is None:
             return self.invalid_link()
         lang = self.lang_of(reg.language)
+        _ = self.phrases(lang)
         if flask.request.method == "POST":
             refused = self.refuse_post(lang)
             if refused is not None:
@@ -298,29 +313,30 @@ class _Web:
         elif reg.status == "pending":
             title = self.series.text(self.series.title, lang)
             return self.render_message(
-                lang, "Confirm your registration",
-                self.t(lang, "Press the button to confirm your registration for %(series)s.",
+                lang, _("Confirm your registration"),
+                _("Press the button to confirm your registration for %(series)s.",
                        series=title),
-                form=self.action_form(self.t(lang, "Confirm my registration")))
+                form=self.action_form(_("Confirm my registration")))
         return self.registration_status(lang, reg)
 
     def registration_status(self, lang: str, reg: Registration) -> Response:
         """The page after the opt-in link: confirmed, on the waiting list, or cancelled."""
+        _ = self.phrases(lang)
         if reg.status == "confirmed":
             return self.render_message(
-                lang, "Your registration is confirmed",
-                self.t(lang, "You will receive a confirmation by email, and the link to each "
+                lang, _("Your registration is confirmed"),
+                _("You will receive a confirmation by email, and the link to each "
                              "of your sessions before it starts."),
                 self.series.text(self.series.registration.note, lang)
                 if self.series.registration.note else "")
         if reg.status == "waitlisted":
             return self.render_message(
-                lang, "You are on the waiting list",
-                self.t(lang, "All seats are taken. We write to you as soon as a seat becomes "
+                lang, _("You are on the waiting list"),
+                _("All seats are taken. We write to you as soon as a seat becomes "
                              "free."))
         return self.render_message(
-            lang, "This registration was cancelled",
-            self.t(lang, "To take part, register again on the event page."))
+            lang, _("This registration was cancelled"),
+            _("To take part, register again on the event page."))
 
     def action_form(self, label: str, *, danger: bool = False) -> dict[str, Any]:
         """A one-button form that posts to this page with a CSRF token."""
@@ -333,6 +349,7 @@ class _Web:
         if reg is None:
             return self.invalid_link()
         lang = self.lang_of(reg.language)
+        _ = self.phrases(lang)
         if flask.request.method == "POST":
             refused = self.refuse_post(lang)
             if refused is not None:
@@ -342,24 +359,45 @@ class _Web:
             reg = get_by_token(self.s.store, token, series_id=self.series.id) or reg
         if reg.status == "cancelled":
             return self.render_message(
-                lang, "Your registration is cancelled",
-                self.t(lang, "You will receive no more messages about this series. You can "
+                lang, _("Your registration is cancelled"),
+                _("You will receive no more messages about this series. You can "
                              "register again on the event page at any time."))
         title = self.series.text(self.series.title, lang)
         return self.render_message(
-            lang, "Cancel your registration?",
-            self.t(lang, "You will no longer receive the messages and links of %(series)s.",
+            lang, _("Cancel your registration?"),
+            _("You will no longer receive the messages and links of %(series)s.",
                    series=title),
-            form=self.action_form(self.t(lang, "Yes, cancel my registration"), danger=True))
+            form=self.action_form(_("Yes, cancel my registration"), danger=True))
 
     def invalid_link(self) -> Response:
         """The answer to a confirm or cancel link that matches no registration."""
         lang = self.lang_of(flask.request.accept_languages.best_match(self.series.languages))
+        _ = self.phrases(lang)
         return self.render_message(
-            lang, "This link is not valid",
-            self.t(lang, "It may be incomplete, or the registration was deleted. Register "
+            lang, _("This link is not valid"),
+            _("It may be incomplete, or the registration was deleted. Register "
                          "again on the event page if you want to take part."),
             status=404, problem=True)
+
+    # -- platforms ---------------------------------------------------------------------
+    def attendance_callback(self, session_id: str, signature: str) -> Response:
+        """``POST /callbacks/attendance/SESSION/SIGNATURE``: a platform's attendance report."""
+        from ..attendance.callback import CallbackRefused, receive_report
+        from ..provision import load_adapter
+
+        flask.request.max_content_length = _REPORT_LIMIT
+        try:
+            count = receive_report(
+                self.s.store, self.series, session_id, signature, flask.request.get_data(),
+                flask.request.content_type or "", now=self.s.clock(),
+                adapter_factory=lambda name: load_adapter(self.series, platform=name,
+                                                          environ=self.s.environ))
+        except CallbackRefused as exc:
+            log.info("attendance report for a session refused (%s)", exc.status)
+            return Response(f"{exc}\n", status=exc.status, content_type="text/plain")
+        log.info("attendance report received: %d participant(s)", count)
+        self.after_change()  # follow-ups may be due now
+        return Response("ok\n", content_type="text/plain")
 
     # -- site files --------------------------------------------------------------------
     def file(self, path: str) -> Response:
@@ -377,7 +415,8 @@ class _Web:
     def not_found(self, error: HTTPException) -> Response:
         """Any 404, as a page in the visitor's language."""
         lang = self.lang_of(flask.request.accept_languages.best_match(self.series.languages))
-        return self.render_message(lang, "Page not found", status=404, problem=True)
+        _ = self.phrases(lang)
+        return self.render_message(lang, _("Page not found"), status=404, problem=True)
 
 
 def _html(text: str, status: int) -> Response:
@@ -402,6 +441,8 @@ def _routes(app: flask.Flask, web: _Web) -> None:
     add("/<lang>/registered", "registered_lang", web.registered)
     add("/confirm/<token>", "confirm", web.confirm, methods=["GET", "POST"])
     add("/cancel/<token>", "cancel", web.cancel, methods=["GET", "POST"])
+    add("/callbacks/attendance/<session_id>/<signature>", "attendance_callback",
+        web.attendance_callback, methods=["POST"])
     add("/<path:path>", "file", web.file)
     app.register_error_handler(404, web.not_found)
     app.after_request(_secure)
