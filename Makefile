@@ -66,6 +66,7 @@ translations: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/dispatch.py
+	$(BIN)/python benchmarks/importing.py
 
 clean:
 	rm -rf $(VENV) build .s3events tests/js/node_modules
