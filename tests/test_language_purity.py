@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy
 import yaml
 
 from s3events.agenda import render_agenda
@@ -252,7 +253,10 @@ def apps(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
         "closed": _app(world.series("closed", registration={**registration, "open": False}),
                        folder),
         "past": _app(base, folder, clock=base.sessions[-1].ends_at + timedelta(days=1)),
+        "broken": _app(base, folder),
     }
+    with made["broken"].store.begin() as conn:  # a state database that fails every read
+        conn.execute(sqlalchemy.text("DROP TABLE s3e_registrations"))
     register(made["full"].store, made["full"].series,
              {"name": "Seat Holder", "email": "seat@example.org", "sessions": "all",
               "language": base.default_language}, now=NOW)
@@ -364,6 +368,7 @@ def web_outputs(apps: dict[str, Web], lang: str) -> Outputs:
     for name in ("closed", "past"):
         web = apps[name]
         out.append((f"{name} page", _page(web.client(lang).get(web.prefix(lang) + "/"))))
+    out.append(("server problem", _page(apps["broken"].client(lang).get("/confirm/x"), 503)))
     return out
 
 

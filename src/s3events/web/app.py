@@ -13,10 +13,11 @@ Routes (``/es/…`` for every language other than the default one):
   :mod:`s3events.attendance.callback`);
 - everything else the static site has (``static/``, ``calendar/``, ``agenda.html``, ``files/``).
 
-Every post is rate limited per address and needs the form's CSRF token; a post that fills
-the honeypot is refused. Refused and invalid posts store nothing. The base URL given to
-:func:`~s3events.web.create_app` (never the request's Host header) makes the links in
-emails.
+Every post is rate limited per address (across processes, in the state database) and needs
+the form's CSRF token; a post that fills the honeypot is refused. Refused and invalid posts
+store nothing. The base URL given to :func:`~s3events.web.create_app` (never the request's
+Host header) makes the links in emails. :mod:`s3events.web.factory` builds the Flask app
+around these handlers.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from ..catalogs import series_catalogs
 from ..errors import InputError
 from ..i18n import series_language
 from ..ledger import scrub_error
+from ..masking import mask_credentials
 from ..models import Series
 from ..plugins import get_plugin_manager
 from ..registrations import (
@@ -61,9 +63,10 @@ from ..store import Store, registrations, utcnow
 from ..templating import phrases
 from .forms import CONSENT, HONEYPOT, FormData, form_context, read_form, validate
 from .mail import BackgroundDispatch, dispatch_runner
-from .security import SECURITY_HEADERS, CsrfTokens, RateLimit, RateLimiter, web_secret
+from .ratelimit import PostLimiter, RateLimit
+from .security import CsrfTokens
 
-__all__ = ["WebSettings", "build_app"]
+__all__ = ["Web", "WebSettings"]
 
 log = logging.getLogger("s3events.web")
 #: The largest attendance report a platform may post (bytes).
@@ -83,10 +86,11 @@ class WebSettings:
     dispatch: bool = True
     trusted_proxies: int = 0
     environ: Mapping[str, str] | None = None
+    absolute_redirects: bool = False
 
 
-class _Web:
-    """The app's state and request handlers."""
+class Web:
+    """The app's state and request handlers (:mod:`s3events.web.factory` routes to them)."""
 
     def __init__(self, settings: WebSettings, secret: bytes) -> None:
         self.s = settings
@@ -98,7 +102,8 @@ class _Web:
         self.files = build_site_files(self.series, base_url=self.base_url, pages=False,
                                       pm=self.pm)
         self.csrf = CsrfTokens(secret)
-        self.limiter = RateLimiter(settings.rate_limit)
+        self.limiter = PostLimiter(settings.store, settings.rate_limit, key=secret,
+                                   series_id=self.series.id)
         self.runner = dispatch_runner(settings.store, self.series, transport=settings.transport,
                                       base_url=self.base_url, clock=settings.clock)
         self.notifier = BackgroundDispatch(self.runner)
@@ -264,7 +269,7 @@ class _Web:
             self.runner(registration_ids)
         except Exception as exc:  # the registration is saved; the row waits for a later run
             log.error("dispatch after a registration failed: %s",
-                      scrub_error(f"{type(exc).__name__}: {exc}"))
+                      scrub_error(mask_credentials(f"{type(exc).__name__}: {exc}")))
         self.after_change()
 
     def registered(self, lang: str | None = None) -> Response:
@@ -371,7 +376,7 @@ class _Web:
 
     def invalid_link(self) -> Response:
         """The answer to a confirm or cancel link that matches no registration."""
-        lang = self.lang_of(flask.request.accept_languages.best_match(self.series.languages))
+        lang = self.visitor_language()
         _ = self.phrases(lang)
         return self.render_message(
             lang, _("This link is not valid"),
@@ -414,57 +419,25 @@ class _Web:
 
     def not_found(self, error: HTTPException) -> Response:
         """Any 404, as a page in the visitor's language."""
-        lang = self.lang_of(flask.request.accept_languages.best_match(self.series.languages))
+        lang = self.visitor_language()
         _ = self.phrases(lang)
         return self.render_message(lang, _("Page not found"), status=404, problem=True)
+
+    def problem(self, status: int) -> Response:
+        """A page saying the request failed on the server's side (500, or 503)."""
+        lang = self.visitor_language()
+        _ = self.phrases(lang)
+        return self.render_message(
+            lang, _("Something went wrong"),
+            _("Your request could not be completed because of a problem on our side. "
+              "Please try again in a few minutes."), status=status, problem=True)
+
+    def visitor_language(self) -> str:
+        """The series' language the visitor's browser prefers (else the default one)."""
+        return self.lang_of(flask.request.accept_languages.best_match(self.series.languages))
 
 
 def _html(text: str, status: int) -> Response:
     response = Response(text, status=status, content_type="text/html; charset=utf-8")
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def _secure(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    return response
-
-
-def _routes(app: flask.Flask, web: _Web) -> None:
-    add = app.add_url_rule
-    add("/", "index", web.index)
-    add("/<lang>/", "index_lang", web.index)
-    add("/register", "register", web.register, methods=["POST"])
-    add("/<lang>/register", "register_lang", web.register, methods=["POST"])
-    add("/registered", "registered", web.registered)
-    add("/<lang>/registered", "registered_lang", web.registered)
-    add("/confirm/<token>", "confirm", web.confirm, methods=["GET", "POST"])
-    add("/cancel/<token>", "cancel", web.cancel, methods=["GET", "POST"])
-    add("/callbacks/attendance/<session_id>/<signature>", "attendance_callback",
-        web.attendance_callback, methods=["POST"])
-    add("/<path:path>", "file", web.file)
-    app.register_error_handler(404, web.not_found)
-    app.after_request(_secure)
-
-
-def build_app(settings: WebSettings) -> flask.Flask:
-    """The Flask app for ``settings`` (use :func:`s3events.web.create_app`)."""
-    secret = web_secret(settings.store, settings.environ)
-    web = _Web(settings, secret)
-    app = flask.Flask("s3events.web", static_folder=None)
-    app.secret_key = secret
-    app.config.update(
-        SESSION_COOKIE_NAME="s3e_session", SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
-        SESSION_COOKIE_PATH=web.root, MAX_CONTENT_LENGTH=64 * 1024,
-    )
-    _routes(app, web)
-    if settings.trusted_proxies:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        n = settings.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
-    app.extensions["s3events"] = web
-    return app

@@ -9,6 +9,7 @@ its field and in a summary. Languages are offered by their own names ("Français
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,12 @@ HONEYPOT = "website"
 #: Consent every web registration gives, as stored in the registration.
 CONSENT = "data_processing"
 _MAX_TEXT = 200
+_MAX_EMAIL = 254  # the longest address SMTP carries (RFC 5321 path limit)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _space(match: re.Match[str]) -> str:
+    return " " if match.group() in "\t\r\n" else ""
 
 #: The message shown for each problem, by field (``name_long``: a name over 200 characters).
 MESSAGES = {
@@ -86,10 +93,18 @@ class FormData:
 
 
 def read_form(form: Any) -> FormData:
-    """Read a Werkzeug ``MultiDict`` (or a mapping of lists) into :class:`FormData`."""
+    """Read a Werkzeug ``MultiDict`` (or a mapping of lists) into :class:`FormData`.
+
+    Control characters, which no one types into a field (a NUL byte, an escape), are
+    taken out of the texts; tabs and line breaks become spaces. The email address is kept
+    as sent (:func:`validate` refuses one with a control character).
+    """
     def one(name: str) -> str:
         value = form.get(name, "")
-        return str(value).strip() if value is not None else ""
+        if value is None:
+            return ""
+        return str(value).strip() if name == "email" else _CONTROL.sub(
+            _space, str(value)).strip()
 
     values = {name: one(name) for name in FIELDS if name not in ("sessions", "consent")}
     sessions = [str(s) for s in form.getlist("sessions")] if hasattr(form, "getlist") else list(
@@ -105,6 +120,8 @@ def validate(series: Series, data: FormData, *, translations: NullTranslations,
     """
     problems: dict[str, str] = {}
     values = data.values
+    if len(values["email"]) > _MAX_EMAIL or _CONTROL.search(values["email"]):
+        problems["email"] = "email"
     if len(values["name"]) > _MAX_TEXT:
         problems["name"] = "name_long"
     if len(values["organisation"]) > _MAX_TEXT:
