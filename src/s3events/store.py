@@ -27,6 +27,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Engine,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -55,6 +56,7 @@ __all__ = [
     "meta",
     "metadata",
     "open_store",
+    "rate_limits",
     "registrations",
     "resolve_state_url",
     "utcnow",
@@ -180,6 +182,16 @@ ledger = Table(
 )
 Index("ix_ledger_due", ledger.c.series_id, ledger.c.state, ledger.c.due_at)
 Index("ix_ledger_registration", ledger.c.registration_id)
+
+#: One row per rate-limited channel of a series: the earliest moment (seconds since the
+#: epoch, on the database's clock) at which its next message may go. Every dispatch worker
+#: sharing the database reserves its turns here (:mod:`s3events.delivery.throttle`).
+rate_limits = Table(
+    "s3e_rate_limits",
+    metadata,
+    Column("key", String(160), primary_key=True),
+    Column("next_at", Float(precision=53), nullable=False),
+)
 
 
 def lock(conn: Connection, name: str) -> None:
