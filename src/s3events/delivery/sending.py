@@ -7,7 +7,9 @@ concurrency) each take the next composed message, wait for their turn
 (:class:`~s3events.delivery.throttle.Throttle`), hand it to the channel's one transport
 object and, as soon as it returns, mark the row sent in its own short transaction. At most N
 messages are in flight at any moment, so after a crash a rerun sends again at most those N
-(with the same Message-ID, transaction id or idempotency key).
+(with the same Message-ID, transaction id or idempotency key). The messages of one person
+keep their order (a confirmation before the link that follows it): a message waits until
+the one before it, for the same person, has been settled.
 
 What happens to one message:
 
@@ -115,6 +117,8 @@ class _Item:
     reg: RegistrationInfo
     message: OutgoingMessage
     prepared: Any
+    after: threading.Event | None = None  # the same person's message before this one
+    done: threading.Event = field(default_factory=threading.Event)
 
     def private(self) -> list[str]:
         """The person's values that must never reach an error we store or print."""
@@ -142,6 +146,7 @@ class ChannelSender:
         self.stop = threading.Event()
         self._fatal: BaseException | None = None
         self._unprepared: set[str] = set()
+        self._last: dict[str, threading.Event] = {}  # person → their latest message's event
         self.marker: SentMarker | None = None
 
     # -- the channel -------------------------------------------------------------------
@@ -217,9 +222,23 @@ class ChannelSender:
                 item = self._compose(row, people.get(row.registration_id))
                 done += 1
                 if item is not None:
+                    self._chain(item)
                     ready.put(item)
         finally:
             self._give_back(rows[done:])
+
+    def _chain(self, item: _Item) -> None:
+        """Make ``item`` wait for the message before it of the same person, if unsettled."""
+        person = item.row.registration_id
+        with self.run.lock:
+            item.after = self._last.get(person)
+            self._last[person] = item.done
+
+    def _settled(self, item: _Item) -> None:
+        item.done.set()
+        with self.run.lock:
+            if self._last.get(item.row.registration_id) is item.done:
+                del self._last[item.row.registration_id]
 
     def _compose(self, row: LedgerRow, reg: RegistrationInfo | None) -> _Item | None:
         if reg is None:
@@ -270,10 +289,15 @@ class ChannelSender:
     # -- sending (the sender threads) --------------------------------------------------
     def _sender(self, ready: queue.Queue[_Item | None]) -> None:
         while (item := ready.get()) is not None:
-            if self.stop.is_set():
-                self._safely(self._give_back, [item.row])
-                continue
-            self._safely(self._deliver, item)
+            try:
+                if item.after is not None:
+                    item.after.wait()  # dequeued earlier, so another sender settles it
+                if self.stop.is_set():
+                    self._safely(self._give_back, [item.row])
+                else:
+                    self._safely(self._deliver, item)
+            finally:
+                self._settled(item)
 
     def _safely(self, fn: Callable[..., None], *args: Any) -> None:
         """Run ``fn``; what stops the channel or the run stops it (other threads see it)."""

@@ -84,22 +84,27 @@ class StoreBucket:
     def _later(self, a: Any, b: Any) -> Any:
         return func.greatest(a, b) if self._postgres else func.max(a, b)
 
-    def _upsert(self, first: Any, then: Any, returning: Any) -> float:
+    def _upsert(self, first: Any, then: Any, *returning: Any) -> tuple[float, ...]:
         dialect: Any = postgresql if self._postgres else sqlite
         stmt = (dialect.insert(rate_limits).values(key=self.key, next_at=first)
                 .on_conflict_do_update(index_elements=[rate_limits.c.key],
                                        set_={"next_at": then})
-                .returning(returning))
+                .returning(*returning))
         with self.store.begin() as conn:
-            return float(conn.execute(stmt).scalar_one())
+            return tuple(float(value) for value in conn.execute(stmt).one())
+
+    def reserve_turn(self) -> tuple[float, float]:
+        """Reserve the next turn: (its moment, the database's now), in epoch seconds."""
+        now = self._now()
+        turn = self._later(rate_limits.c.next_at, now)
+        moment, clock = self._upsert(now + self.interval, turn + self.interval,
+                                     rate_limits.c.next_at - self.interval, now)
+        return moment, clock
 
     def reserve(self) -> float:
         """Reserve the next turn; the seconds to wait for it (0 when it is now)."""
-        now = self._now()
-        turn = self._later(rate_limits.c.next_at, now)
-        wait = self._upsert(now + self.interval, turn + self.interval,
-                            rate_limits.c.next_at - self.interval - now)
-        return max(0.0, wait)
+        moment, clock = self.reserve_turn()
+        return max(0.0, moment - clock)
 
     def push(self, seconds: float) -> None:
         """Let no turn start before ``seconds`` from now (a pause for every worker)."""
