@@ -19,7 +19,8 @@ What happens to one message:
 - it cannot be composed (an exception from the renderer, the composer or ``prepare`` for
   this row): that row alone fails, with the reason and no personal data, and the others
   go on. A template error (:class:`~s3events.errors.InputError`) or a database error stops
-  the run instead, and every claimed row not yet sent is given back;
+  the run instead: the messages already composed still go out, every other claimed row is
+  given back (an interruption, Ctrl-C, gives back the composed ones too);
 - its session's meeting cannot be prepared on the platform: it waits for a later run;
 - :class:`~s3events.errors.RateLimited` (HTTP 429, Telegram's ``retry_after``, SMTP
   421/451): the whole channel pauses for the time asked, then the message is sent again;
@@ -172,10 +173,14 @@ class ChannelSender:
                    for i in range(self.concurrency)]
         for thread in senders:
             thread.start()
+        stopped: BaseException | None = None
         try:
             self._feed(ready)
-        except BaseException as exc:
-            self._fail_run(exc)
+        except Exception as exc:  # no more composing; what is composed still goes out
+            stopped = exc
+        except BaseException as exc:  # interrupted: give back what has not gone yet
+            stopped = exc
+            self.stop.set()
         finally:
             for _ in senders:
                 ready.put(None)
@@ -183,6 +188,8 @@ class ChannelSender:
                 thread.join()
         if self._fatal is not None:
             raise self._fatal
+        if stopped is not None:
+            raise stopped
 
     def _fail_run(self, exc: BaseException) -> None:
         with self.run.lock:
