@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from s3events.delivery.throttle import Stopped, StoreBucket, Throttle, TooLong
+from s3events.delivery.throttle import MARGIN, Stopped, StoreBucket, Throttle, TooLong
 from s3events.store import open_store
 from s3events.transports.base import OutgoingMessage, SendResult, Transport
 from s3events.transports.choice import ChannelSettings, channel_settings, channel_transport
@@ -40,8 +40,11 @@ def test_turns_are_one_interval_apart_on_the_databases_clock(state_store):
     bucket = StoreBucket(state_store, "series/email", rate=20)
     turns = [bucket.reserve_turn()[0] for _ in range(60)]
     gaps = [b - a for a, b in itertools.pairwise(turns)]
-    assert min(gaps) >= 0.05 - 1e-6  # reserved back to back: each one 1/20 s after the last
-    assert most_in_any_second(turns) <= 21
+    # Reserved back to back: each one 1/20 s after the last (and a margin of 5 %).
+    assert min(gaps) >= 0.05 / MARGIN - 1e-6
+    assert most_in_any_second(turns) <= 20
+    late = [turn + (0.06 if i % 7 == 0 else 0) for i, turn in enumerate(turns)]
+    assert most_in_any_second(late) <= 21  # some messages leaving 60 ms late
 
 
 def test_a_push_moves_every_later_turn_past_the_pause(state_store):
@@ -91,7 +94,7 @@ def test_two_processes_on_postgresql_share_one_bucket(postgres_url, tmp_path):
         turns += json.loads(out)
     turns.sort()
     assert len(turns) == len(set(turns)) == 80
-    assert min(b - a for a, b in itertools.pairwise(turns)) >= 0.05 - 1e-6
+    assert min(b - a for a, b in itertools.pairwise(turns)) >= 0.05 / MARGIN - 1e-6
     assert most_in_any_second(turns) <= 21
 
 
@@ -164,7 +167,8 @@ def test_turns_from_the_bucket_are_waited_for(state_store):
     # The first turn is free; the next four wait for theirs, a quarter of a second apart on
     # the database's clock (which moved on only by the real time the test took).
     assert len(stop.waits) == 4
-    assert all(0 < wait <= 0.25 * k + 1e-3 for k, wait in enumerate(stop.waits, start=1))
+    turn = 0.25 / MARGIN
+    assert all(0 < wait <= turn * k + 1e-3 for k, wait in enumerate(stop.waits, start=1))
     assert stop.waits == sorted(stop.waits)
 
 

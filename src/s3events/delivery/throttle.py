@@ -1,11 +1,14 @@
 """Pacing a channel: one token bucket for all its connections and workers, and pauses.
 
 A channel with a rate limit of R messages per second is paced by a token bucket that holds
-at most one token and gains R tokens a second: every message takes a token, and a message
-that finds none waits for the next one. Each sender *reserves* its turn — the moment its
-token will be there — and sleeps until then, so turns are 1/R seconds apart and no
-one-second window holds more than R + 1 messages, however many connections send. (A bucket
-holding more tokens would allow a burst of that many at once after a quiet moment.)
+at most one token: every message takes a token, and a message that finds none waits for the
+next one. Each sender *reserves* its turn — the moment its token will be there — and sleeps
+until then, so turns are evenly spaced and no one-second window holds more than R + 1
+messages, however many connections send. (A bucket holding more tokens would allow a burst
+of that many at once after a quiet moment.) The bucket refills at :data:`MARGIN` × R tokens a
+second: a message that leaves late (a busy machine, a new connection to open) then never
+brings the next one within a second of the one R turns before it — a late sender would
+otherwise crowd a window with one message more than the limit.
 
 The bucket is a row of ``s3e_rate_limits`` keyed by series and channel, and a turn is
 reserved with one statement on the database's clock, so every ``s3events dispatch``
@@ -42,7 +45,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..errors import StoreError
 from ..store import Store, rate_limits
 
-__all__ = ["MAX_WAIT", "Stopped", "StoreBucket", "Throttle", "TooLong"]
+__all__ = ["MARGIN", "MAX_WAIT", "Stopped", "StoreBucket", "Throttle", "TooLong"]
+
+#: Turns come at this fraction of the rate limit, so a sender up to about 1/R + 50 ms late
+#: never crowds a one-second window above R + 1 messages.
+MARGIN = 0.95
 
 #: The longest pause or turn a sender waits for in a run (seconds); longer ones end the
 #: channel's part of the run, and its messages go out on a later run.
@@ -68,7 +75,7 @@ class StoreBucket:
         if rate <= 0:
             raise ValueError("a rate limit is a number of messages per second above 0")
         self.store, self.key, self.rate = store, key, rate
-        self.interval = 1.0 / rate
+        self.interval = 1.0 / (rate * MARGIN)
         self._postgres = store.dialect == "postgresql"
         try:
             rate_limits.create(store.engine, checkfirst=True)  # a database from before it
