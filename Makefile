@@ -52,6 +52,8 @@ test: lint typecheck docs pytest
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/dispatch.py
+	$(BIN)/python benchmarks/dispatch.py --schedule-only
+	$(BIN)/python benchmarks/latency.py
 
 clean:
 	rm -rf $(VENV) build .s3events tests/js/node_modules
