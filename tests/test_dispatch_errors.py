@@ -295,3 +295,20 @@ def test_platforms_without_just_in_time_work_are_not_asked(state_url, write_seri
         assert dispatch(store, series, now=AFTER_S1_RELEASE,
                         transport=smtp_server.url).total_sent == 4
     assert asked == []
+
+
+def test_a_chat_channel_without_its_options_is_reported_and_email_goes_on(
+        state_url, write_series, smtp_server):
+    series = make_series(write_series, dispatch={
+        "channels": ["email", "telegram"], "transports": {"telegram": {"concurrency": 2}}})
+    with open_store(state_url) as store:
+        provision(store, series)
+        add_person(store, series, "ana@example.org", channels={"telegram": "123456789"})
+        report = dispatch(store, series, now=EARLY, transport=smtp_server.url, environ={})
+        assert report.sent[("-", "confirmation", "email")] == 1
+        assert len(report.problems) == 1
+        assert report.problems[0].startswith("telegram: transport 'telegram': option "
+                                             "'bot_token' is required")
+        assert "S3EVENTS_TELEGRAM_BOT_TOKEN" in report.problems[0]
+        waiting = rows(store, channel="telegram", kind="confirmation")
+        assert [(r.state, r.attempts) for r in waiting] == [("pending", 0)]
