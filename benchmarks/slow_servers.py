@@ -84,6 +84,8 @@ class _ChatHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
+        if len(raw) < length or not raw:  # the sender died before its message was out
+            return
         arrived = time.monotonic()
         with self.server.lock:
             self.server.log.write(f"{arrived!r}\t{len(raw)}\n".encode() + raw)
