@@ -243,10 +243,11 @@ class _Reader:
         channels = self._decode_json(row[5]) or {}
         sessions = self._decode_json(row[6])
         return RegistrationInfo(
-            row[0], row[1], row[2], row[3], row[4],
-            {str(k): str(v) for k, v in channels.items() if v},
-            tuple(sessions) if sessions is not None else None, row[7],
-            self._decode_time(row[8]), self._decode_time(row[9]), row[10])
+            id=row[0], email=row[1], name=row[2], language=row[3], timezone=row[4],
+            channels={str(k): str(v) for k, v in channels.items() if v},
+            sessions=tuple(sessions) if sessions is not None else None, status=row[7],
+            registered_at=self._decode_time(row[8]), confirmed_at=self._decode_time(row[9]),
+            token=row[10])
 
     def stored(self, when: datetime) -> Any:
         """``when`` as the database stores it (what a ``due`` read here compares with)."""
