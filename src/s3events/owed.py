@@ -14,16 +14,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from .models import ReleaseRule, Series, Session
+from .timezones import ZoneNameError, get_zone
 
 if TYPE_CHECKING:
     from .provision import MeetingRow
-    from .scheduler import RegistrationInfo
 
-__all__ = ["DUE", "ID", "KIND", "REVISION", "STATE", "Group", "Plan", "Planner", "release_time"]
+__all__ = ["DUE", "ID", "KIND", "REVISION", "STATE", "Group", "Person", "Plan", "Planner",
+           "release_time"]
 
 _UTC = timezone.utc
 _LINKS = ("link", "update")
@@ -47,6 +48,33 @@ def release_time(rule: ReleaseRule, start: datetime, zone: ZoneInfo) -> datetime
         wall = datetime.combine(day, rule.local_time).replace(tzinfo=zone, fold=0)
         moment = wall.astimezone(_UTC)
     return min(moment, start)
+
+
+class Person(NamedTuple):
+    """A registration as the planner reads it: the fields of
+    :class:`~s3events.scheduler.Person`, in a tuple that is cheap to make for
+    every registration of every pass."""
+
+    id: str
+    email: str
+    name: str
+    language: str
+    timezone: str
+    channels: dict[str, str]
+    sessions: tuple[str, ...] | None
+    status: str
+    registered_at: datetime
+    confirmed_at: datetime | None
+    token: str
+
+    @property
+    def since(self) -> datetime:
+        """When the registration started to count: confirmed, else registered."""
+        return self.confirmed_at or self.registered_at
+
+    def address(self, channel: str) -> str | None:
+        """The person's address on ``channel``, if they gave one."""
+        return self.email if channel == "email" else self.channels.get(channel)
 
 
 @dataclass
@@ -111,11 +139,14 @@ class Planner:
         return _Session(session, session.id, row.sequence if row is not None else 0, ready,
                         session.end)
 
-    def _times(self, reg: RegistrationInfo) -> list[tuple[datetime, datetime | None]]:
+    def _times(self, reg: Person) -> list[tuple[datetime, datetime | None]]:
         """(link release, reminder release) of each session in the person's zone."""
         times = self._by_zone.get(reg.timezone)
         if times is None:
-            zone = reg.zone(self.series.zone)
+            try:
+                zone = get_zone(reg.timezone)
+            except ZoneNameError:
+                zone = self.series.zone  # the person's cannot be used: the series'
             link, reminder = self.series.dispatch.link, self.series.dispatch.reminder
             times = self._by_zone[reg.timezone] = [
                 (release_time(link, s.session.start, zone),
@@ -124,7 +155,7 @@ class Planner:
         return times
 
     # -- one registration -----------------------------------------------------------------
-    def plan(self, reg: RegistrationInfo, existing: Mapping[Group, list[Any]],
+    def plan(self, reg: Person, existing: Mapping[Group, list[Any]],
              out: Plan) -> None:
         """Add to ``out`` what ``reg`` is owed beyond its ``existing`` rows.
 
@@ -147,7 +178,7 @@ class Planner:
                     self._for_session(out, reg, s, channel, _NONE, series_rows, times)
                 # else: nothing owed, nothing to cancel or re-time (the usual case)
 
-    def _series_messages(self, out: Plan, reg: RegistrationInfo, channel: str,
+    def _series_messages(self, out: Plan, reg: Person, channel: str,
                          rows: list[Any]) -> None:
         if reg.status == "confirmed":
             self._want(out, rows, reg, None, "confirmation", 0, channel, reg.since)
@@ -157,7 +188,7 @@ class Planner:
         else:
             out.cancels += _pending(rows, ("confirmation", "waitlisted"))
 
-    def _for_session(self, out: Plan, reg: RegistrationInfo, s: _Session, channel: str,
+    def _for_session(self, out: Plan, reg: Person, s: _Session, channel: str,
                      rows: list[Any], series_rows: list[Any],
                      times: tuple[datetime, datetime | None]) -> None:
         for r in rows:
@@ -176,7 +207,7 @@ class Planner:
             if reminder_at is not None and reminder_at >= reg.since:
                 self._want(out, rows, reg, s.id, "reminder", 0, channel, reminder_at)
 
-    def _link_or_update(self, out: Plan, reg: RegistrationInfo, s: _Session, channel: str,
+    def _link_or_update(self, out: Plan, reg: Person, s: _Session, channel: str,
                         rows: list[Any], release: datetime) -> None:
         delivered = -1
         for r in rows:  # one pass: what was delivered, what is stale, what is cancelled
@@ -194,7 +225,7 @@ class Planner:
         elif delivered < s.revision:
             self._want(out, rows, reg, s.id, "update", s.revision, channel, self.now)
 
-    def _cancelled(self, out: Plan, reg: RegistrationInfo, s: _Session, channel: str,
+    def _cancelled(self, out: Plan, reg: Person, s: _Session, channel: str,
                    rows: list[Any], series_rows: list[Any], attends: bool) -> None:
         out.cancels += _pending(rows, _SESSION_KINDS)
         if reg.status != "confirmed" or not attends:
@@ -204,7 +235,7 @@ class Planner:
         if told and not any(r[KIND] == "cancellation" for r in rows):
             self._want(out, rows, reg, s.id, "cancellation", s.revision, channel, self.now)
 
-    def _want(self, out: Plan, rows: list[Any], reg: RegistrationInfo,
+    def _want(self, out: Plan, rows: list[Any], reg: Person,
               session_id: str | None, kind: str, revision: int, channel: str,
               due: datetime) -> None:
         """Owe one message: insert its row, or re-time the pending one that exists.

@@ -45,7 +45,7 @@ from sqlalchemy import bindparam, select, type_coerce, update
 from sqlalchemy.types import NullType
 
 from .models import Series
-from .owed import Group, Plan, Planner, release_time
+from .owed import Group, Person, Plan, Planner, release_time
 from .provision import meeting_rows
 from .store import Store, ledger, registrations
 from .timezones import ZoneNameError, get_zone
@@ -109,6 +109,13 @@ def attends(registration: RegistrationInfo, session_id: str) -> bool:
 def stream_registrations(store: Store, series_id: str, *, batch_size: int = 500,
                          ids: Sequence[str] | None = None) -> Iterator[list[RegistrationInfo]]:
     """The registrations of a series in batches, by id (keyset paging: flat memory)."""
+    for batch in _people(store, series_id, batch_size=batch_size, ids=ids):
+        yield [RegistrationInfo(**person._asdict()) for person in batch]
+
+
+def _people(store: Store, series_id: str, *, batch_size: int = 500,
+            ids: Sequence[str] | None = None) -> Iterator[list[Person]]:
+    """The registrations as the planner reads them, in batches, by id."""
     reader = _Reader(store)
     last = ""
     while True:
@@ -121,7 +128,7 @@ def stream_registrations(store: Store, series_id: str, *, batch_size: int = 500,
                      .order_by(registrations.c.id).limit(batch_size))
             with store.connect() as conn:
                 rows = conn.execute(query).all()
-        batch = [reader.registration(r) for r in rows]
+        batch = [reader.person(r) for r in rows]
         if not batch:
             return
         yield batch
@@ -150,8 +157,7 @@ def schedule(store: Store, series: Series, *, now: datetime, batch_size: int = 5
     report = ScheduleReport()
     reader = _Reader(store)
     planner = Planner(series, meeting_rows(store, series.id), now, reader.stored)
-    for batch in stream_registrations(store, series.id, batch_size=batch_size,
-                                      ids=registration_ids):
+    for batch in _people(store, series.id, batch_size=batch_size, ids=registration_ids):
         existing = reader.existing(series.id, batch)
         plan = Plan()
         for reg in batch:
@@ -238,16 +244,14 @@ class _Reader:
     def _decode_json(self, raw: Any) -> Any:
         return self._json(raw) if self._json is not None and raw is not None else raw
 
-    def registration(self, row: Any) -> RegistrationInfo:
-        """A :class:`RegistrationInfo` from a row of :data:`_INFO_COLUMNS`."""
+    def person(self, row: Any) -> Person:
+        """A :class:`~s3events.owed.Person` from a row of :data:`_INFO_COLUMNS`."""
         channels = self._decode_json(row[5]) or {}
         sessions = self._decode_json(row[6])
-        return RegistrationInfo(
-            id=row[0], email=row[1], name=row[2], language=row[3], timezone=row[4],
-            channels={str(k): str(v) for k, v in channels.items() if v},
-            sessions=tuple(sessions) if sessions is not None else None, status=row[7],
-            registered_at=self._decode_time(row[8]), confirmed_at=self._decode_time(row[9]),
-            token=row[10])
+        return Person(row[0], row[1], row[2], row[3], row[4],
+                      {str(k): str(v) for k, v in channels.items() if v},
+                      tuple(sessions) if sessions is not None else None, row[7],
+                      self._decode_time(row[8]), self._decode_time(row[9]), row[10])
 
     def stored(self, when: datetime) -> Any:
         """``when`` as the database stores it (what a ``due`` read here compares with)."""
@@ -256,7 +260,7 @@ class _Reader:
             value = self._stored[when] = self._bind(when) if self._bind else when
         return value
 
-    def existing(self, series_id: str, batch: list[RegistrationInfo],
+    def existing(self, series_id: str, batch: list[Person],
                  ) -> dict[str, dict[Group, list[Any]]]:
         """The ledger rows of a batch (in id order), by registration, session and channel.
 
