@@ -4,5 +4,6 @@ pytest_plugins = [
     "tests.fixtures.series",
     "tests.fixtures.postgres",
     "tests.fixtures.smtp",
+    "tests.fixtures.chat",
     "tests.fixtures.browser",
 ]
