@@ -66,6 +66,9 @@ class Composer:
         self._after: AfterSession | None = None
         self._invitations: dict[tuple[Any, ...], Invitation] = {}
         self.sender = series.dispatch.sender or series.organiser.email
+        # replies to a separate sender address (often a no-reply one) reach the organiser
+        self.reply_to = series.organiser.email if self.sender != series.organiser.email \
+            else None
         self.domain = self.sender.rpartition("@")[2] or "localhost"
         self.date = format_datetime(now)
 
@@ -140,6 +143,7 @@ class Composer:
             html=rendered.html if email else None, calendar=calendar, calendar_method=method,
             sender=self.sender, sender_name=self.series.text(self.series.organiser.name,
                                                              rendered.language),
+            reply_to=self.reply_to if email else None,
             message_id=message_id_for(row.key, series_id=self.series.id, domain=self.domain),
             headers=headers, facts=rendered.facts, attachments=attachments)
 

@@ -5,7 +5,10 @@ Each message is one file named after its ledger key (ids only, no personal data 
 name); it is written to a temporary file, flushed to disk and renamed into place, so a
 crash never leaves half a file, and writing the same message again replaces it with the
 same content. The folder holds personal data: it is created readable by its owner only.
-Open the files with any mail program, or send them later.
+Open the files with any mail program, or send them later. A message to or from an address
+whose local part is beyond ASCII (``josé@example.org``) is written as an SMTPUTF8 message
+(its address headers in UTF-8, RFC 6532), as it would go to a server that offers SMTPUTF8.
+Erasing a person (``registrations erase``) deletes their files from the folder.
 """
 
 from __future__ import annotations
