@@ -5,9 +5,11 @@ Every message s3events sends is first a row of ``s3e_ledger`` keyed by
 through these states::
 
     pending ──claim──▶ sending ──transport returned──▶ sent
-       ▲                  │  └──permanent error, or last attempt──▶ failed
+       ▲                  │  └──permanent error, or last attempt──▶ failed ──retry──▶ pending
        └──retry later─────┘                                          (visible in status)
     pending ──session cancelled / registration cancelled / superseded──▶ cancelled
+    pending, sending ──its moment passed (a link after its session, a reminder after
+                       its start: see s3events.owed.too_late)──▶ expired (never sent)
 
 Most rows are written by :mod:`s3events.scheduler`, which works out what each person is
 owed; messages sent on request (the opt-in email, a person's status sent again) are
@@ -34,12 +36,12 @@ import re
 import secrets
 import socket
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, not_, or_, select, update
 from sqlalchemy.engine import Connection
 
 from .store import Store, ledger, utcnow
@@ -47,6 +49,8 @@ from .store import Store, ledger, utcnow
 __all__ = [
     "KINDS",
     "STATES",
+    "FailureCount",
+    "Late",
     "LedgerRow",
     "SentMarker",
     "StatusCount",
@@ -54,6 +58,8 @@ __all__ = [
     "claim_due",
     "count_due",
     "default_worker_id",
+    "expire_late",
+    "failure_counts",
     "ledger_key",
     "mark_retry",
     "mark_sent",
@@ -61,6 +67,7 @@ __all__ = [
     "queue_message",
     "reclaim_stale",
     "release",
+    "requeue_failed",
     "scrub_error",
     "status_counts",
 ]
@@ -69,7 +76,7 @@ __all__ = [
 KINDS = ("optin", "confirmation", "waitlisted", "link", "reminder", "update", "cancellation",
          "followup", "missed", "certificate")
 #: Ledger states.
-STATES = ("pending", "sending", "sent", "failed", "cancelled")
+STATES = ("pending", "sending", "sent", "failed", "cancelled", "expired")
 
 _COLUMNS = (
     ledger.c.id, ledger.c.key, ledger.c.registration_id, ledger.c.session_id, ledger.c.kind,
@@ -179,9 +186,21 @@ def reclaim_stale(store: Store, series_id: str, *, lease: timedelta,
     return len(stale)
 
 
+#: Which sessions' messages of a kind are too late: kind → session ids (see
+#: :func:`s3events.owed.late_sessions`).
+Late = Mapping[str, Sequence[str]]
+
+
+def _late_clause(late: Late) -> Any:
+    """Rows of a late kind for one of its late sessions (``None`` when nothing is late)."""
+    parts = [and_(ledger.c.kind == kind, ledger.c.session_id.in_(list(ids)))
+             for kind, ids in sorted(late.items()) if ids]
+    return or_(*parts) if parts else None
+
+
 def _due_clause(series_id: str, now: datetime, channels: Sequence[str] | None,
                 registration_ids: Sequence[str] | None = None,
-                kinds: Sequence[str] | None = None) -> Any:
+                kinds: Sequence[str] | None = None, late: Late | None = None) -> Any:
     clause = and_(
         ledger.c.series_id == series_id,
         ledger.c.state == "pending",
@@ -194,23 +213,52 @@ def _due_clause(series_id: str, now: datetime, channels: Sequence[str] | None,
         clause = and_(clause, ledger.c.registration_id.in_(list(registration_ids)))
     if kinds is not None:
         clause = and_(clause, ledger.c.kind.in_(list(kinds)))
+    too_late = _late_clause(late or {})
+    if too_late is not None:
+        clause = and_(clause, not_(too_late))
     return clause
+
+
+def expire_late(store: Store, series_id: str, *, late: Late, now: datetime,
+                dry_run: bool = False) -> int:
+    """Mark ``expired`` the pending rows whose moment has passed; return how many.
+
+    ``late`` names them (kind → session ids, :func:`s3events.owed.late_sessions` at
+    ``now``). Such a row is always due by then (a link is due before its session ends, a
+    reminder before it starts), so the statement reads only the series' rows due at
+    ``now``. One statement: safe with several workers (a row another worker has claimed is
+    not pending; that worker checks it again before sending). With ``dry_run``: counts.
+    """
+    too_late = _late_clause(late)
+    if too_late is None:
+        return 0
+    where = and_(ledger.c.series_id == series_id, ledger.c.state == "pending",
+                 ledger.c.due_at <= now, too_late)
+    if dry_run:
+        with store.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(ledger).where(where))
+                       .scalar_one())
+    with store.begin() as conn:
+        return int(conn.execute(update(ledger).where(where).values(
+            state="expired", next_attempt_at=None)).rowcount)
 
 
 def claim_due(store: Store, series_id: str, *, now: datetime, worker: str, limit: int = 100,
               channels: Sequence[str] | None = None,
               registration_ids: Sequence[str] | None = None,
-              kinds: Sequence[str] | None = None) -> list[LedgerRow]:
+              kinds: Sequence[str] | None = None, late: Late | None = None
+              ) -> list[LedgerRow]:
     """Claim up to ``limit`` rows due at ``now`` for ``worker``; oldest due first.
 
     ``channels``, ``registration_ids`` and ``kinds`` (when given) take only the rows of
-    those channels, people and message kinds. One statement: on PostgreSQL the inner select
-    locks with ``FOR UPDATE SKIP LOCKED`` so concurrent workers take disjoint rows; SQLite
-    serialises writers.
+    those channels, people and message kinds; rows that ``late`` names (too late to send,
+    see :func:`expire_late`) are never claimed. One statement: on PostgreSQL the inner
+    select locks with ``FOR UPDATE SKIP LOCKED`` so concurrent workers take disjoint rows;
+    SQLite serialises writers.
     """
     # A CTE, not ``IN (subquery)``: PostgreSQL may run an IN subquery more than once, and
     # with SKIP LOCKED each run can pick other rows, claiming more than ``limit``.
-    due = _due_clause(series_id, now, channels, registration_ids, kinds)
+    due = _due_clause(series_id, now, channels, registration_ids, kinds, late)
     chosen = (select(ledger.c.id).where(due)
               .order_by(ledger.c.due_at, ledger.c.id).limit(limit)
               .with_for_update(skip_locked=True).cte("chosen"))
@@ -225,9 +273,9 @@ def claim_due(store: Store, series_id: str, *, now: datetime, worker: str, limit
 def count_due(store: Store, series_id: str, *, now: datetime,
               channels: Sequence[str] | None = None,
               registration_ids: Sequence[str] | None = None,
-              kinds: Sequence[str] | None = None) -> int:
+              kinds: Sequence[str] | None = None, late: Late | None = None) -> int:
     """How many rows are due at ``now`` and not yet claimed (filtered as in :func:`claim_due`)."""
-    due = _due_clause(series_id, now, channels, registration_ids, kinds)
+    due = _due_clause(series_id, now, channels, registration_ids, kinds, late)
     stmt = select(func.count()).select_from(ledger).where(due)
     with store.connect() as conn:
         return int(conn.execute(stmt).scalar_one())
@@ -346,6 +394,36 @@ def release(store: Store, rows: Iterable[LedgerRow], *, worker: str,
     return len(ids)
 
 
+def requeue_failed(store: Store, series_id: str, *, session_id: str | None = None,
+                   kind: str | None = None, channel: str | None = None,
+                   registration_id: str | None = None, late: Late | None = None,
+                   ) -> tuple[int, int]:
+    """Put ``failed`` rows back to ``pending``: (how many, how many were left as too late).
+
+    Only the rows of ``session_id``, ``kind``, ``channel`` and ``registration_id`` when
+    given. A re-queued row starts again with no attempts and is due at once; its
+    ``last_error`` stays until it is sent (or fails again), so a person's export still
+    says why it had failed. Rows that ``late`` names (a link of a session that has ended:
+    see :func:`s3events.owed.too_late`) stay ``failed``: they would never be sent.
+    """
+    where = and_(ledger.c.series_id == series_id, ledger.c.state == "failed")
+    for column, value in (("session_id", session_id), ("kind", kind), ("channel", channel),
+                          ("registration_id", registration_id)):
+        if value is not None:
+            where = and_(where, ledger.c[column] == value)
+    too_late = _late_clause(late or {})
+    with store.begin() as conn:
+        left = 0
+        if too_late is not None:
+            left = int(conn.execute(select(func.count()).select_from(ledger)
+                                    .where(where, too_late)).scalar_one())
+            where = and_(where, not_(too_late))
+        done = conn.execute(update(ledger).where(where).values(
+            state="pending", attempts=0, next_attempt_at=None, claimed_by=None,
+            claimed_at=None)).rowcount
+    return int(done), left
+
+
 @dataclass(frozen=True)
 class StatusCount:
     """How many messages of one session, kind and state there are."""
@@ -367,6 +445,30 @@ def status_counts(store: Store, series_id: str) -> list[StatusCount]:
     states = {s: i for i, s in enumerate(STATES)}
     return sorted(rows, key=lambda c: (c.session_id or "", order.get(c.kind, 99),
                                        states.get(c.state, 99)))
+
+
+@dataclass(frozen=True)
+class FailureCount:
+    """How many messages of one session, kind and channel failed for good for one reason."""
+
+    session_id: str | None
+    kind: str
+    channel: str
+    reason: str
+    count: int
+
+
+def failure_counts(store: Store, series_id: str) -> list[FailureCount]:
+    """The reasons of ``failed`` rows (stored without personal data), most frequent first."""
+    stmt = (select(ledger.c.session_id, ledger.c.kind, ledger.c.channel, ledger.c.last_error,
+                   func.count())
+            .where(ledger.c.series_id == series_id, ledger.c.state == "failed")
+            .group_by(ledger.c.session_id, ledger.c.kind, ledger.c.channel,
+                      ledger.c.last_error))
+    with store.connect() as conn:
+        found = [FailureCount(r[0], r[1], r[2], r[3] or "no reason recorded", int(r[4]))
+                 for r in conn.execute(stmt)]
+    return sorted(found, key=lambda f: (-f.count, f.session_id or "", f.kind, f.reason))
 
 
 _EMAIL_RE = re.compile(r"[^\s<>\"'@]+@[^\s<>\"'@]+")

@@ -12,6 +12,11 @@ rows they already have, and writes the difference in one short transaction per b
   confirmation; nobody gets a link for a session that had ended when they registered, for
   a cancelled session, or while the session has no meeting yet (run ``s3events provision``);
 - **reminder** when the series asks for one;
+- never a message whose moment has passed: a link or update once its session has ended, a
+  reminder once it has started (:func:`s3events.owed.too_late`). Such rows become
+  ``expired`` — written so when the pass finds them already late (participants imported
+  before the series, a first dispatch after a session), or pending rows expired by the
+  pass (:func:`s3events.ledger.expire_late`) — and are never sent;
 - **update** when the meeting's ``sequence`` (its revision, kept by provisioning) is higher
   than the one the person's link carried: a new invitation with that SEQUENCE. A link not
   yet sent is simply replaced by one with the new revision;
@@ -46,8 +51,9 @@ from sqlalchemy import bindparam, select, type_coerce, update
 from sqlalchemy.types import NullType
 
 from .followups import plan_after_sessions
+from .ledger import expire_late
 from .models import Series
-from .owed import Group, Person, Plan, Planner, release_time
+from .owed import Group, Person, Plan, Planner, late_sessions, release_time
 from .provision import meeting_rows
 from .registrations.model import Registration as RegistrationInfo
 from .store import Store, ledger, registrations
@@ -103,6 +109,7 @@ class ScheduleReport:
     inserted: int = 0
     cancelled: int = 0
     rescheduled: int = 0
+    expired: int = 0
     registrations: int = 0
     waiting_for_meeting: set[str] = field(default_factory=set)
 
@@ -128,9 +135,12 @@ def schedule(store: Store, series: Series, *, now: datetime, batch_size: int = 5
             report.inserted += len(plan.inserts)
             report.cancelled += len(plan.cancels)
             report.rescheduled += len(plan.due_changes)
+            report.expired += sum(1 for row in plan.inserts if row[_STATE] == "expired")
         else:
             _write(store, plan, report)
     report.waiting_for_meeting = planner.waiting
+    report.expired += expire_late(store, series.id, late=late_sessions(series, now), now=now,
+                                  dry_run=dry_run)
     report.inserted += plan_after_sessions(store, series, now=now, dry_run=dry_run,
                                            registration_ids=registration_ids)
     return report
@@ -168,6 +178,7 @@ _INFO = ("SELECT id, email, name, language, timezone, channels, sessions, status
 _NO_ROWS: dict[Group, list[Any]] = {}
 _INSERTED = ("key", "series_id", "registration_id", "session_id", "kind", "revision",
              "channel", "due_at", "state", "attempts", "created_at")
+_STATE = _INSERTED.index("state")
 
 
 class _Reader:
@@ -251,6 +262,7 @@ def _write(store: Store, plan: Plan, report: ScheduleReport) -> None:
         if plan.inserts:  # driver-level executemany: the values are stored forms already
             result = conn.exec_driver_sql(_insert_sql(store), plan.inserts)
             report.inserted += max(result.rowcount, 0)
+            report.expired += sum(1 for row in plan.inserts if row[_STATE] == "expired")
         if plan.cancels:
             result = conn.execute(
                 update(ledger).where(ledger.c.id.in_(plan.cancels), ledger.c.state == "pending")

@@ -16,6 +16,9 @@ What happens to one message:
 - sent, and marked; sent when the row is no longer this worker's (its lease ran out and
   another worker took it): neither counted nor marked (``DispatchReport.lost``);
 - the registration is gone, or there is nothing to send any more: ``cancelled``;
+- its moment has passed by the time its turn comes (a link once its session has ended, a
+  reminder once it has started, on the run's clock: ``now`` plus the time the run has
+  taken): ``expired``, never sent (:func:`s3events.owed.too_late`);
 - it cannot be composed (an exception from the renderer, the composer or ``prepare`` for
   this row): that row alone fails, with the reason and no personal data, and the others
   go on. A template error (:class:`~s3events.errors.InputError`) or a database error stops
@@ -36,9 +39,10 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -54,6 +58,7 @@ from ..errors import (
 )
 from ..ledger import LedgerRow, SentMarker, claim_due, count_due, mark_retry, release, scrub_error
 from ..models import Series
+from ..owed import LATE_AT_END, LATE_AT_START, too_late
 from ..plugins import track_event
 from ..scheduler import RegistrationInfo
 from ..store import Store, registrations
@@ -72,21 +77,24 @@ PAUSES_PER_MESSAGE = 3
 DEFAULT_PAUSE = 1.0
 #: Messages composed ahead of the senders, at least (and at least one per sender).
 LOOKAHEAD = 4
+LATE_KINDS = (*LATE_AT_END, *LATE_AT_START)
 
 
 @dataclass(frozen=True)
 class Scope:
-    """Which due rows a run takes: of some people only; no opt-ins when it cannot link them."""
+    """Which due rows a run takes: of some people only; no opt-ins when it cannot link them;
+    never those too late to send (``late``: kind → session ids)."""
 
     registration_ids: Sequence[str] | None = None
     kinds: Sequence[str] | None = None
+    late: Mapping[str, Sequence[str]] | None = None
 
     def due(self, store: Store, series_id: str, now: datetime, channels: Sequence[str],
             *, kinds: Sequence[str] | None = None) -> int:
         """How many rows in scope are due on ``channels`` (of ``kinds``, if given)."""
         return count_due(store, series_id, now=now, channels=channels,
                          registration_ids=self.registration_ids,
-                         kinds=kinds if kinds is not None else self.kinds)
+                         kinds=kinds if kinds is not None else self.kinds, late=self.late)
 
 
 @dataclass
@@ -102,7 +110,25 @@ class Run:
     batch_size: int
     scope: Scope
     progress: Callable[[int], None] | None = None
+    clock: Callable[[], datetime] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    started: float = field(default_factory=time.monotonic)
+
+    def moment(self) -> datetime:
+        """The run's time now: ``clock()`` if given, else ``now`` plus the time elapsed."""
+        if self.clock is not None:
+            return self.clock()
+        return self.now + timedelta(seconds=time.monotonic() - self.started)
+
+    def too_late(self, row: LedgerRow) -> bool:
+        """Whether ``row``'s moment has passed at :meth:`moment` (see the module doc)."""
+        if row.kind not in LATE_KINDS or row.session_id is None:
+            return False
+        try:
+            session = self.series.session(row.session_id)
+        except KeyError:
+            return False
+        return too_late(row.kind, session, self.moment())
 
     def count(self, update: Callable[[DispatchReport], None], *, done: bool = True) -> None:
         """Change the report (from any thread); ``done``: a message is settled (progress)."""
@@ -214,7 +240,7 @@ class ChannelSender:
             rows = claim_due(run.store, run.series.id, now=run.now, worker=run.worker,
                              limit=run.batch_size, channels=[self.channel],
                              registration_ids=run.scope.registration_ids,
-                             kinds=run.scope.kinds)
+                             kinds=run.scope.kinds, late=run.scope.late)
             if not rows:
                 return
             self._feed_batch(rows, ready)
@@ -267,6 +293,10 @@ class ChannelSender:
             self._cancel(row, "nothing to send any more")
             return None
         return _Item(row, reg, message, prepared)
+
+    def _expire(self, row: LedgerRow) -> None:
+        release(self.run.store, [row], worker=self.run.worker, state="expired")
+        self.run.count(lambda r: setattr(r, "expired", r.expired + 1))
 
     def _cancel(self, row: LedgerRow, reason: str) -> None:
         release(self.run.store, [row], worker=self.run.worker, state="cancelled",
@@ -327,6 +357,8 @@ class ChannelSender:
                 self._give_back([item.row])
                 raise _ChannelDown(f"the service asked to wait {long}, longer than a run "
                                    "waits; the messages go out on a later run") from None
+            if self.run.too_late(item.row):  # claimed in time, but its moment has passed
+                return self._expire(item.row)
             try:
                 result = self.transport.send_prepared(item.message, item.prepared)
             except RateLimited as exc:
