@@ -29,6 +29,7 @@ from .models import Series, Session
 from .platforms.base import Meeting, Participant
 from .plugins import get_plugin_manager
 from .provision import ReadyMeetings, meeting_rows
+from .registrations.addresses import email_key
 from .render import Invitation, MessageRenderer, RenderedMessage
 from .scheduler import RegistrationInfo, attends
 from .store import Store, registrations
@@ -202,11 +203,13 @@ def preview(store: Store, series: Series, *, email: str, session_id: str | None,
             ) -> OutgoingMessage:
     """Render one message as it would be sent, without touching the ledger.
 
-    ``base_url`` defaults to the series' ``dispatch.base_url``.
+    ``email`` is matched as registrations are (case, and the two forms of an
+    internationalised domain, do not matter). ``base_url`` defaults to the series'
+    ``dispatch.base_url``.
     """
     base_url = base_url or series.dispatch.base_url
     query = select(registrations).where(registrations.c.series_id == series.id,
-                                        registrations.c.email_key == email.strip().lower())
+                                        registrations.c.email_key == email_key(email))
     with store.connect() as conn:
         found = conn.execute(query).first()
     if found is None:
