@@ -23,6 +23,15 @@ sleep=...)``: every HTTP adapter accepts a ``requests.Session`` as ``session`` a
 ``sleep(seconds)`` callable as ``sleep``, so the contract can mock HTTP with ``responses`` and
 see the waits. Override :meth:`PlatformContract.make_adapter` for anything else.
 
+The mocks of calls that write (create, update, and prepare where it calls the vendor) must
+check what they are sent — ``match=[json_fields({...})]`` from
+:mod:`s3events.testing.matchers`, or any ``responses`` matcher — so that a round trip only
+passes when the adapter sent the values asked for; a check fails when one accepts anything,
+and a refused request fails the round trip with the matcher's reasons. The update moves the
+meeting by a day and an hour, shortens it, renames it and changes its time zone.
+:func:`contract_failure` runs one check with a deliberately broken adapter, to show the mocks
+catch it.
+
 Vendor errors are registered on :meth:`~PlatformContract.route` with
 :meth:`~ContractBase.error_body` as the JSON body; override ``mock_error`` where the vendor
 signals errors differently (HTTP 200 with ``ok: false``, XML), and ``expected_errors`` where
@@ -47,6 +56,7 @@ from ._contract_support import (
     DEFAULT_ERRORS,
     ContractBase,
     Route,
+    contract_failure,
     describe,
     status_id,
 )
@@ -58,6 +68,7 @@ __all__ = [
     "PlatformContract",
     "Route",
     "TransportContract",
+    "contract_failure",
 ]
 
 #: The meeting operations a platform contract exercises (``prepare`` only when listed).
@@ -167,6 +178,20 @@ class PlatformContract(ContractBase):
         """How many calls of ``operation`` reached the vendor (default: calls on the route)."""
         return len(self.calls_on(self.route(operation, meeting_id)))
 
+    def assert_mock_checks(self, operation: str, meeting: Meeting) -> None:
+        """Fail unless the mock of ``operation`` (a write) checks what it is sent.
+
+        By default: the answers ``mock_<operation>`` registers on :meth:`route` must carry a
+        ``responses`` matcher. A contract whose vendor is not mocked with ``responses``
+        overrides this.
+        """
+        before = list(self.rsps.registered())
+        self._mock_success(operation, meeting)
+        added = [mock for mock in self.rsps.registered()
+                 if not any(mock is old for old in before)]
+        self.assert_mocks_check(added, self.route(operation, meeting.meeting_id),
+                                f"mock_{operation}")
+
     # -- machinery --------------------------------------------------------------------------
 
     def _start(self, *, session: requests.Session, sleep: Callable[[float], None]) -> None:
@@ -191,7 +216,8 @@ class PlatformContract(ContractBase):
     def _create(self, request: MeetingRequest | None = None) -> Meeting:
         request = request or self.make_request()
         self.mock_create(self.rsps, request)
-        meeting = self.adapter.create_meeting(request)
+        with self.vendor_step("create_meeting"):
+            meeting = self.adapter.create_meeting(request)
         assert isinstance(meeting, Meeting), f"create_meeting returned {type(meeting).__name__}"
         self.keep_secret(meeting.host_url.get_secret_value() if meeting.host_url else None)
         return meeting
@@ -211,7 +237,8 @@ class PlatformContract(ContractBase):
 
     def _moved(self) -> MeetingRequest:
         return self.make_request(start=_START + timedelta(days=1, hours=1),
-                                 topic="Contract seminar, moved")
+                                 topic="Contract seminar, moved", duration=timedelta(minutes=120),
+                                 timezone="America/Santiago")
 
     def _mock_success(self, operation: str, meeting: Meeting) -> None:
         if operation == "get":
@@ -254,13 +281,44 @@ class PlatformContract(ContractBase):
     def test_update_changes_the_meeting(self) -> None:
         created, moved = self._create(), self._moved()
         self.mock_update(self.rsps, created, moved)
-        updated = self.adapter.update_meeting(created, moved)
+        with self.vendor_step("update_meeting"):
+            updated = self.adapter.update_meeting(created, moved)
         assert isinstance(updated, Meeting), f"update_meeting returned {type(updated).__name__}"
         assert updated.meeting_id == created.meeting_id, "the update made another meeting"
         if updated.start is not None:
             assert updated.start == moved.start, "the meeting was not moved"
+        if updated.duration is not None:
+            assert updated.duration == moved.duration, "the meeting kept its old length"
+        if updated.topic is not None:
+            assert updated.topic == moved.topic, "the meeting kept its old title"
         self._assert_called("update", created.meeting_id)
+        assert not self.refused_calls(), "\n".join(self.refused_calls())
         self.check_spec()
+
+    def test_prepare_readies_the_updated_meeting(self) -> None:
+        created, moved = self._create(), self._moved()
+        if "update" in self.remote_operations:
+            self.mock_update(self.rsps, created, moved)
+        with self.vendor_step("update_meeting"):
+            updated = self.adapter.update_meeting(created, moved)
+        self.mock_prepare(self.rsps, updated, moved)
+        calls = len(self.rsps.calls)
+        with self.vendor_step("prepare"):
+            ready = self.adapter.prepare(updated, moved)
+        assert isinstance(ready, Meeting), f"prepare returned {type(ready).__name__}"
+        assert ready.meeting_id == updated.meeting_id, "prepare made another meeting"
+        if "prepare" in self.remote_operations:
+            self._assert_called("prepare", updated.meeting_id)
+        else:
+            assert len(self.rsps.calls) == calls, (
+                "prepare called the platform, but 'prepare' is not in remote_operations")
+        self.check_spec()
+
+    def test_mocks_check_what_they_are_sent(self) -> None:
+        meeting = self._create()
+        for operation in ("create", "update", "prepare"):
+            if operation in self.remote_operations:
+                self.assert_mock_checks(operation, meeting)
 
     def test_delete_removes_the_meeting(self) -> None:
         created = self._create()
