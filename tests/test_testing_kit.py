@@ -138,7 +138,7 @@ import re
 from urllib.parse import quote
 
 from s3events.testing.contracts import PlatformContract, TransportContract
-from s3events.testing.matchers import json_fields, same_instant
+from s3events.testing.matchers import contains, json_fields, same_instant
 from mini import MiniMatrix, MiniWebex
 
 BASE = "https://webex.test/v1"
@@ -200,7 +200,8 @@ class MatrixContract(TransportContract):
 
     def mock_send(self, rsps, message):
         method, url = self.route(message)
-        rsps.add(method, url, json={"event_id": "$event1"})
+        rsps.add(method, url, json={"event_id": "$event1"}, match=[
+            json_fields({"msgtype": "m.text", "body": contains(message.facts["link"])})])
 '''
 
 
@@ -279,6 +280,19 @@ def test_a_mock_that_accepts_any_body_fails_the_contract(pytester: pytest.Pytest
     reason = result.reason("test_mocks_check_what_they_are_sent")
     assert "mock_update registers a PUT answer that accepts any request" in reason
     assert "json_fields" in reason
+
+
+def test_a_send_mock_that_accepts_any_body_fails_the_contract(pytester: pytest.Pytester) -> None:
+    result = scratch(pytester, """
+        from http_contracts import MatrixContract
+
+        class TestBroken(MatrixContract):
+            def mock_send(self, rsps, message):
+                method, url = self.route(message)
+                rsps.add(method, url, json={"event_id": "$event1"})
+    """)
+    reason = result.reason("test_mocks_check_what_they_are_sent")
+    assert "mock_send registers a PUT answer that accepts any request" in reason
 
 
 def test_contract_failure_returns_the_failure_of_a_broken_adapter(

@@ -8,7 +8,7 @@ import pytest
 import requests
 import responses
 
-from s3events.testing.matchers import json_fields, query_fields, same_instant
+from s3events.testing.matchers import contains, json_fields, query_fields, same_instant
 
 URL = "https://api.example.test/v1/meetings/42"
 START = datetime(2030, 3, 6, 17, 0, tzinfo=timezone.utc)
@@ -91,3 +91,14 @@ def test_a_mock_with_a_matcher_refuses_what_it_does_not_expect() -> None:
         assert requests.patch(URL, json={"topic": "new"}, timeout=5).json() == {"ok": True}
         with pytest.raises(requests.ConnectionError, match="topic: sent 'old', expected 'new'"):
             requests.patch(URL, json={"topic": "old"}, timeout=5)
+
+
+def test_contains_wants_every_part_in_a_text() -> None:
+    check = contains("https://meet.example.org/j/1", "Ana")
+    assert check("Hola Ana, el enlace: https://meet.example.org/j/1 (mañana)")
+    assert not check("Hola Ana, el enlace: https://meet.example.org/j/2")
+    assert not check(["https://meet.example.org/j/1", "Ana"])
+    ok, reason = json_fields({"text": check})(sent({"text": "Hola"}))
+    assert not ok
+    assert ("text: sent 'Hola', expected a text containing 'https://meet.example.org/j/1' and "
+            "'Ana'") in reason

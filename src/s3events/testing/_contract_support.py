@@ -197,7 +197,8 @@ class ContractBase:
                     "the meeting's values?):\n" + "\n".join(lines)) from exc
             raise
 
-    def assert_mocks_check(self, registered: list[Any], route: Route, what: str) -> None:
+    def assert_mocks_check(self, registered: list[Any], route: Route, what: str, *,
+                           values: str = "start, duration, title and time zone") -> None:
         """Fail unless a mock in ``registered`` for ``route`` checks what it is sent."""
         method = route[0].upper()
         writes = [mock for mock in registered if str(mock.method).upper() == method]
@@ -205,9 +206,8 @@ class ContractBase:
         accepting = [mock for mock in writes if not mock.match]
         assert not accepting, (
             f"{what} registers a {method} answer that accepts any request: match the values "
-            "that matter (start, duration, topic, time zone), for example with "
-            "match=[json_fields({...})] from s3events.testing.matchers, so that a round "
-            "trip only passes when the adapter sent them")
+            f"that matter ({values}), for example with match=[json_fields({{...}})] from "
+            "s3events.testing.matchers, so that the check only passes when they were sent")
 
     def calls_on(self, route: Route) -> list[Any]:
         """The recorded HTTP calls (``responses`` calls) that hit ``route``."""

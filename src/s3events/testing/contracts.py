@@ -420,7 +420,9 @@ class TransportContract(ContractBase):
     Provide ``transport_class``, ``options`` and ``recipient`` (or override
     :meth:`make_transport` / :meth:`make_message`), then :meth:`route` and :meth:`mock_send`.
     Set ``idempotent_sends`` when the vendor has an idempotency key (Matrix transaction ids):
-    the same ledger key must then produce the same request.
+    the same ledger key must then produce the same request. :meth:`mock_send` must check
+    what it is sent (the recipient, and the link in the text: ``match=[json_fields(...)]``
+    with :func:`~s3events.testing.matchers.contains`).
     """
 
     transport_class: ClassVar[type[Transport]]
@@ -468,6 +470,19 @@ class TransportContract(ContractBase):
         """How many calls for ``message`` reached the vendor (default: calls on the route)."""
         return len(self.calls_on(self.route(message)))
 
+    def assert_mock_checks(self, message: OutgoingMessage) -> None:
+        """Fail unless :meth:`mock_send` checks what it is sent (recipient, the link).
+
+        By default: the answers it registers on :meth:`route` must carry a ``responses``
+        matcher. A contract whose vendor is not mocked with ``responses`` overrides this.
+        """
+        before = list(self.rsps.registered())
+        self.mock_send(self.rsps, message)
+        added = [mock for mock in self.rsps.registered()
+                 if not any(mock is old for old in before)]
+        self.assert_mocks_check(added, self.route(message), "mock_send",
+                                values="recipient and join link")
+
     # -- machinery --------------------------------------------------------------------------
 
     def _start(self, *, session: requests.Session, sleep: Callable[[float], None]) -> None:
@@ -492,11 +507,15 @@ class TransportContract(ContractBase):
     def test_send_delivers_the_message_once(self) -> None:
         message = self.make_message()
         self.mock_send(self.rsps, message)
-        result = self.transport.send(message)
+        with self.vendor_step("send"):
+            result = self.transport.send(message)
         assert isinstance(result, SendResult), f"send returned {type(result).__name__}"
         calls = self.vendor_calls(message)
         assert calls == 1, f"one send reached the vendor {calls} times"
         self.check_spec()
+
+    def test_mocks_check_what_they_are_sent(self) -> None:
+        self.assert_mock_checks(self.make_message())
 
     def test_send_many_delivers_each_message(self) -> None:
         messages = [self.make_message(), self.make_message(key="contract-ledger-key-0002")]

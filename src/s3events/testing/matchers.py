@@ -18,7 +18,8 @@ that quotes it (:meth:`~s3events.testing.contracts.PlatformContract.vendor_step`
   BigBlueButton's);
 - an expected value may be a predicate (a callable taking the sent value and returning
   ``True`` when it is right; its docstring says what it expects), for values that are right
-  in more than one spelling: :func:`same_instant` accepts any ISO 8601 text of one instant.
+  in more than one spelling: :func:`same_instant` accepts any ISO 8601 text of one instant,
+  :func:`contains` any text that holds given parts (a message's join link).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-__all__ = ["Matcher", "json_fields", "query_fields", "same_instant"]
+__all__ = ["Matcher", "contains", "json_fields", "query_fields", "same_instant"]
 
 #: What ``responses`` takes in ``match=[...]``: (accepted?, why not).
 Matcher = Callable[[requests.PreparedRequest], "tuple[bool, str]"]
@@ -67,6 +68,19 @@ def query_fields(expected: Mapping[str, Any]) -> Matcher:
         return _verdict(_differences(expected, sent, ""))
 
     return match
+
+
+def contains(*parts: str) -> Callable[[Any], bool]:
+    """A predicate for :func:`json_fields`: a text holding every one of ``parts``.
+
+    For message bodies whose wording is the transport's but whose link is not:
+    ``{"channel": message.recipient, "text": contains(message.facts["link"])}``.
+    """
+    def check(value: Any) -> bool:
+        return isinstance(value, str) and all(part in value for part in parts)
+
+    check.__doc__ = "a text containing " + " and ".join(repr(part) for part in parts)
+    return check
 
 
 def same_instant(moment: datetime) -> Callable[[Any], bool]:
