@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PLUGIN_DIRS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 DEMO_DIR ?= build/demo
 
-.PHONY: demo test lint typecheck docs pytest bench clean
+.PHONY: demo test lint typecheck docs docs-ref pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,7 @@ demo: $(VENV)/.runtime
 	$(BIN)/s3events agenda examples/s3-latam-2021/series.yaml --lang es --format md > $(DEMO_DIR)/agenda.es.md
 	$(BIN)/python examples/s3-latam-2021/demo.py --dir $(DEMO_DIR)
 	$(BIN)/s3events meetings examples/s3-latam-2021/series.yaml --state $(DEMO_DIR)/state.db
-	@echo "Calendar, Spanish agenda, state and outbox are in $(DEMO_DIR)/"
+	@echo "Calendar, Spanish agenda, state, outbox and certificates are in $(DEMO_DIR)/"
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests plugins examples benchmarks tools
@@ -43,6 +43,10 @@ typecheck: $(VENV)/.dev
 
 docs: $(VENV)/.dev
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet -d build/site
+
+# Regenerate the committed reference pages (docs/cli.md, docs/series-file.md) from the code.
+docs-ref: $(VENV)/.dev
+	$(BIN)/python tools/gen_docs.py
 
 # Branch coverage of src/s3events, reported per module; the floor is fail_under in pyproject.toml.
 pytest: $(VENV)/.dev tests/js/node_modules

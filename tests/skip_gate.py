@@ -48,6 +48,15 @@ DESIGN_SKIPS: tuple[DesignSkip, ...] = (
     DesignSkip("does not mock find_meeting",
                "PlatformContract: an adapter whose create is idempotent (Teams' createOrGet, "
                "an Idempotency-Key header) never needs to find a meeting after a crash"),
+    DesignSkip("does not report attendance",
+               "attendance contract: an adapter without attendance reports has none to "
+               "check"),
+    DesignSkip("the adapter reports attendance",
+               "attendance contract: the refusal that names the import command is only for "
+               "platforms without attendance reports"),
+    DesignSkip("is not polled for attendance",
+               "attendance contract: only a platform polled while its report is "
+               "pending has the polling checks"),
     DesignSkip("Apprise does not pass a service's 429",
                "TransportContract: Apprise hides the service's answer, so a rate limit "
                "cannot reach s3events; the dispatcher retries the send later"),

@@ -7,12 +7,14 @@ built site (datasette's test_docs.py does the same for its plugin hooks).
 from __future__ import annotations
 
 import html
+import importlib.util
 import inspect
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -141,3 +143,43 @@ def test_concepts_page_has_the_timeline_picture(site: Path) -> None:
     source = (site / "concepts" / "index.html").read_text(encoding="utf-8")
     assert "timeline.svg" in source
     assert (site / "img" / "timeline.svg").exists()
+
+
+# -- the committed reference pages ----------------------------------------------------------
+
+
+def gen_docs() -> Any:
+    """tools/gen_docs.py, which writes docs/cli.md and docs/series-file.md."""
+    spec = importlib.util.spec_from_file_location("gen_docs", ROOT / "tools" / "gen_docs.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+REFRESH = "run `python tools/gen_docs.py` (or `make docs-ref`) and commit the pages"
+
+
+def test_the_generated_reference_pages_are_committed_fresh() -> None:
+    stale = gen_docs().stale_pages()
+    assert not stale, f"{', '.join(stale)} differ from the code: {REFRESH}"
+
+
+def test_the_committed_pages_read_in_full_without_a_build() -> None:
+    from s3events.models import Series
+
+    cli_page = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    for path, _ in all_commands():
+        assert f"## `{path}`" in cli_page or f"# `{path}`" in cli_page, f"{path}: {REFRESH}"
+    assert "<code>--version</code>" in cli_page
+    series_page = (ROOT / "docs" / "series-file.md").read_text(encoding="utf-8")
+    for field in Series.model_fields:
+        assert f"| `{field}` |" in series_page, f"series field {field}: {REFRESH}"
+
+
+def test_a_command_added_without_regenerating_makes_the_page_stale(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from s3events import cli as cli_module
+
+    monkeypatch.setitem(cli_module.COMMANDS, "zz-new", "s3events.commands.core:schema")
+    assert gen_docs().stale_pages() == ["docs/cli.md"]

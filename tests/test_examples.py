@@ -129,6 +129,80 @@ def test_provision_example_second_run_sends_nothing_new_and_says_so(runs: Runs) 
     assert "30 unchanged" in runs.second.stdout
 
 
+# -- examples/s3-latam-2021/demo.py: the whole series, after the sessions too --------------
+
+DEMO = EXAMPLES / "s3-latam-2021" / "demo.py"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Runs:
+    """``make demo``'s script run twice on one folder, from outside the checkout."""
+    cwd = tmp_path_factory.mktemp("organiser")
+    folder = cwd / "demo"
+    first = run([str(DEMO), "--dir", str(folder)], cwd=cwd)
+    after_first = outbox_files(folder)
+    second = run([str(DEMO), "--dir", str(folder)], cwd=cwd)
+    return Runs(folder, first, second, after_first)
+
+
+def test_demo_runs_the_series_to_its_end_twice_without_sending_anything_twice(
+        demo: Runs) -> None:
+    assert demo.first.returncode == 0, demo.first.stdout[-3000:] + demo.first.stderr
+    assert demo.second.returncode == 0, demo.second.stderr
+    assert "Traceback" not in demo.first.stderr + demo.second.stderr
+    assert outbox_files(demo.folder) == demo.outbox_after_first
+    assert "second run: nothing new was sent." in demo.second.stdout
+
+
+def test_demo_sends_follow_ups_after_each_session_and_certificates_at_the_end(
+        demo: Runs) -> None:
+    sent = Counter(parse_name(name) for name in demo.outbox_after_first)
+    series = load_series(SERIES)
+    for session in series.sessions:
+        followups = [k for k in sent if k[1] == session.id and k[2] == "followup"]
+        missed = [k for k in sent if k[1] == session.id and k[2] == "missed"]
+        links = [k for k in sent if k[1] == session.id and k[2] == "link"]
+        assert followups and missed and len(followups) + len(missed) == len(links)
+    certificates = [k for k in sent if k[2] == "certificate"]
+    assert certificates and set(sent.values()) == {1}
+    _name, data = next((n, d) for n, d in demo.outbox_after_first.items()
+                      if parse_name(n)[2] == "followup")
+    assert "https://example.org/s3-latam-2021/materials/" in plain_text(data)
+    message = email.message_from_bytes(
+        demo.outbox_after_first[next(n for n in demo.outbox_after_first
+                                     if parse_name(n)[2] == "certificate")],
+        policy=default_policy)
+    assert any(p.get_content_type() == "application/pdf" for p in message.walk())
+
+
+def test_demo_imports_attendance_with_a_rejoin_an_unknown_participant_and_absences(
+        demo: Runs) -> None:
+    day1 = (demo.folder / "attendance" / "day-1.csv").read_text(encoding="utf-8")
+    emails = [line.split(",")[1] for line in day1.splitlines()[1:]]
+    assert len(emails) != len(set(emails))  # someone joined twice
+    assert "guest.unregistered@example.net" in emails
+    with open_store(demo.folder / "state.db", create=False) as store:
+        from s3events.attendance import attendance_report
+
+        report = attendance_report(store, load_series(SERIES))
+    assert all(s.known and s.registered > s.attended > 0 and len(s.unmatched) == 1
+               for s in report.sessions)
+
+
+def test_demo_writes_a_certificate_for_everyone_who_came(demo: Runs) -> None:
+    from pypdf import PdfReader
+
+    files = sorted((demo.folder / "certificates").glob("*.pdf"))
+    with open_store(demo.folder / "state.db", create=False) as store:
+        from s3events.attendance import attendance_report
+
+        report = attendance_report(store, load_series(SERIES))
+    assert len(files) == sum(1 for p in report.people if p.attended())
+    jose = next(f for f in files if f.name.startswith("jose-pena-"))
+    text = PdfReader(jose).pages[0].extract_text()
+    assert "José Peña" in text and "Certificado de asistencia" in text
+
+
 # -- the plugin packages, installed ----------------------------------------------------------
 
 class Plugin(NamedTuple):

@@ -6,23 +6,30 @@ plugin's own test suite would run the contracts; the test reads which checks fai
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import textwrap
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pluggy
 import pytest
 
 from s3events import plugins
-from s3events.errors import RateLimited
+from s3events.errors import InvalidRequest, NotFound, RateLimited
 from s3events.hookspecs import hookimpl
-from s3events.platforms.base import PlatformAdapter
+from s3events.platforms.base import AttendanceInterval, PlatformAdapter, covered_seconds
 from s3events.testing.clock import Clock
 from s3events.testing.fake_contracts import FakePlatformContract, MemoryTransportContract
-from s3events.testing.fakes import FakePlatform, MemoryTransport, fake_backend
+from s3events.testing.fakes import (
+    POLLING_PLUGIN,
+    FakePlatform,
+    MemoryTransport,
+    PollingFakePlatform,
+    fake_backend,
+)
 
 pytest_plugins = ["pytester"]
 
@@ -31,6 +38,12 @@ REAL_CONNECT = socket.socket.connect
 
 class TestFakePlatformContract(FakePlatformContract):
     """The fake platform passes the platform contract."""
+
+
+class TestPollingFakePlatformContract(FakePlatformContract):
+    """The polled fake platform passes the platform contract, polling checks included."""
+
+    adapter_class = PollingFakePlatform
 
 
 class TestMemoryTransportContract(MemoryTransportContract):
@@ -52,7 +65,8 @@ from pydantic import SecretStr
 
 from s3events.errors import NotFound
 from s3events.http import HttpClient
-from s3events.platforms.base import Meeting, PlatformAdapter, PlatformOptions
+from s3events.platforms.base import (
+    AttendanceInterval, AttendanceRecord, Meeting, PlatformAdapter, PlatformOptions)
 from s3events.transports.base import SendResult, Transport, TransportOptions
 
 log = logging.getLogger("mini")
@@ -104,6 +118,23 @@ class MiniWebex(PlatformAdapter):
             self.http.request("DELETE", f"/meetings/{meeting.meeting_id}")
         except NotFound:
             log.info("meeting %s was already gone", meeting.meeting_id)
+
+    supports_attendance = True
+
+    def get_attendance(self, meeting):
+        url, params, records = "/meetingParticipants", {"meetingId": meeting.meeting_id}, []
+        while url:
+            response = self.http.request("GET", url, params=params)
+            records += [self.record(item) for item in response.json()["items"]]
+            url, params = response.links.get("next", {}).get("url"), None
+        return records
+
+    def record(self, item):
+        stays = tuple(AttendanceInterval(joined=d["joinedTime"], left=d["leftTime"])
+                      for d in item["devices"])
+        return AttendanceRecord(name=item["displayName"], email=item.get("email"),
+                                identity=item["id"], intervals=stays,
+                                seconds=sum(s.seconds for s in stays))
 
 
 class MiniMatrixOptions(TransportOptions):
@@ -163,7 +194,7 @@ class WebexContract(PlatformContract):
     spec = "webex-meeting.json"
     spec_base_url = BASE
 
-    def route(self, operation, meeting_id):
+    def meeting_route(self, operation, meeting_id):
         if operation == "create":
             return ("POST", f"{BASE}/meetings")
         method = {"get": "GET", "update": "PUT", "delete": "DELETE"}[operation]
@@ -181,6 +212,27 @@ class WebexContract(PlatformContract):
 
     def mock_delete(self, rsps, meeting):
         rsps.delete(f"{BASE}/meetings/{meeting.meeting_id}", status=204)
+
+    def mock_attendance(self, rsps, meeting, request):
+        def person(number, name, *stays):
+            return {"id": f"p-{number}", "displayName": name, "email": f"p{number}@example.org",
+                    "devices": [{"joinedTime": join, "leftTime": leave} for join, leave in stays]}
+
+        day = request.start.strftime("%Y-%m-%dT")
+        pages = [[person(1, "Zoë", (day + "16:00:00Z", day + "16:40:00Z"),
+                         (day + "16:50:00Z", day + "18:30:00Z")),
+                  person(2, "Ana", (day + "16:05:00Z", day + "18:00:00Z"))],
+                 [person(3, "李", (day + "16:10:00Z", day + "17:00:00Z"))]]
+        page_two = f"{BASE}/meetingParticipants?meetingId={meeting.meeting_id}&cursor=2"
+        rsps.get(page_two, json={"items": pages[1]})
+        rsps.get(f"{BASE}/meetingParticipants", json={"items": pages[0]},
+                 headers={"Link": f'<{page_two}>; rel="next"'})
+        return ["Zoë", "Ana", "李"]
+
+    def route(self, operation, meeting_id):
+        if operation == "attendance":
+            return ("GET", f"{BASE}/meetingParticipants")
+        return self.meeting_route(operation, meeting_id)
 
 
 MATRIX = "https://matrix.test/_matrix/client/v3"
@@ -387,6 +439,93 @@ def test_broken_platform_adapter_fails_its_contract(
 
 @pytest.mark.parametrize(("broken", "failing", "reason"), [
     ("""
+        class Adapter(FakePlatform):
+            def get_attendance(self, meeting):
+                self._call("attendance", meeting.meeting_id)
+                return self.backend.attendance_page(meeting.meeting_id, 0)[0]
+     """, "test_attendance_reports_everyone_once_with_their_stays",
+     "are all pages read"),
+    ("""
+        class Adapter(FakePlatform):
+            def get_attendance(self, meeting):
+                return [record.model_copy(update={"email": record.email or record.name})
+                        for record in super().get_attendance(meeting)]
+     """, "test_attendance_reports_everyone_once_with_their_stays", "is not an address"),
+    ("""
+        class Adapter(FakePlatform):
+            def get_attendance(self, meeting):
+                def seconds_as_milliseconds(stay):
+                    as_ms = lambda t: datetime.fromtimestamp(t.timestamp() / 1000, timezone.utc)
+                    return AttendanceInterval(joined=as_ms(stay.joined), left=as_ms(stay.left))
+                return [r.model_copy(update={"intervals": tuple(
+                            seconds_as_milliseconds(i) for i in r.intervals)})
+                        for r in super().get_attendance(meeting)]
+     """, "test_attendance_reports_everyone_once_with_their_stays", "far from the session"),
+    ("""
+        class Adapter(FakePlatform):
+            def get_attendance(self, meeting):
+                return [r.model_copy(update={"intervals": (stay,), "seconds": stay.seconds})
+                        for r in super().get_attendance(meeting) for stay in r.intervals]
+     """, "test_attendance_reports_everyone_once_with_their_stays",
+     "one participant reported as several records"),
+    ("""
+        class Adapter(FakePlatform):
+            def get_attendance(self, meeting):
+                return [r.model_copy(update={"seconds": r.seconds * 60})
+                        for r in super().get_attendance(meeting)]
+     """, "test_attendance_reports_everyone_once_with_their_stays", "exceeds its stays"),
+    ("""
+        class Adapter(FakePlatform):
+            get_attendance = PlatformAdapter.get_attendance
+     """, "test_attendance_capability_is_declared_with_its_method",
+     "sets supports_attendance but does not implement get_attendance"),
+    ("""
+        class Adapter(FakePlatform):
+            supports_attendance = False
+
+            def get_attendance(self, meeting):
+                raise ConfigurationError("no attendance here")
+     """, "test_attendance_refusal_names_the_import_command",
+     "does not name `s3events attendance import`"),
+    ("""
+        class Adapter(FakePlatform):
+            def get_attendance(self, meeting):
+                try:
+                    return super().get_attendance(meeting)
+                except ServiceError as exc:
+                    raise LookupError(f"vendor said {exc.status}") from None
+     """, "test_attendance_errors_map_to_library_errors[401]", "raised LookupError"),
+    ("""
+        class Adapter(PollingFakePlatform):
+            def attendance_now(self, meeting):
+                return super().attendance_now(meeting) or self.last_seen
+
+            last_seen = [AttendanceRecord(name="Someone who left long ago")]
+     """, "test_attendance_now_of_a_meeting_not_running_is_empty",
+     "a meeting that is not running has people in it"),
+], ids=["first-page-only", "name-as-email", "milliseconds-as-seconds", "one-record-per-join",
+        "total-in-wrong-unit", "flag-without-method", "refusal-without-hint",
+        "error-not-mapped", "stale-presence"])
+def test_broken_attendance_fails_its_contract(
+    pytester: pytest.Pytester, broken: str, failing: str, reason: str
+) -> None:
+    result = scratch(pytester, textwrap.dedent("""
+        from datetime import datetime, timezone
+        from s3events.errors import ConfigurationError, ServiceError
+        from s3events.platforms.base import (
+            AttendanceInterval, AttendanceRecord, PlatformAdapter)
+        from s3events.testing.fake_contracts import FakePlatformContract
+        from s3events.testing.fakes import FakePlatform, PollingFakePlatform
+    """) + textwrap.dedent(broken) + textwrap.dedent("""
+        class TestBroken(FakePlatformContract):
+            adapter_class = Adapter
+    """))
+    assert reason in result.reason(failing)
+    assert result.passed > 10, "the other checks still run and pass"
+
+
+@pytest.mark.parametrize(("broken", "failing", "reason"), [
+    ("""
         class Transport(MemoryTransport):
             def __repr__(self):
                 return f"<Transport token={self.options.token.get_secret_value()}>"
@@ -472,6 +611,29 @@ def test_http_adapter_sending_a_body_the_spec_rejects_fails(pytester: pytest.Pyt
     """)
     reason = result.reason("test_create_makes_the_meeting_on_the_platform")
     assert "webex-meeting.json" in reason and "body.agenda" in reason
+
+
+def test_an_attendance_mock_the_vendor_would_never_send_fails(
+    pytester: pytest.Pytester,
+) -> None:
+    result = scratch(pytester, """
+        import json
+        from http_contracts import WebexContract
+
+        class TestBroken(WebexContract):
+            def mock_attendance(self, rsps, meeting, request):
+                names = super().mock_attendance(rsps, meeting, request)
+                for registered in rsps.registered():
+                    if "meetingParticipants" not in registered.url:
+                        continue
+                    answer = json.loads(registered.body)
+                    for item in answer["items"]:
+                        item["host"] = "yes"
+                    registered.body = json.dumps(answer)
+                return names
+    """)
+    reason = result.reason("test_attendance_reports_everyone_once_with_their_stays")
+    assert "webex-meeting.json" in reason and "host" in reason
 
 
 def test_contract_whose_spec_is_missing_fails_instead_of_skipping_the_check(
@@ -615,3 +777,59 @@ def test_memory_transport_records_every_send_and_fails_on_demand(
     assert memory_transport.mailbox.keys() == [message.key, message.key]
     assert memory_transport.mailbox.to(message.recipient) == [message, message]
     assert message.recipient not in caplog.text
+
+
+def test_fake_platform_reports_the_attendance_a_test_sets(
+    fake_platform: FakePlatform, frozen_clock: Clock
+) -> None:
+    from s3events.testing.fake_contracts import FakePlatformContract, sample_attendance
+
+    request = FakePlatformContract().make_request()
+    meeting = fake_platform.create_meeting(request)
+    with pytest.raises(NotFound, match="no attendance report yet"):
+        fake_platform.get_attendance(meeting)
+    records = sample_attendance(request)
+    fake_backend().set_attendance(meeting.meeting_id, records)
+    fake_backend().fail("attendance", 429, retry_after=5)
+    assert fake_platform.get_attendance(meeting) == records
+    pages = [subject for operation, subject in fake_backend().calls if operation == "attendance"]
+    assert len(pages) == 1 + 1 + 2  # the refused read, the 429, then two pages of two
+    assert frozen_clock.sleeps == [5]
+    assert fake_platform.attendance_now(meeting) == []
+    fake_backend().set_present(meeting.meeting_id, records[:1])
+    assert fake_platform.attendance_now(meeting) == records[:1]
+
+
+def test_fake_platform_reads_a_posted_report_and_refuses_garbage(
+    fake_platform: FakePlatform,
+) -> None:
+    from s3events.testing.fake_contracts import FakePlatformContract, sample_attendance
+
+    records = sample_attendance(FakePlatformContract().make_request())
+    body = json.dumps([r.model_dump(mode="json") for r in records]).encode()
+    posted = fake_platform.attendance_from_callback(body, "application/json; charset=utf-8")
+    assert posted == records
+    with pytest.raises(InvalidRequest, match="not an attendance report"):
+        fake_platform.attendance_from_callback(b'[{"name": 3}]', "application/json")
+    with pytest.raises(InvalidRequest, match="is JSON"):
+        fake_platform.attendance_from_callback(body, "text/csv")
+
+
+def test_the_polling_fake_is_registered_on_demand(
+    register_plugin: Callable[..., pluggy.PluginManager],
+) -> None:
+    pm = register_plugin(POLLING_PLUGIN, name="polling")
+    assert plugins.platform_class("fake-polling", pm) is PollingFakePlatform
+    assert PollingFakePlatform.polls_attendance and not FakePlatform.polls_attendance
+
+
+def test_covered_seconds_counts_overlapping_stays_once() -> None:
+    t = datetime(2026, 5, 4, 13, 0, tzinfo=timezone.utc)
+
+    def stay(begin: int, end: int) -> AttendanceInterval:
+        return AttendanceInterval(joined=t + timedelta(minutes=begin),
+                                  left=t + timedelta(minutes=end))
+
+    # laptop 0-40 and phone 30-50 overlap; 60-90 is a separate return; 70-80 lies inside it
+    assert covered_seconds([stay(60, 90), stay(0, 40), stay(30, 50), stay(70, 80)]) == 80 * 60
+    assert covered_seconds([]) == 0

@@ -7,11 +7,18 @@
 4. steps a simulated clock through each session's link release times — 09:00 the day
    before in each participant's own zone, computed here with the Python API — running
    ``s3events dispatch --now …`` at each, with every email written to the outbox folder;
-5. ends with ``s3events status``: every message, per session, kind and state.
+5. after each session, imports its attendance — a fictional participant report in
+   ``attendance/day-N.csv``: some people miss sessions, one leaves and joins again, one
+   participant matches no registration — and two hours later sends the follow-ups
+   (recording and slides to those who came, a word to those who missed it);
+6. after the last session, shows ``s3events attendance``, sends each person who attended
+   three days or more their certificate, and writes everyone's certificate (from one
+   session) to ``certificates/``;
+7. ends with ``s3events status``: every message, per session, kind and state.
 
-Everything lives under ``--dir`` (default ``build/demo``): the state database and the
-``outbox`` of ``.eml`` files. Running the demo again sends nothing new — the ledger knows
-what went out — and the demo says so.
+Everything lives under ``--dir`` (default ``build/demo``): the state database, the
+``outbox`` of ``.eml`` files, the attendance reports and the certificates. Running the
+demo again sends nothing new — the ledger knows what went out — and the demo says so.
 
     python examples/s3-latam-2021/demo.py [--dir build/demo]
 """
@@ -19,11 +26,13 @@ what went out — and the demo says so.
 from __future__ import annotations
 
 import argparse
+import csv
 import shlex
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 SERIES = HERE / "series.yaml"
@@ -72,6 +81,57 @@ def release_times(state: Path) -> list[datetime]:
     return sorted(t for t in times if t > REGISTERED)
 
 
+def session_ends() -> list[tuple[str, datetime]]:
+    """Each session's id and end (UTC)."""
+    from s3events.loading import load_series
+
+    return [(s.id, s.ends_at) for s in load_series(SERIES).sessions if not s.cancelled]
+
+
+def attendance_rows(state: Path, session_id: str, number: int) -> list[list[str]]:
+    """A fictional participant report of one session: who came, and when.
+
+    Every confirmed participant of the session comes, except a few who miss it (a
+    different few each day); one leaves after 40 minutes and joins again; one person who
+    never registered joins with a colleague's link. Times are in UTC.
+    """
+    from s3events.loading import load_series
+    from s3events.scheduler import attends, stream_registrations
+    from s3events.store import open_store
+
+    series = load_series(SERIES)
+    session = series.session(session_id)
+    people: list[Any] = []
+    with open_store(state) as store:
+        for batch in stream_registrations(store, series.id):
+            people += [p for p in batch if p.status == "confirmed" and attends(p, session_id)]
+    rows = []
+    for index, person in enumerate(sorted(people, key=lambda p: p.email)):
+        if (index + number) % 5 == 0:
+            continue  # missed this one
+        joined = session.start + timedelta(minutes=(index * 7) % 12 - 3)
+        left = session.ends_at - timedelta(minutes=(index * 5) % 9)
+        if index == number:  # a dropped connection: back after ten minutes
+            rows.append([person.name, person.email, iso(joined),
+                         iso(joined + timedelta(minutes=40))])
+            joined += timedelta(minutes=50)
+        rows.append([person.name, person.email, iso(joined), iso(left)])
+    rows.append(["Invitado Sin Registro", "guest.unregistered@example.net",
+                 iso(session.start + timedelta(minutes=20)), iso(session.ends_at)])
+    return rows
+
+
+def write_report(folder: Path, state: Path, session_id: str, number: int) -> Path:
+    """Write the session's fictional participant report as the plain CSV format."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{session_id}.csv"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["name", "email", "join_time", "leave_time"])
+        writer.writerows(attendance_rows(state, session_id, number))
+    return path
+
+
 def count_files(outbox: Path) -> int:
     """How many messages the outbox holds."""
     return len(list(outbox.glob("*.eml"))) if outbox.is_dir() else 0
@@ -97,11 +157,26 @@ def main(argv: list[str] | None = None) -> int:
         "--now", iso(REGISTERED))
     confirmations = iso(REGISTERED + timedelta(minutes=5))
     run("dispatch", str(SERIES), *common, *transport, "--now", confirmations)
-    for moment in release_times(state):
-        run("dispatch", str(SERIES), *common, *transport, "--now", iso(moment))
+    ends = session_ends()
+    timeline = [(moment, "release", "") for moment in release_times(state)]
+    timeline += [(end, "ended", session) for session, end in ends]
+    for moment, what, session in sorted(timeline):
+        if what == "release":
+            run("dispatch", str(SERIES), *common, *transport, "--now", iso(moment))
+            continue
+        number = [s for s, _ in ends].index(session) + 1
+        report = write_report(folder / "attendance", state, session, number)
+        run("attendance", "import", str(SERIES), str(report), "--session", session, *common,
+            "--now", iso(moment + timedelta(minutes=30)))
+        run("dispatch", str(SERIES), *common, *transport,
+            "--now", iso(moment + timedelta(hours=2)))
+    run("attendance", str(SERIES), *common)
+    run("certificates", str(SERIES), "-o", str(folder / "certificates"), "--min-sessions",
+        "1", *common)
     run("status", str(SERIES), *common)
     after = count_files(outbox)
-    print(f"\noutbox: {outbox} holds {after} message(s).")
+    print(f"\noutbox: {outbox} holds {after} message(s); certificates are in "
+          f"{folder / 'certificates'}.")
     if again:
         print("second run: nothing new was sent." if after == before else
               f"second run: {after - before} new message(s) were written.")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
+    "AttendanceReport": "attendance",
     "AttendanceInterval": "platforms.base",
     "AttendanceRecord": "platforms.base",
     "AuthenticationError": "errors",
@@ -23,6 +24,7 @@ _EXPORTS: dict[str, str] = {
     "InvalidRequest": "errors",
     "Meeting": "platforms.base",
     "MeetingRequest": "platforms.base",
+    "MissingStateError": "errors",
     "NotFound": "errors",
     "OutgoingMessage": "transports.base",
     "PermissionDenied": "errors",
@@ -43,10 +45,13 @@ _EXPORTS: dict[str, str] = {
     "to_ics": "calendar",
     "TimetableRow": "timezones",
     "Transport": "transports.base",
+    "attendance_report": "attendance",
     "cancel_registration": "registrations",
     "erase_person": "privacy",
     "export_person": "privacy",
+    "fetch_attendance": "attendance.fetching",
     "hookimpl": "hookspecs",
+    "import_attendance": "attendance",
     "import_registrations": "importing",
     "load_series": "loading",
     "localize": "i18n",
@@ -58,6 +63,8 @@ _EXPORTS: dict[str, str] = {
     "session_invitation": "calendar",
     "timetable": "timezones",
     "to_zone": "timezones",
+    "verify_certificate": "certificates",
+    "write_certificates": "certificates",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -78,12 +85,16 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover
     from .agenda import render_agenda
+    from .attendance import AttendanceReport, attendance_report, import_attendance
+    from .attendance.fetching import fetch_attendance
     from .calendar import event_uid, series_calendar, session_invitation, to_ics
+    from .certificates import verify_certificate, write_certificates
     from .errors import (
         AuthenticationError,
         ConfigurationError,
         InputError,
         InvalidRequest,
+        MissingStateError,
         NotFound,
         PermissionDenied,
         PluginError,

@@ -23,7 +23,9 @@ __all__ = ["COMMANDS", "LazyGroup", "cli", "main", "now_option", "parse_now", "s
 #: Command name → "module:attribute". Plugins add more through s3events_register_commands.
 COMMANDS: dict[str, str] = {
     "agenda": "s3events.commands.core:agenda",
+    "attendance": "s3events.commands.attendance:attendance",
     "calendar": "s3events.commands.core:calendar",
+    "certificates": "s3events.commands.certificates:certificates",
     "dispatch": "s3events.commands.dispatch:dispatch",
     "meetings": "s3events.commands.provision:meetings",
     "plan": "s3events.commands.provision:plan",
@@ -42,7 +44,9 @@ COMMANDS: dict[str, str] = {
 #: One-line help per command, so ``--help`` needs no command module.
 SHORT_HELP: dict[str, str] = {
     "agenda": "Write the full agenda of a series as Markdown or HTML.",
+    "attendance": "Fetch, import and report who attended each session.",
     "calendar": "Write the series as an iCalendar feed (.ics).",
+    "certificates": "Write certificates of attendance (PDF) and check their codes.",
     "dispatch": "Send every message that is due (safe to run from cron).",
     "meetings": "List each session's meeting and join link.",
     "plan": "Show what provisioning would change, without changing anything.",
@@ -150,6 +154,7 @@ def series_argument(func: Callable[..., Any]) -> Callable[..., Any]:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``s3events`` console script."""
     from .errors import InputError, S3EventsError
+    from .terminal import clean
 
     try:
         code = cli.main(args=argv, prog_name="s3events", standalone_mode=False)
@@ -159,17 +164,18 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except InputError as exc:
-        click.echo(f"error: {exc}", err=True)
+    except InputError as exc:  # messages may quote what people typed: no control characters
+        click.echo(f"error: {clean(exc, keep_newlines=True)}", err=True)
         sys.exit(2)
     except S3EventsError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {clean(exc, keep_newlines=True)}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
     except OSError as exc:
-        click.echo(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
+        where = clean(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
+        click.echo(f"error: {where}", err=True)
         sys.exit(1)
     # with standalone_mode=False, ctx.exit(n) comes back as the return value
     sys.exit(code if isinstance(code, int) else 0)

@@ -40,6 +40,7 @@ from typing import Any
 from sqlalchemy import select
 
 from .errors import AuthenticationError, ConfigurationError, ServiceError, ServiceUnavailable
+from .followups import after_session
 from .ledger import (
     KINDS,
     LedgerRow,
@@ -60,7 +61,7 @@ from .provision import MeetingRow, meeting_request, meeting_rows, state_secret
 from .render import Invitation, MessageRenderer, RenderedMessage
 from .scheduler import RegistrationInfo, ScheduleReport, attends, schedule
 from .store import Store, registrations
-from .transports.base import OutgoingMessage, Transport
+from .transports.base import Attachment, OutgoingMessage, Transport
 
 __all__ = [
     "Composer",
@@ -185,7 +186,7 @@ class Composer:
             adapter = self._adapter(meeting.platform)
             secret = state_secret(self.store)
             request = meeting_request(self.series, session, generation=row.generation,
-                                      secret=secret)
+                                      secret=secret, base_url=self.renderer.base_url)
             meeting = adapter.prepare(meeting, request)
         if meeting is not None:
             self._prepared[session.id] = meeting
@@ -215,6 +216,9 @@ class Composer:
         if row.kind in _LINKED and meeting is None:
             return None
         join_url = self.join_url(meeting, reg) if meeting is not None else None
+        attachments = self.attachments(row, reg)
+        if attachments is None:
+            return None
         rendered = self.render(row, reg, session, meeting, join_url)
         email = row.channel == "email"
         calendar, method = (self.calendar(row, reg, session, meeting, join_url)
@@ -231,7 +235,13 @@ class Composer:
             sender=self.sender, sender_name=self.series.text(self.series.organiser.name,
                                                              rendered.language),
             message_id=message_id_for(row.key, series_id=self.series.id, domain=self.domain),
-            headers=headers, facts=rendered.facts)
+            headers=headers, facts=rendered.facts, attachments=attachments)
+
+    def attachments(self, row: LedgerRow, reg: RegistrationInfo) -> tuple[Attachment, ...] | None:
+        """The files a message carries (a certificate's PDF); ``None``: nothing to send."""
+        if row.kind != "certificate":
+            return ()
+        return after_session(self).certificate_files(reg)
 
     def _session(self, session_id: str | None) -> Session | None:
         if session_id is None:
@@ -247,6 +257,8 @@ class Composer:
         lang = self.renderer.language(reg.language)
         sessions = [s for s in self.series.sessions if attends(reg, s.id)] if session is None \
             else []
+        if row.kind in ("missed", "certificate"):
+            sessions = after_session(self).sessions(row.kind, reg, session)
         passcode = meeting.passcode.get_secret_value() if meeting and meeting.passcode else None
         personal = {"name": reg.name, "email": reg.email,
                     "join_url": join_url if row.kind in _LINKED else None,

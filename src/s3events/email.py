@@ -9,7 +9,9 @@ The structure, when the message carries an invitation::
     │   └── text/calendar; charset=UTF-8; method=REQUEST   (or CANCEL: always = METHOD)
     └── application/ics; name="invite.ics"                  (attachment; optional)
 
-and ``multipart/alternative`` of text and HTML alone otherwise. Text parts are
+and ``multipart/alternative`` of text and HTML alone otherwise. A message's other
+attachments (a certificate's PDF) follow in ``multipart/mixed`` too, base64, with their
+file name (RFC 2231-encoded when not ASCII). Text parts are
 quoted-printable, the attachment base64, so the message is 7-bit clean for any server.
 Headers: ``From`` (the series' sender, with the organiser's name), ``To`` (the participant's
 name and address, RFC 2047-encoded when not ASCII — "José Peña" survives), a localised
@@ -30,6 +32,7 @@ import re
 from datetime import datetime, timezone
 from email.header import Header
 from email.utils import format_datetime, formataddr
+from urllib.parse import quote
 
 from .transports.base import OutgoingMessage
 
@@ -117,6 +120,20 @@ def _headers(message: OutgoingMessage, date: datetime | None) -> list[str]:
     return lines
 
 
+def _attachment(filename: str, content_type: str, data: bytes) -> bytes:
+    name = _clean(filename).replace('"', "").replace("\\", "") or "attachment"
+    if name.isascii():
+        param = f'name="{name}"'
+        disposition = f'filename="{name}"'
+    else:
+        encoded = quote(name, safe="")
+        param = f"name*=utf-8''{encoded}"
+        disposition = f"filename*=utf-8''{encoded}"
+    kind = _clean(content_type) or "application/octet-stream"
+    return _part(f"{kind}; {param}", _wrap64(data), "base64",
+                 f"Content-Disposition: attachment; {disposition}\r\n")
+
+
 def build_email(message: OutgoingMessage, *, date: datetime | None = None,
                 attach_ics: bool = True) -> bytes:
     """The complete email for ``message`` as bytes with CRLF line ends.
@@ -134,10 +151,13 @@ def build_email(message: OutgoingMessage, *, date: datetime | None = None,
         parts.append(_part(f"text/calendar; charset=UTF-8; method={method}",
                            _qp(message.calendar), "quoted-printable"))
     body = _multipart("alternative", f"=_alt_{seed}", parts)
+    files = []
     if message.calendar and attach_ics:
-        attachment = _part(
+        files.append(_part(
             'application/ics; name="invite.ics"', _wrap64(message.calendar.encode("utf-8")),
-            "base64", 'Content-Disposition: attachment; filename="invite.ics"\r\n')
-        body = _multipart("mixed", f"=_mix_{seed}", [body, attachment])
+            "base64", 'Content-Disposition: attachment; filename="invite.ics"\r\n'))
+    files += [_attachment(a.filename, a.content_type, a.data) for a in message.attachments]
+    if files:
+        body = _multipart("mixed", f"=_mix_{seed}", [body, *files])
     head = "\r\n".join(_headers(message, date)) + "\r\n"
     return head.encode("utf-8") + body

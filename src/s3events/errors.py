@@ -7,6 +7,7 @@ attributes, and their ``str()`` is a sentence meant for a person::
     S3EventsError
     ├── SeriesError            a series file that cannot be used (every problem listed)
     ├── InputError             other bad input: registrations file, CLI value, template
+    │   └── MissingStateError      a command that reads the state found no state database
     ├── ConfigurationError     a platform or transport is missing an option, or is unknown
     ├── PluginError            a plugin failed to load, or two plugins claim one name
     ├── StoreError             the state database cannot be opened or is from a newer version
@@ -35,6 +36,7 @@ __all__ = [
     "ConfigurationError",
     "InputError",
     "InvalidRequest",
+    "MissingStateError",
     "NotFound",
     "PermissionDenied",
     "PluginError",
@@ -95,6 +97,20 @@ class SeriesError(InputError):
 
 class ConfigurationError(InputError):
     """A platform, transport or option is unknown or missing. Exit status 2."""
+
+
+class MissingStateError(InputError):
+    """No state database where one was named: nothing was provisioned or imported there yet.
+
+    Commands that only read the state raise it instead of creating an empty database, so
+    a typo in ``--state`` or a forgotten ``S3EVENTS_STATE`` is an error (exit status 2), not
+    a run that finds nothing to do. ``where`` is the path or URL as given, without password.
+    """
+
+    def __init__(self, where: str) -> None:
+        super().__init__(f"no state database at {where}: run provision or registrations "
+                         "import first")
+        self.where = where
 
 
 class PluginError(S3EventsError):

@@ -66,7 +66,8 @@ __all__ = [
 ]
 
 #: Message kinds, in the order a participant meets them.
-KINDS = ("optin", "confirmation", "waitlisted", "link", "reminder", "update", "cancellation")
+KINDS = ("optin", "confirmation", "waitlisted", "link", "reminder", "update", "cancellation",
+         "followup", "missed", "certificate")
 #: Ledger states.
 STATES = ("pending", "sending", "sent", "failed", "cancelled")
 

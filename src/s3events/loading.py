@@ -11,28 +11,21 @@ back from :func:`load_series_with_warnings`; :func:`load_series` logs them.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
-import re
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import yaml
 from pydantic import ValidationError
 
 from .errors import Problem, SeriesError
 from .models import Series, Session, check_whole_series
+from .parsing import Lines, parse_text, read_text, toml_lines, yaml_with_lines
+from .terminal import shown
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
 
 __all__ = [
     "load_series",
@@ -45,120 +38,16 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: File suffixes read as each format; anything else is read as YAML.
-FORMATS = {".toml": "toml", ".json": "json", ".yaml": "yaml", ".yml": "yaml"}
-
-
-Lines = dict[tuple[Any, ...], int]
-
-
-# -- line numbers ---------------------------------------------------------------------------
-
-
-#: A safe YAML loader: libyaml's when PyYAML was built with it (faster), else the Python one.
-#: The composed node tree gives every key's and item's line.
-_LineLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def yaml_with_lines(text: str) -> tuple[Any, Lines]:
-    """Parse YAML (or JSON) text; return the data and the line of every key and list item."""
-    loader = _LineLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None, {}
-        lines: Lines = {}
-        _index(node, (), lines)
-        return loader.construct_document(node), lines
-    finally:
-        loader.dispose()
-
-
-def _index(node: yaml.Node, path: tuple[Any, ...], lines: Lines) -> None:
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            where = (*path, key_node.value)
-            _index(value_node, where, lines)
-            lines[where] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _index(item, (*path, i), lines)
-
-
-_TOML_KEY = r'(?:[A-Za-z0-9_-]+|"[^"]*"|\'[^\']*\')'
-_TOML_HEADER = re.compile(rf"^\s*(\[\[?)\s*({_TOML_KEY}(?:\s*\.\s*{_TOML_KEY})*)\s*\]")
-_TOML_ASSIGN = re.compile(rf"^\s*({_TOML_KEY}(?:\s*\.\s*{_TOML_KEY})*)\s*=")
-_TOML_STRINGS = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:\\.|[^"\\])*"|\'[^\']*\'')
-
-
-def _toml_keys(dotted: str) -> list[str]:
-    parts = re.findall(_TOML_KEY, dotted)
-    return [p[1:-1] if p[:1] in "\"'" else p for p in parts]
-
-
-def toml_lines(text: str) -> Lines:
-    """The line of every table, array-of-tables item and key of a TOML document.
-
-    Tables (``[a.b]``), arrays of tables (``[[sessions]]``, counted per parent item) and
-    dotted keys are followed; keys inside inline tables and multi-line values take the line
-    of the key that holds them.
-    """
-    lines: Lines = {}
-    counters: dict[tuple[Any, ...], int] = {}
-    current: tuple[Any, ...] = ()
-    depth = 0  # open brackets/braces of a multi-line value
-    body = _TOML_STRINGS.sub(lambda m: '""' + "\n" * m.group(0).count("\n"), text)
-    for number, line in enumerate(body.splitlines(), start=1):
-        code = line.split("#", 1)[0]
-        if depth == 0:
-            current = _toml_line(code, number, current, counters, lines)
-        depth = max(0, depth + code.count("[") + code.count("{")
-                    - code.count("]") - code.count("}"))
-        if depth and _TOML_HEADER.match(code):
-            depth = 0
-    return lines
-
-
-def _toml_line(code: str, number: int, current: tuple[Any, ...],
-               counters: dict[tuple[Any, ...], int], lines: Lines) -> tuple[Any, ...]:
-    header = _TOML_HEADER.match(code)
-    if header:
-        keys = _toml_keys(header.group(2))
-        table = _toml_resolve(keys, counters)
-        if header.group(1) == "[[":
-            counters[table] = counters.get(table, -1) + 1
-            lines.setdefault(table, number)
-            table = (*table, counters[table])
-        lines.setdefault(table, number)
-        return table
-    assign = _TOML_ASSIGN.match(code)
-    if assign:
-        where = (*current, *_toml_keys(assign.group(1)))
-        lines[where] = number
-    return current
-
-
-def _toml_resolve(keys: list[str], counters: dict[tuple[Any, ...], int]) -> tuple[Any, ...]:
-    """A header's path, with the current index of every array of tables on the way."""
-    path: tuple[Any, ...] = ()
-    for i, key in enumerate(keys):
-        path = (*path, key)
-        if i < len(keys) - 1 and path in counters:
-            path = (*path, counters[path])
-    return path
-
-
 # -- messages -------------------------------------------------------------------------------
 
 _PATTERN_MESSAGES = {
-    "@": "{input!r} is not an email address (expected something like name@example.org)",
+    "@": "{input} is not an email address (expected something like name@example.org)",
     "[A-Za-z0-9_.-]": (
-        "{input!r} is not a valid id: use letters, digits, '-', '_' and '.', starting with "
+        "{input} is not a valid id: use letters, digits, '-', '_' and '.', starting with "
         "a letter or digit, at most 64 characters"
     ),
-    "[a-z]{2,3}": "{input!r} is not a language code such as en, es or pt-BR",
-    "[A-Z]{2}": "{input!r} is not an ISO 3166 country code such as MX, CL or PE",
+    "[a-z]{2,3}": "{input} is not a language code such as en, es or pt-BR",
+    "[A-Z]{2}": "{input} is not an ISO 3166 country code such as MX, CL or PE",
 }
 
 _TYPE_MESSAGES = {
@@ -200,7 +89,7 @@ def _human_message(err: Any) -> str:
         pattern = str(err.get("ctx", {}).get("pattern", ""))
         for needle, template in _PATTERN_MESSAGES.items():
             if needle in pattern:
-                return template.format(input=err.get("input"))
+                return template.format(input=shown(err.get("input")))
     for prefix, text in _PARSING_MESSAGES.items():
         if kind.startswith(prefix) and ("parsing" in kind or kind.endswith("_type")):
             reason = err.get("ctx", {}).get("error")
@@ -225,7 +114,7 @@ def _text_problem(errors: list[Any]) -> str:
     for err in errors:
         loc = list(err["loc"])
         if "[key]" in loc:
-            return f"{err.get('input')!r} is not a language code such as en, es or pt-BR"
+            return f"{shown(err.get('input'))} is not a language code such as en, es or pt-BR"
         tag = next((i for i, p in enumerate(loc) if isinstance(p, str) and p.startswith("dict[")),
                    None)
         if tag is not None and tag < len(loc) - 1:
@@ -252,44 +141,6 @@ def pydantic_problems(
 
 
 # -- reading --------------------------------------------------------------------------------
-
-
-def _fail(path: Path, message: str, line: int | None = None) -> SeriesError:
-    return SeriesError([Problem(message, file=str(path), line=line)], file=str(path))
-
-
-def _parse(path: Path, text: str) -> tuple[Any, Lines]:
-    kind = FORMATS.get(path.suffix.lower(), "yaml")
-    try:
-        if kind == "toml":
-            data = tomllib.loads(text)
-            return data, toml_lines(text)
-        if kind == "json":
-            data = json.loads(text)
-            try:  # JSON is YAML: reuse the YAML composer to find lines
-                return data, yaml_with_lines(text)[1]
-            except yaml.YAMLError:
-                return data, {}
-        return yaml_with_lines(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        raise _fail(path, f"not valid YAML: {exc.problem}",
-                    mark.line + 1 if mark is not None else None) from None
-    except yaml.YAMLError as exc:
-        raise _fail(path, f"not valid YAML: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise _fail(path, f"not valid JSON: {exc.msg} (column {exc.colno})", exc.lineno) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise _toml_error(path, exc) from None
-
-
-def _toml_error(path: Path, exc: Exception) -> SeriesError:
-    line = getattr(exc, "lineno", None)
-    if line is None:  # Pythons before 3.14 only put the line in the message
-        match = re.search(r"line (\d+)", str(exc))
-        line = int(match.group(1)) if match else None
-    message = getattr(exc, "msg", None) or str(exc)
-    return _fail(path, f"not valid TOML: {message}", line)
 
 
 def _line_for(loc: tuple[Any, ...], lines: Lines) -> int | None:
@@ -400,17 +251,7 @@ def parse_series_data(
 def load_series_with_warnings(path: str | os.PathLike[str]) -> tuple[Series, list[Problem]]:
     """Load and validate a series file; return it with its warnings."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise _fail(path, "file not found") from None
-    except IsADirectoryError:
-        raise _fail(path, "is a folder; give the series file (YAML, JSON or TOML)") from None
-    except UnicodeDecodeError as exc:
-        raise _fail(path, f"not UTF-8 text ({exc.reason}); save the file as UTF-8") from None
-    except OSError as exc:
-        raise _fail(path, f"cannot read: {exc.strerror}") from None
-    data, lines = _parse(path, text)
+    data, lines = parse_text(path, read_text(path))
     series, warnings = parse_series_data(data, file=str(path), lines=lines)
     series._source = path.resolve()
     return series, warnings

@@ -35,12 +35,17 @@ from .checks import check_whole_series
 from .errors import Problem
 from .i18n import LanguageCode, LocalizedText, localize
 from .timezones import ZoneNameError, check_zone_name, get_zone
+from .values import EmailAddress, OneLineText, WebAddress
 
 __all__ = [
+    "AttendanceSettings",
+    "CertificateSettings",
     "DateWindow",
     "DispatchSettings",
     "Document",
+    "FollowupSettings",
     "InfoSection",
+    "Material",
     "MeetingOptions",
     "Organiser",
     "PlatformSettings",
@@ -75,34 +80,58 @@ class SessionStatus(str, Enum):
 class Organiser(_Model):
     """Who runs the series; the ORGANIZER of calendar invitations and sender of messages."""
 
-    name: LocalizedText = Field(description="Organisation or person, as participants see it.")
-    email: str = Field(
-        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+    name: OneLineText = Field(description="Organisation or person, as participants see it.")
+    email: EmailAddress = Field(
         description="Address used as ORGANIZER in invitations and as the default sender.",
     )
-    url: str | None = Field(default=None, description="Web page of the organiser or series.")
+    url: WebAddress | None = Field(
+        default=None, description="Web page of the organiser or series (http or https).")
 
 
 class Document(_Model):
     """A document attached to a session, such as the full agenda in one language."""
 
     id: Identifier
-    title: LocalizedText
+    title: OneLineText
     language: LanguageCode | None = Field(
         default=None, description="Language of the document itself, if it has one."
     )
-    url: str | None = Field(default=None, description="Where the document is published.")
+    url: WebAddress | None = Field(
+        default=None, description="Where the document is published (http or https).")
     path: str | None = Field(
         default=None, description="A file next to the series file (relative path)."
     )
+
+
+def _web_address(value: str | None) -> str | None:
+    """``value`` if it is an http(s) address without spaces; ``ValueError`` otherwise."""
+    if value is not None and (not value.startswith(("https://", "http://"))
+                              or len(value.split()) != 1 or len(value) < 11):
+        raise ValueError("must be an http:// or https:// address, such as "
+                         "https://example.org/slides.pdf")
+    return value
+
+
+class Material(_Model):
+    """Something to read or watch after a session: slides, a report, a reading list."""
+
+    title: LocalizedText
+    url: str = Field(description="Where it is published (http:// or https://).")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        checked = _web_address(value)
+        assert checked is not None
+        return checked
 
 
 class Session(_Model):
     """One seminar of the series: a meeting, with its own link, on one date."""
 
     id: Identifier = Field(description="Unique in the series; never change it once published.")
-    label: LocalizedText | None = Field(default=None, description='Short label, e.g. "Day 1".')
-    title: LocalizedText
+    label: OneLineText | None = Field(default=None, description='Short label, e.g. "Day 1".')
+    title: OneLineText
     start: datetime = Field(
         description=(
             "Start. A wall time without offset (2021-10-28T17:00:00) is read in the series' "
@@ -119,12 +148,26 @@ class Session(_Model):
     )
     documents: list[Document] = Field(default_factory=list)
     status: SessionStatus = SessionStatus.scheduled
-    join_url: str | None = Field(
-        default=None, description="Fixed join link, for the `static` platform."
+    join_url: WebAddress | None = Field(
+        default=None, description="Fixed join link, for the `static` platform (http or https)."
     )
     passcode: SecretStr | None = Field(
         default=None, description="Passcode for the fixed join link (`static` platform)."
     )
+    materials: list[Material] = Field(
+        default_factory=list,
+        description="Slides and other material, sent after the session in the follow-up "
+        "messages (`dispatch.followup`).",
+    )
+    recording_url: str | None = Field(
+        default=None, description="Where the recording is published (http:// or https://); "
+        "sent after the session in the follow-up messages.",
+    )
+
+    @field_validator("recording_url")
+    @classmethod
+    def _recording(cls, value: str | None) -> str | None:
+        return _web_address(value)
 
     @model_validator(mode="after")
     def _end_or_duration(self) -> Session:
@@ -157,7 +200,8 @@ class Session(_Model):
     def texts(self) -> list[Any]:
         """Every human text of the session (for language checks)."""
         docs = [d.title for d in self.documents]
-        return [self.label, self.title, *self.topics, *self.exercises, *docs]
+        materials = [m.title for m in self.materials]
+        return [self.label, self.title, *self.topics, *self.exercises, *docs, *materials]
 
 
 class DateWindow(_Model):
@@ -177,7 +221,7 @@ class InfoSection(_Model):
     """A titled block of text on the event page, such as "What is Smart Specialisation?"."""
 
     id: Identifier
-    title: LocalizedText
+    title: OneLineText
     body: LocalizedText
 
 
@@ -223,6 +267,41 @@ class ReleaseRule(_Model):
         return value
 
 
+class FollowupSettings(_Model):
+    """Messages after each session: ``followup`` to those who came, ``missed`` to the others."""
+
+    after: timedelta = Field(
+        default=timedelta(hours=2),
+        description="How long after the session's end they go out (ISO 8601, e.g. PT2H), "
+        "once its attendance is known.",
+    )
+
+    @field_validator("after")
+    @classmethod
+    def _not_negative(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError("must not be negative, such as PT2H")
+        return value
+
+
+class CertificateSettings(_Model):
+    """Certificates of attendance, sent by email once the last session's attendance is known."""
+
+    min_sessions: int = Field(
+        default=1, ge=1, description="Sessions a person must have attended to get one."
+    )
+
+
+class AttendanceSettings(_Model):
+    """How attendance reports are read."""
+
+    min_minutes: int = Field(
+        default=10, ge=0, le=24 * 60,
+        description="Minutes in a session (overlapping stays merged) from which a person "
+        "counts as having attended it.",
+    )
+
+
 class DispatchSettings(_Model):
     """What is sent, when, and through which channels and transports."""
 
@@ -234,14 +313,14 @@ class DispatchSettings(_Model):
     reminder: ReleaseRule | None = Field(
         default=None, description="An optional reminder, e.g. {hours_before: 1, local_time: null}."
     )
-    sender: str | None = Field(
+    sender: EmailAddress | None = Field(
         default=None, description="From address of emails; default the organiser's."
     )
     transport: str | None = Field(
         default=None,
         description="Email transport URL: smtp://…, smtps://…, outbox:PATH or console:.",
     )
-    base_url: str | None = Field(
+    base_url: WebAddress | None = Field(
         default=None,
         description="Public URL of the event page; cancel and opt-in links in messages start "
         "with it",
@@ -259,6 +338,16 @@ class DispatchSettings(_Model):
     rate_limit: float | None = Field(
         default=None, gt=0, description="At most this many messages per second per transport."
     )
+    followup: FollowupSettings | None = Field(
+        default=None,
+        description="Send `followup` and `missed` messages after each session, e.g. "
+        "{after: PT2H}; without this section none are sent.",
+    )
+    certificates: CertificateSettings | None = Field(
+        default=None,
+        description="Email a certificate of attendance (PDF) to each person who attended at "
+        "least `min_sessions` sessions, e.g. {min_sessions: 3}.",
+    )
 
     @field_validator("channels")
     @classmethod
@@ -267,15 +356,6 @@ class DispatchSettings(_Model):
             raise ValueError("at least one channel is needed, e.g. [email]")
         if len(set(value)) != len(value):
             raise ValueError("a channel is listed twice")
-        return value
-
-    @field_validator("base_url")
-    @classmethod
-    def _base_url(cls, value: str | None) -> str | None:
-        if value is not None and (not value.startswith(("https://", "http://"))
-                                  or len(value.split()) != 1):
-            raise ValueError("must be the event page's address, such as "
-                             "https://events.example.org/s3")
         return value
 
 
@@ -300,8 +380,8 @@ class Series(_Model):
     """A seminar series: its texts, its sessions, and how meetings and messages are handled."""
 
     id: Identifier = Field(description="Stable id; keys the state database and calendar UIDs.")
-    title: LocalizedText
-    subtitle: LocalizedText | None = None
+    title: OneLineText
+    subtitle: OneLineText | None = None
     organiser: Organiser
     languages: list[LanguageCode] = Field(default_factory=lambda: ["en"], min_length=1)
     default_language: LanguageCode = "en"
@@ -318,6 +398,7 @@ class Series(_Model):
     registration: RegistrationSettings = Field(default_factory=RegistrationSettings)
     platform: PlatformSettings = Field(default_factory=PlatformSettings)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
+    attendance: AttendanceSettings = Field(default_factory=AttendanceSettings)
     sessions: list[Session] = Field(min_length=1)
 
     _source: Path | None = PrivateAttr(default=None)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from .attendance.storage import forget_person, person_rows
 from .roster import find_registration, registration_from_row
 from .seats import promote
 from .store import Store, ledger, lock, registrations
@@ -24,8 +25,10 @@ _LEDGER_EXPORT = ("session_id", "kind", "revision", "channel", "state", "attempt
 def export_person(store: Store, series_id: str, email: str) -> dict[str, Any]:
     """Every piece of data held on a person in a series, as JSON-ready data.
 
-    Their registration (all fields but the secret link token) and every message queued or
-    sent to them: kind, session, channel, state, attempts and times. Nobody else's data.
+    Their registration (all fields but the secret link token), every message queued or
+    sent to them (kind, session, channel, state, attempts and times) and every attendance
+    row that names them (session, name and email as the platform reported them, stays).
+    Nobody else's data.
     """
     with store.connect() as conn:
         row = find_registration(conn, series_id, email, token_ok=False)
@@ -33,11 +36,13 @@ def export_person(store: Store, series_id: str, email: str) -> dict[str, Any]:
             select(*(ledger.c[name] for name in _LEDGER_EXPORT))
             .where(ledger.c.registration_id == row["id"])
             .order_by(ledger.c.created_at, ledger.c.id)).mappings().all()
+        attendance = person_rows(conn, series_id, row["id"], row["email"])
     return {
         "series_id": series_id,
         "registration": registration_from_row(row).to_json(),
         "messages": [{k: v.isoformat() if isinstance(v, datetime) else v
                       for k, v in message.items()} for message in messages],
+        "attendance": attendance,
         "not_included": {"token": "the secret key of the person's cancel and confirm links"},
     }
 
@@ -66,7 +71,8 @@ class ErasureReport:
 
 def erase_person(store: Store, series: Series | str, email: str, *,
                  now: datetime | None = None) -> ErasureReport:
-    """Erase a person: their registration and unsent messages go, sent records stay anonymous.
+    """Erase a person: their registration, attendance and unsent messages go; sent records
+    stay, anonymous.
 
     Sent ledger rows keep only the random registration id (which nothing links to the person
     any more) and lose their last error text. Then the database files are purged of the
@@ -82,6 +88,7 @@ def erase_person(store: Store, series: Series | str, email: str, *,
         deleted = conn.execute(ledger.delete().where(mine, ledger.c.state != "sent")).rowcount
         kept = conn.execute(ledger.update().where(mine).values(last_error=None)).rowcount
         conn.execute(registrations.delete().where(registrations.c.id == row["id"]))
+        forget_person(conn, series_id, row["id"], row["email"])
         promoted = [] if known is None or now is None else promote(conn, known, now)
     if promoted and known is not None and now is not None:
         from .scheduler import schedule

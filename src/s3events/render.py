@@ -2,9 +2,10 @@
 
 Templates are packaged in ``s3events/templates/messages`` — for every kind
 (``confirmation``, ``waitlisted``, ``optin``, ``link``, ``reminder``, ``update``,
-``cancellation``) a ``KIND.subject.txt``, ``KIND.txt``, ``KIND.html`` and ``KIND.short.txt``
-(the short text for messaging apps). A series overrides any of them with a file of the
-same name in its ``dispatch.templates`` folder, or for one language only with
+``cancellation``, ``followup``, ``missed``, ``certificate``) a ``KIND.subject.txt``,
+``KIND.txt``, ``KIND.html`` and ``KIND.short.txt`` (the short text for messaging apps).
+A series overrides any of them with a file of the same name in its ``dispatch.templates``
+folder, or for one language only with
 ``KIND.LANG.FORMAT`` (``link.es.html``). Every template runs in Jinja2's sandbox; HTML is
 autoescaped, text is not. Fixed phrases are translated with ``_()`` from the catalogs in
 ``templates/messages/locale`` (English, Spanish, Portuguese); a message is in the
@@ -282,6 +283,9 @@ class MessageRenderer:
             "exercises": [series.text(t, lang) for t in session.exercises],
             "documents": [{"title": series.text(d.title, lang), "url": d.url}
                           for d in session.documents if d.url],
+            "materials": [{"title": series.text(m.title, lang), "url": m.url}
+                          for m in session.materials],
+            "recording_url": session.recording_url,
             "cancelled": session.cancelled,
             "when": _when(session.start, session.end, zone, lang),
             "organiser_when": _when(session.start, session.end, series.zone, lang),
@@ -296,7 +300,7 @@ class MessageRenderer:
         except jinja2.TemplatesNotFound:
             raise InputError(f"no template for message kind '{kind}' ({fmt}); known kinds: "
                              "confirmation, waitlisted, optin, link, reminder, update, "
-                             "cancellation") from None
+                             "cancellation, followup, missed, certificate") from None
         except jinja2.TemplateSyntaxError as exc:
             raise _template_error(exc) from None
 

@@ -16,7 +16,9 @@ rows they already have, and writes the difference in one short transaction per b
   than the one the person's link carried: a new invitation with that SEQUENCE. A link not
   yet sent is simply replaced by one with the new revision;
 - **cancellation** (METHOD:CANCEL) for a cancelled session, to those who were sent its link
-  or their confirmation; pending links and reminders of it become ``cancelled``.
+  or their confirmation; pending links and reminders of it become ``cancelled``;
+- **followup**, **missed** and **certificate** once sessions' attendance is known, when the
+  series asks for them (see :mod:`s3events.followups`).
 
 The opt-in email is not scheduled here: :func:`s3events.registrations.register` queues one
 each time a pending person registers (:func:`s3events.ledger.queue_message`); once the
@@ -40,6 +42,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from .followups import plan_after_sessions
 from .ledger import LedgerRow, ledger_key
 from .models import ReleaseRule, Series, Session
 from .provision import meeting_rows
@@ -384,6 +387,8 @@ def schedule(store: Store, series: Series, *, now: datetime, batch_size: int = 5
         else:
             _write(store, plan, report)
     report.waiting_for_meeting = planner.waiting
+    report.inserted += plan_after_sessions(store, series, now=now, dry_run=dry_run,
+                                           registration_ids=registration_ids)
     return report
 
 

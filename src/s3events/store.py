@@ -7,23 +7,23 @@ Where the state lives, first match wins: the ``--state`` option (a path or a URL
 ``S3EVENTS_STATE`` environment variable, ``.s3events/state.db`` in the current directory.
 
 Times are stored as UTC and always come back as aware UTC datetimes. The ledger holds no
-personal data: it refers to registrations by id, so erasing a person removes them from one
-table.
+personal data: it refers to registrations by id. Personal data lives in the registrations
+table and in the attendance table (who was seen in which session), so erasing a person
+removes them from those two.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import stat
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Engine,
@@ -35,32 +35,44 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
-    create_engine,
-    event,
+    inspect,
     text,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from .errors import StoreError
+from .errors import MissingStateError, StoreError
+from .stateengine import (
+    DEFAULT_STATE,
+    first_line,
+    given_state,
+    make_engine,
+    no_such_database,
+    prepare_sqlite_file,
+    resolve_state_url,
+    sqlite_path,
+)
+from .urls import redact_url
 
 __all__ = [
     "DEFAULT_STATE",
     "SCHEMA_VERSION",
     "Store",
     "UTCDateTime",
+    "attendance",
+    "attendance_sessions",
     "ledger",
     "lock",
     "meetings",
     "meta",
     "metadata",
     "open_store",
+    "open_store_or_empty",
     "registrations",
     "resolve_state_url",
     "utcnow",
 ]
 
-DEFAULT_STATE = Path(".s3events") / "state.db"
 SCHEMA_VERSION = 1
 
 
@@ -181,6 +193,47 @@ ledger = Table(
 Index("ix_ledger_due", ledger.c.series_id, ledger.c.state, ledger.c.due_at)
 Index("ix_ledger_registration", ledger.c.registration_id)
 
+#: Who was seen in a session: one row per participant a platform or a report names.
+#: Personal data (names, emails), matched to a registration where one fits.
+attendance = Table(
+    "s3e_attendance",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("series_id", String(64), nullable=False),
+    Column("session_id", String(64), nullable=False),
+    # where the row came from: platform, poll, callback, or import:FORMAT
+    Column("source", String(32), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("email", String(320)),
+    Column("email_key", String(320)),
+    Column("identity", String(256)),
+    Column("registration_id", String(32)),
+    Column("matched_by", String(16)),  # identity, email, name; NULL: unmatched
+    # [[join, leave], …] as ISO 8601 UTC; exact: one interval per stay (else first join to
+    # last leave, with ``seconds`` the time actually spent)
+    Column("intervals", JSON, nullable=False, default=list),
+    Column("exact", Boolean, nullable=False, default=True),
+    Column("seconds", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+Index("ix_attendance_session", attendance.c.series_id, attendance.c.session_id)
+Index("ix_attendance_registration", attendance.c.registration_id)
+
+#: Per session: whether its attendance is known (``complete``) or being polled. No
+#: personal data.
+attendance_sessions = Table(
+    "s3e_attendance_sessions",
+    metadata,
+    Column("series_id", String(64), primary_key=True),
+    Column("session_id", String(64), primary_key=True),
+    Column("state", String(16), nullable=False),  # polling, complete
+    Column("source", String(32), nullable=False),
+    Column("participants", Integer, nullable=False, default=0),
+    Column("last_poll_at", UTCDateTime()),
+    Column("completed_at", UTCDateTime()),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
 
 def lock(conn: Connection, name: str) -> None:
     """Serialise writers that take the lock ``name`` until the transaction ends.
@@ -196,39 +249,6 @@ def lock(conn: Connection, name: str) -> None:
     else:
         conn.execute(meta.update().where(meta.c.key == "schema_version")
                      .values(value=meta.c.value))
-
-
-def resolve_state_url(state: str | os.PathLike[str] | None = None,
-                      environ: Mapping[str, str] | None = None) -> str:
-    """The database URL for ``--state``, ``S3EVENTS_STATE`` or the default file."""
-    environ = os.environ if environ is None else environ
-    value = str(state) if state else environ.get("S3EVENTS_STATE") or str(DEFAULT_STATE)
-    if "://" in value:
-        if value.startswith(("postgresql://", "postgres://")):
-            return "postgresql+psycopg://" + value.split("://", 1)[1]
-        return value
-    return f"sqlite:///{Path(value).expanduser().absolute()}"
-
-
-def _prepare_sqlite_file(url: str) -> None:
-    path = Path(url.removeprefix("sqlite:///"))
-    if str(path) in ("", ":memory:"):
-        return
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if not path.exists():
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-        os.close(fd)
-    os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA secure_delete=ON")  # erased personal data is overwritten
-    cursor.close()
 
 
 class Store:
@@ -255,13 +275,24 @@ class Store:
                 yield conn
         except SQLAlchemyError as exc:
             raise StoreError(f"state database {self.url}: {type(exc).__name__}: "
-                             f"{str(exc).splitlines()[0]}") from exc
+                             f"{first_line(exc)}") from exc
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
         """A connection for reading (or for explicit transactions)."""
         with self.engine.connect() as conn:
             yield conn
+
+    def has_schema(self) -> bool:
+        """True when the database exists and holds the s3events tables."""
+        try:
+            with self.engine.connect() as conn:
+                return bool(inspect(conn).has_table(meta.name))
+        except OperationalError as exc:
+            if no_such_database(exc):
+                return False
+            raise StoreError(f"cannot open state database {self.url}: "
+                             f"{first_line(exc)}") from exc
 
     def create_schema(self) -> None:
         """Create missing tables and record the schema version."""
@@ -280,7 +311,7 @@ class Store:
                         f"than this s3events ({SCHEMA_VERSION}); upgrade s3events")
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open state database {self.url}: "
-                             f"{str(exc).splitlines()[0]}") from exc
+                             f"{first_line(exc)}") from exc
 
     def purge_deleted(self) -> bool:
         """Make deleted rows unrecoverable from the database files; True when fully done.
@@ -289,9 +320,9 @@ class Store:
         rebuilds the file, then a ``TRUNCATE`` checkpoint copies the write-ahead log into it
         and empties the ``-wal`` file. False when another process holds a read transaction
         that keeps the log from being emptied; the next checkpoint finishes the job.
-        PostgreSQL: ``VACUUM`` on the registrations and ledger tables, so dead rows are
-        removed from the pages (their copies in the server's WAL archive and backups follow
-        the operator's retention).
+        PostgreSQL: ``VACUUM`` on the registrations, ledger and attendance tables, so dead
+        rows are removed from the pages (their copies in the server's WAL archive and
+        backups follow the operator's retention).
         """
         try:
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -299,11 +330,12 @@ class Store:
                     conn.execute(text("VACUUM"))
                     busy = conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)")).first()
                     return busy is not None and busy[0] == 0
-                conn.execute(text(f"VACUUM {registrations.name}, {ledger.name}"))
+                conn.execute(text(f"VACUUM {registrations.name}, {ledger.name}, "
+                                  f"{attendance.name}"))
                 return True
         except SQLAlchemyError as exc:
             raise StoreError(f"state database {self.url}: cannot purge deleted rows: "
-                             f"{str(exc).splitlines()[0]}") from exc
+                             f"{first_line(exc)}") from exc
 
     def close(self) -> None:
         """Release all connections."""
@@ -321,22 +353,44 @@ class Store:
 
 def open_store(state: str | os.PathLike[str] | None = None, *,
                environ: Mapping[str, str] | None = None, create: bool = True) -> Store:
-    """Open (and by default create) the state database named by ``state``."""
+    """Open the state database named by ``state`` (see the module doc for where it lives).
+
+    With ``create`` (provision, registrations import, serve) a missing SQLite file is
+    created, and missing tables in any database. Without it (commands that only read the
+    state) a database that does not exist — a missing file, a PostgreSQL database that is
+    not there or has no s3events tables — raises
+    :class:`~s3events.errors.MissingStateError` and nothing is created. A URL that cannot be
+    read raises :class:`~s3events.errors.InputError`; no message shows its password.
+    """
+    given = given_state(state, environ)
+    where = redact_url(given)
     url = resolve_state_url(state, environ)
-    kwargs: dict[str, Any] = {"future": True}
-    if url.startswith("sqlite:///"):
-        _prepare_sqlite_file(url)
-        kwargs["connect_args"] = {"timeout": 30}
+    path = sqlite_path(url)
+    if path is not None and not create and not path.is_file():
+        raise MissingStateError(where)
+    store = Store(make_engine(url, where))
     try:
-        engine = create_engine(url, **kwargs)
-    except (SQLAlchemyError, ImportError) as exc:
-        hint = " (pip install 's3events[postgresql]')" if "postgresql" in url else ""
-        raise StoreError(f"cannot use state database {url.split('@')[-1]}: {exc}{hint}") from exc
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-    store = Store(engine)
-    if create:
+        if path is not None and create:
+            prepare_sqlite_file(path)
+        if not create and not store.has_schema():
+            raise MissingStateError(where)
         store.create_schema()
+    except BaseException:
+        store.close()
+        raise
     return store
+
+
+def open_store_or_empty(state: str | os.PathLike[str] | None = None, *,
+                        environ: Mapping[str, str] | None = None) -> tuple[Store, bool]:
+    """The state database named by ``state``, or an empty one in memory when it is missing.
+
+    For commands that show what a first run would do (``plan`` before any ``provision``):
+    nothing is created on disk. Returns the store and whether the named database exists.
+    """
+    try:
+        return open_store(state, environ=environ, create=False), True
+    except MissingStateError:
+        return open_store("sqlite://"), False
 
 

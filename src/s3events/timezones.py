@@ -8,20 +8,20 @@ America, and zones that stopped observing DST, come out right without special ca
 
 from __future__ import annotations
 
-import difflib
 import functools
-import importlib.resources
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo
+
+from .zonecheck import ZoneNameError, check_zone_name, suggest_zones
+from .zonecheck import zone_tab as _zone_table
 
 if TYPE_CHECKING:
     from .models import Series
 
 __all__ = [
-    "AMBIGUOUS_ABBREVIATIONS",
     "LocalTimeKind",
     "TimetableRow",
     "ZoneNameError",
@@ -37,105 +37,12 @@ __all__ = [
     "to_zone",
 ]
 
-#: Zone names in the tz database that read like abbreviations. They mean different things to
-#: different readers (CST is Central US, China and Cuba), so series files must use a
-#: location-based name; these are the usual intended zones, offered as suggestions.
-AMBIGUOUS_ABBREVIATIONS: dict[str, tuple[str, ...]] = {
-    "CET": ("Europe/Brussels", "Europe/Paris", "Europe/Berlin", "Europe/Madrid"),
-    "CEST": ("Europe/Brussels", "Europe/Paris", "Europe/Berlin", "Europe/Madrid"),
-    "MET": ("Europe/Brussels", "Europe/Paris", "Europe/Berlin"),
-    "WET": ("Europe/Lisbon", "Atlantic/Canary"),
-    "EET": ("Europe/Athens", "Europe/Helsinki", "Europe/Bucharest"),
-    "EST": ("America/New_York", "America/Toronto", "America/Bogota", "America/Cancun"),
-    "EDT": ("America/New_York", "America/Toronto"),
-    "EST5EDT": ("America/New_York", "America/Toronto"),
-    "CST": ("America/Chicago", "America/Mexico_City", "Asia/Shanghai", "America/Havana"),
-    "CDT": ("America/Chicago", "America/Havana"),
-    "CST6CDT": ("America/Chicago", "America/Winnipeg"),
-    "MST": ("America/Denver", "America/Phoenix", "America/Hermosillo"),
-    "MST7MDT": ("America/Denver", "America/Edmonton"),
-    "PST": ("America/Los_Angeles", "America/Vancouver", "America/Tijuana"),
-    "PST8PDT": ("America/Los_Angeles", "America/Vancouver"),
-    "HST": ("Pacific/Honolulu",),
-    "BST": ("Europe/London",),
-    "IST": ("Asia/Kolkata", "Europe/Dublin", "Asia/Jerusalem"),
-    "GMT": ("UTC", "Europe/London"),
-    "ART": ("America/Argentina/Buenos_Aires",),
-    "BRT": ("America/Sao_Paulo",),
-    "CLT": ("America/Santiago",),
-    "PET": ("America/Lima",),
-    "COT": ("America/Bogota",),
-}
-
-_ALLOWED_PLAIN = {"UTC", "Etc/UTC"}
-
-
-class ZoneNameError(ValueError):
-    """A zone name that is not a usable IANA name; the message suggests the closest ones."""
-
-    def __init__(self, message: str, suggestions: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.suggestions = list(suggestions)
-
-
-@functools.lru_cache(maxsize=1)
-def _zone_names() -> tuple[str, ...]:
-    return tuple(sorted(available_timezones()))
-
 
 @functools.lru_cache(maxsize=512)
 def get_zone(name: str) -> ZoneInfo:
     """The :class:`~zoneinfo.ZoneInfo` for an IANA name, after :func:`check_zone_name`."""
     check_zone_name(name)
     return ZoneInfo(name)
-
-
-def suggest_zones(name: str, limit: int = 4) -> list[str]:
-    """The IANA names closest to ``name`` (spelling, case, spaces, city part)."""
-    key = name.strip().replace(" ", "_")
-    upper = key.upper()
-    if upper in AMBIGUOUS_ABBREVIATIONS:
-        return list(AMBIGUOUS_ABBREVIATIONS[upper])[:limit]
-    names = _zone_names()
-    by_lower = {n.lower(): n for n in names}
-    if key.lower() in by_lower:
-        return [by_lower[key.lower()]]
-    canonical = {zone for zones in _zone_table().values() for zone in zones}
-    cities: dict[str, str] = {}
-    for zone in sorted(names, key=lambda n: n in canonical):  # canonical names win
-        if "/" in zone:
-            cities[zone.rsplit("/", 1)[-1].lower()] = zone
-    found = [cities[c] for c in difflib.get_close_matches(key.lower(), cities, n=limit)]
-    for match in difflib.get_close_matches(key.lower(), by_lower, n=limit):
-        if by_lower[match] not in found:
-            found.append(by_lower[match])
-    return found[:limit]
-
-
-def check_zone_name(name: str) -> str:
-    """Return ``name`` if it is a location-based IANA zone, else raise :class:`ZoneNameError`."""
-    if not isinstance(name, str) or not name.strip():
-        raise ZoneNameError("a time zone is required, as an IANA name such as Europe/Brussels")
-    upper = name.strip().upper()
-    if upper in AMBIGUOUS_ABBREVIATIONS or (
-        name not in _ALLOWED_PLAIN and "/" not in name and name in _zone_names()
-    ):
-        options = suggest_zones(name)
-        hint = f"; did you mean {', '.join(options)}?" if options else ""
-        raise ZoneNameError(
-            f"'{name}' is an abbreviation that means different zones to different readers; "
-            f"use a location-based IANA name{hint}",
-            options,
-        )
-    if name in _ALLOWED_PLAIN or name in _zone_names():
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError) as exc:  # pragma: no cover - broken tzdata
-            raise ZoneNameError(f"time zone '{name}' cannot be loaded: {exc}") from exc
-        return name
-    options = suggest_zones(name)
-    hint = f"; did you mean {', '.join(options)}?" if options else ""
-    raise ZoneNameError(f"unknown time zone '{name}'{hint}", options)
 
 
 LocalTimeKind = Literal["ok", "gap", "ambiguous"]
@@ -182,20 +89,6 @@ _MAIN_ZONE_OVERRIDES = {
     "CA": "America/Toronto",
     "RU": "Europe/Moscow",
 }
-
-
-@functools.lru_cache(maxsize=1)
-def _zone_table() -> dict[str, tuple[str, ...]]:
-    """Country code → zones, in the order of the tz database's ``zone.tab`` (tzdata)."""
-    text = importlib.resources.files("tzdata").joinpath("zoneinfo/zone.tab").read_text(
-        encoding="utf-8"
-    )
-    table: dict[str, list[str]] = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            fields = line.split("\t")
-            table.setdefault(fields[0], []).append(fields[2])
-    return {code: tuple(zones) for code, zones in table.items()}
 
 
 def country_zones(country: str) -> list[str]:

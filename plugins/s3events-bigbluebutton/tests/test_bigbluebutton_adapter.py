@@ -528,6 +528,22 @@ class TestBigBlueButtonContract(PlatformContract):
                   meeting: Meeting) -> None:
         rsps.get(f"{API}/getMeetingInfo", body=NOT_FOUND)
 
+    def mock_attendance_now(self, rsps: responses.RequestsMock, meeting: Meeting,
+                            request: MeetingRequest, *, running: bool) -> list[str]:
+        if not running:
+            rsps.get(f"{API}/getMeetingInfo", body=NOT_FOUND)
+            return []
+        attendees = "".join(
+            f"<attendee><userID>{uid}</userID><fullName>{name}</fullName><role>VIEWER</role>"
+            f"<isPresenter>false</isPresenter><clientType>HTML5</clientType></attendee>"
+            for uid, name in (("reg-1", "Zoë Ñúñez"), ("reg-2", "李小龍")))
+        rsps.get(f"{API}/getMeetingInfo", body=(
+            "<response><returncode>SUCCESS</returncode><meetingName>Contract</meetingName>"
+            f"<meetingID>{meeting.meeting_id}</meetingID><running>true</running>"
+            f"<participantCount>2</participantCount><attendees>{attendees}</attendees>"
+            "</response>").encode())
+        return ["Zoë Ñúñez", "李小龍"]
+
     def test_secrets_and_host_url_never_logged(self) -> None:
         """The kit's check, with the failing calls made by ``prepare``: ``create_meeting``
         calls nothing here, so it cannot fail with a vendor error."""

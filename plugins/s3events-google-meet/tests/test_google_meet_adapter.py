@@ -20,6 +20,7 @@ import s3events_google_meet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
+from responses import matchers
 from s3events_google_meet import GoogleMeetAdapter, GoogleMeetOptions
 from s3events_google_meet.events import event_body, event_id_for
 
@@ -60,6 +61,7 @@ REFRESH_TOKEN = "1//refresh-token-value"
 START = datetime(2021, 10, 28, 15, 0, tzinfo=timezone.utc)
 NOW = START - timedelta(days=20)
 MEET = "https://meet.google.com/abc-defg-hij"
+MEET_API = "https://meet.googleapis.com/v2"
 
 
 def make_request(**changes: Any) -> MeetingRequest:
@@ -712,6 +714,8 @@ class TestGoogleMeetContract(PlatformContract):
     secret_values = ("ya29.contract-access-token",)
     spec = SPEC
     spec_base_url = API
+    attendance_spec = "google-meet-v2-discovery.json"
+    attendance_spec_base_url = "https://meet.googleapis.com"
 
     def mock_auth(self, rsps: responses.RequestsMock) -> None:
         rsps.post(TOKEN_URL, json={"access_token": "ya29.contract-access-token",
@@ -723,6 +727,8 @@ class TestGoogleMeetContract(PlatformContract):
         return google_error(status, reason, f"simulated HTTP {status}")
 
     def route(self, operation: str, meeting_id: str) -> tuple[str, str]:
+        if operation == "attendance":
+            return ("GET", f"{MEET_API}/conferenceRecords")
         method = {"create": "POST", "get": "GET", "update": "PATCH", "delete": "DELETE"}
         url = EVENTS if operation == "create" else f"{EVENTS}/{meeting_id}"
         return method[operation], url
@@ -751,6 +757,31 @@ class TestGoogleMeetContract(PlatformContract):
                   meeting: Meeting) -> None:
         rsps.get(f"{EVENTS}/{event_id_for(request.marker)}", json=self._event(request))
 
+    def mock_attendance(self, rsps: responses.RequestsMock, meeting: Meeting,
+                        request: MeetingRequest) -> list[str]:
+        def at(minutes: int) -> str:
+            return (request.start + timedelta(minutes=minutes)).isoformat().replace(
+                "+00:00", "Z")
+
+        conference = "conferenceRecords/contract-1"
+        rsps.get(f"{MEET_API}/conferenceRecords", json={"conferenceRecords": [
+            {"name": conference, "startTime": at(-1), "endTime": at(150)}]})
+        people = [(f"{conference}/participants/{n}", name, spans) for n, name, spans in (
+            ("p1", "Zoë", [(0, 40), (55, 150)]), ("p2", "Ana", [(2, 150)]),
+            ("p3", "李", [(5, 90)]))]
+        listed = [{"name": path, "signedinUser": {"user": f"users/{path[-2:]}",
+                                                  "displayName": name}}
+                  for path, name, _spans in people]
+        url = f"{MEET_API}/{conference}/participants"
+        rsps.get(url, json={"participants": listed[2:]},
+                 match=[matchers.query_param_matcher({"pageSize": "100", "pageToken": "2"})])
+        rsps.get(url, json={"participants": listed[:2], "nextPageToken": "2"},
+                 match=[matchers.query_param_matcher({"pageSize": "100"})])
+        for path, _name, spans in people:
+            rsps.get(f"{MEET_API}/{path}/participantSessions", json={"participantSessions": [
+                {"name": f"{path}/participantSessions/{i}", "startTime": at(join),
+                 "endTime": at(leave)} for i, (join, leave) in enumerate(spans)]})
+        return [name for _path, name, _spans in people]
 
 class GoogleMeetForgetsTheNewStart(GoogleMeetAdapter):
     """Sends an update with the meeting's old start time."""

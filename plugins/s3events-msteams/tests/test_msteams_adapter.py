@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
@@ -14,6 +14,7 @@ import pytest
 import requests
 import responses
 from pydantic import SecretStr
+from responses import matchers
 from s3events_msteams import TeamsAdapter, TeamsOptions
 from s3events_msteams.payload import lobby_scope
 
@@ -474,6 +475,8 @@ class TestTeamsContract(PlatformContract):
     def route(self, operation: str, meeting_id: str) -> Route:
         if operation == "create":
             return ("POST", CREATE_URL)
+        if operation == "attendance":
+            return ("GET", f"{MEETINGS}/{meeting_id}/attendanceReports")
         method = {"get": "GET", "update": "PATCH", "delete": "DELETE"}[operation]
         return (method, f"{MEETINGS}/{meeting_id}")
 
@@ -494,6 +497,30 @@ class TestTeamsContract(PlatformContract):
     def mock_delete(self, rsps: responses.RequestsMock, meeting: Meeting) -> None:
         rsps.add(responses.DELETE, f"{MEETINGS}/{meeting.meeting_id}", status=204)
 
+    def mock_attendance(self, rsps: responses.RequestsMock, meeting: Meeting,
+                        request: MeetingRequest) -> list[str]:
+        def at(minutes: int) -> str:
+            moment = request.start + timedelta(minutes=minutes)
+            return moment.strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
+
+        def record(name: str, *stays: tuple[int, int]) -> dict[str, Any]:
+            return {"id": name, "emailAddress": f"{name.lower()}@contoso.com",
+                    "role": "Attendee", "identity": {"id": f"user-{name}", "displayName": name},
+                    "totalAttendanceInSeconds": sum((b - a) * 60 for a, b in stays),
+                    "attendanceIntervals": [
+                        {"joinDateTime": at(a), "leaveDateTime": at(b),
+                         "durationInSeconds": (b - a) * 60} for a, b in stays]}
+
+        reports = f"{MEETINGS}/{meeting.meeting_id}/attendanceReports"
+        rsps.add(responses.GET, reports, json={"value": [
+            {"id": "r1", "totalParticipantCount": 3, "meetingStartDateTime": at(-1),
+             "meetingEndDateTime": at(150)}]})
+        records = f"{reports}/r1/attendanceRecords"
+        rsps.add(responses.GET, f"{records}?$skiptoken=2", json={"value": [record("Li", (5, 90))]})
+        rsps.add(responses.GET, records, match=[matchers.query_string_matcher("")], json={
+            "value": [record("Zoe", (0, 40), (55, 150)), record("Ana", (2, 150))],
+            "@odata.nextLink": f"{records}?$skiptoken=2"})
+        return ["Zoe", "Ana", "Li"]
 
 class TeamsForgetsTheNewStart(TeamsAdapter):
     """Sends an update with the meeting's old start time."""

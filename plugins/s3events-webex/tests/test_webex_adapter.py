@@ -571,8 +571,8 @@ class TestWebexContract(PlatformContract):
         return {"message": f"simulated HTTP {status}", "trackingId": f"CONTRACT_{status}"}
 
     def route(self, operation: str, meeting_id: str) -> Route:
-        if operation == "create":
-            return ("POST", f"{BASE}/meetings")
+        if operation in ("create", "attendance"):
+            return ("POST" if operation == "create" else "GET", f"{BASE}/meetings")
         method = {"get": "GET", "update": "PATCH", "delete": "DELETE"}[operation]
         return (method, f"{BASE}/meetings/{meeting_id}")
 
@@ -599,6 +599,31 @@ class TestWebexContract(PlatformContract):
                  json={"items": [listed(request, meeting.meeting_id, [request.marker])]})
         self.mock_get(rsps, meeting)
 
+    def mock_attendance(self, rsps: responses.RequestsMock, meeting: Meeting,
+                        request: MeetingRequest) -> list[str]:
+        def at(minutes: int) -> str:
+            return (request.start + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        def person(name: str, *stays: tuple[int, int]) -> dict[str, Any]:
+            devices = [{"deviceType": "webex_meeting_center_mac", "joinedTime": at(join),
+                        "leftTime": at(leave), "durationSecond": (leave - join) * 60}
+                       for join, leave in stays]
+            return {"id": f"p-{name}", "displayName": name, "state": "end",
+                    "email": f"{name.lower()}@example.org", "devices": devices,
+                    "joinedTime": at(stays[0][0]), "leftTime": at(stays[-1][1])}
+
+        instance = f"{meeting.meeting_id}_I_1"
+        listed = webex_meeting(request, id=instance, meetingSeriesId=meeting.meeting_id,
+                               meetingType="meeting", state="ended", start=at(-1), end=at(150),
+                               hostUserId="Y2lzY29zcGFyazovL3Vz", hostDisplayName="Host",
+                               enabledBreakoutSessions=False)
+        rsps.add(responses.GET, f"{BASE}/meetings", json={"items": [listed]})
+        second = f"{BASE}/meetingParticipants?meetingId={instance}&max=100&cursor=2"
+        rsps.add(responses.GET, second, json={"items": [person("Li", (5, 90))]})
+        rsps.add(responses.GET, f"{BASE}/meetingParticipants",
+                 json={"items": [person("Zoe", (0, 40), (55, 150)), person("Ana", (2, 150))]},
+                 headers={"Link": f'<{second}>; rel="next"'})
+        return ["Zoe", "Ana", "Li"]
 
 class WebexForgetsTheNewStart(WebexAdapter):
     """Sends an update with the meeting's old start time."""

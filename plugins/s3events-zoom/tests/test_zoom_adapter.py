@@ -14,7 +14,7 @@ import base64
 import json
 import logging
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -656,6 +656,8 @@ class TestZoomContract(PlatformContract):
     def route(self, operation: str, meeting_id: str) -> Route:
         if operation == "create":
             return ("POST", CREATE_URL)
+        if operation == "attendance":
+            return ("GET", f"{BASE}/past_meetings/{meeting_id}/instances")
         method = {"get": "GET", "update": "PATCH", "delete": "DELETE"}[operation]
         return (method, f"{BASE}/meetings/{meeting_id}")
 
@@ -684,6 +686,27 @@ class TestZoomContract(PlatformContract):
                    topic=request.topic)]})
         self.mock_get(rsps, meeting)
 
+    def mock_attendance(self, rsps: responses.RequestsMock, meeting: Meeting,
+                        request: MeetingRequest) -> list[str]:
+        def at(minutes: int) -> str:
+            return (request.start + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        def row(name: str, join: int, leave: int, user: str) -> dict[str, object]:
+            return {"id": user, "name": name, "user_email": f"{user}@example.org",
+                    "join_time": at(join), "leave_time": at(leave),
+                    "duration": (leave - join) * 60, "status": "in_meeting"}
+
+        rsps.add(responses.GET, f"{BASE}/past_meetings/{meeting.meeting_id}/instances",
+                 json={"meetings": [{"uuid": "/contract//run==", "start_time": at(-1)}]})
+        url = f"{BASE}/past_meetings/%252Fcontract%252F%252Frun%253D%253D/participants"
+        pages = [[row("Zoë", 0, 40, "zoe"), row("Ana", 2, 150, "ana")],
+                 [row("Zoë", 55, 150, "zoe"), row("李", 5, 90, "li")]]
+        for number, rows in enumerate(pages):
+            query = {"page_size": "300", **({"next_page_token": "next"} if number else {})}
+            rsps.add(responses.GET, url, match=[matchers.query_param_matcher(query)],
+                     json={"participants": rows, "page_size": 300,
+                           "next_page_token": "" if number else "next"})
+        return ["Zoë", "Ana", "李"]
 
 class ZoomForgetsTheNewStart(ZoomAdapter):
     """Sends an update with the meeting's old start time."""

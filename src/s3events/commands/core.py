@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..cli import series_argument
 from ..errors import InputError
+from ..terminal import clean, safe
 
 if TYPE_CHECKING:
     from ..models import Series
@@ -30,7 +32,7 @@ def _load(path: str) -> Series:
 
     series, warnings = load_series_with_warnings(path)
     for warning in warnings:
-        click.echo(str(warning), err=True)
+        click.echo(clean(warning), err=True)
     return series
 
 
@@ -124,32 +126,97 @@ def times(series_path: str, zones: tuple[str, ...], as_json: bool, lang: str | N
 
 
 def _print_table(rows: list[TimetableRow], lang: str) -> None:
-    from babel.dates import format_interval, format_skeleton
+    """The timetable in the widest layout that fits the terminal, never a cut cell.
+
+    A boxed table with titles, then without titles, then a table without box lines; when
+    none fits (many zones, a long session id, a narrow terminal), one block per session
+    with a line per zone.
+    """
     from rich.console import Console
-    from rich.table import Table
 
     from ..agenda import babel_locale
 
     locale = babel_locale(lang)
-    console = Console()
+    console = Console(highlight=False, emoji=False)
     zones = list(rows[0].local) if rows else []
-    # Titles only when the terminal has room for them next to the zone columns.
-    with_titles = console.width - 12 - 18 * len(zones) >= 20
-    table = Table(show_lines=True)
+    cells = [[_when(*row.local[zone], locale) for zone in zones] for row in rows]
+    boxed = _table(rows, zones, cells, titles=False, boxed=True)
+    width = _natural_width(boxed)
+    if width + _TITLE_ROOM <= console.width:
+        console.print(_table(rows, zones, cells, titles=True, boxed=True))
+    elif width <= console.width:
+        console.print(boxed)
+    elif _natural_width(plain := _table(rows, zones, cells, titles=False,
+                                        boxed=False)) <= console.width:
+        console.print(plain)
+    else:
+        _print_blocks(console, rows, zones, cells)
+
+
+#: What a title column needs beside the others: its border, padding and 20 characters.
+_TITLE_ROOM = 23
+
+
+def _natural_width(table: Any) -> int:
+    """The width ``table`` takes when nothing is wrapped or cut."""
+    import io
+
+    from rich.cells import cell_len
+    from rich.console import Console
+
+    out = io.StringIO()
+    Console(width=10_000, file=out, highlight=False, emoji=False).print(table)
+    return max((cell_len(line.rstrip()) for line in out.getvalue().splitlines()), default=0)
+
+
+def _when(start: datetime, end: datetime, locale: Any) -> tuple[str, str]:
+    """A session in one zone as (date, "17:00–19:30"), "+1" when it ends the next day."""
+    from babel.dates import format_skeleton
+
+    later = (end.date() - start.date()).days
+    hours = [format_skeleton("Hm", moment, locale=locale) for moment in (start, end)]
+    span = "–".join(hours) + (f" +{later}" if later else "")
+    return format_skeleton("MMMEd", start, locale=locale), span
+
+
+def _table(rows: list[TimetableRow], zones: list[str], cells: list[list[tuple[str, str]]], *,
+           titles: bool, boxed: bool) -> Any:
+    from rich import box
+    from rich.table import Table
+
+    table = (Table(show_lines=True) if boxed
+             else Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, leading=1))
     table.add_column("Session", no_wrap=True)
-    if with_titles:
-        table.add_column("Title", min_width=20)
+    if titles:
+        table.add_column("Title", min_width=20, overflow="fold")
     for zone in zones:
-        table.add_column(zone.replace("/", "/\n", 1), no_wrap=True)
-    for row in rows:
-        cells = []
-        for start, end in (row.local[z] for z in zones):
-            day = format_skeleton("MMMEd", start, locale=locale)
-            span = format_interval(start, end, "Hm", locale=locale)
-            later = (end.date() - start.date()).days
-            cells.append(f"{day}\n{span}" + (f" (+{later})" if later else ""))
-        table.add_row(row.session, *([row.title] if with_titles else []), *cells)
-    console.print(table)
+        table.add_column(zone.replace("/", "/\n"), no_wrap=True)
+    for row, row_cells in zip(rows, cells, strict=True):
+        title = [safe(row.title)] if titles else []
+        times = ("\n".join(safe(line) for line in cell) for cell in row_cells)
+        table.add_row(safe(row.session), *title, *times)
+    return table
+
+
+def _print_blocks(console: Any, rows: list[TimetableRow], zones: list[str],
+                  cells: list[list[tuple[str, str]]]) -> None:
+    """One block per session: its id and title (wrapped), then each zone with its time,
+    on one line when it fits, else the time on the line below the zone."""
+    from rich.cells import cell_len
+
+    width = max(len(zone) for zone in zones)
+    for row, row_cells in zip(rows, cells, strict=True):
+        console.print(f"[bold]{safe(row.session)}[/bold]  {safe(row.title)}")
+        days = max(cell_len(day) for day, _ in row_cells)
+        spans = max(cell_len(span) for _, span in row_cells)
+        one_line = 2 + width + 2 + days + 2 + spans <= console.width
+        for zone, (day, span) in zip(zones, row_cells, strict=True):
+            when = f"{safe(day)}{' ' * (days - cell_len(day))}  {safe(span)}"
+            if one_line:
+                console.print(f"  {zone:<{width}}  {when}")
+            else:
+                console.print(f"  {zone}\n    {when}")
+        console.print()
 
 
 @click.command()

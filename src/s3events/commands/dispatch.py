@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..cli import now_option, parse_now, series_argument, state_option
+from ..terminal import clean, safe
 
 if TYPE_CHECKING:
     from ..dispatch import DispatchReport
@@ -33,9 +34,10 @@ base_url_option = click.option(
 
 @contextmanager
 def _opened(state: str | None) -> Iterator[Store]:
+    """The state database; a missing one is an error (these commands never create it)."""
     from ..store import open_store
 
-    store = open_store(state)
+    store = open_store(state, create=False)
     try:
         yield store
     finally:
@@ -123,7 +125,7 @@ def dispatch(series_path: str, now: str | None, state: str | None, transport: st
     for line in _summary(report, dry_run=dry_run):
         click.echo(line)
     for problem in report.problems:
-        click.echo(f"error: {problem}", err=True)
+        click.echo(f"error: {clean(problem)}", err=True)
     if report.problems:
         from ..errors import ServiceError
 
@@ -161,7 +163,7 @@ def _status_table(series_id: str, rows: list[dict[str, Any]]) -> None:
 
     from ..ledger import STATES
 
-    table = Table(title=f"Messages of {series_id}")
+    table = Table(title=f"Messages of {safe(series_id)}")
     table.add_column("session")
     table.add_column("kind")
     for state in STATES:
@@ -170,10 +172,10 @@ def _status_table(series_id: str, rows: list[dict[str, Any]]) -> None:
     for row in rows:
         grouped[(row["session"], row["kind"])][row["state"]] = row["count"]
     for (session, kind), counts in grouped.items():
-        table.add_row(session, kind, *(str(counts.get(s, "")) for s in STATES))
+        table.add_row(safe(session), safe(kind), *(str(counts.get(s, "")) for s in STATES))
     console = Console(width=max(100, Console().width))
     if not rows:
-        console.print(f"no messages yet for {series_id}")
+        console.print(f"no messages yet for {safe(series_id)}")
         return
     console.print(table)
 
@@ -185,9 +187,11 @@ def _status_table(series_id: str, rows: list[dict[str, Any]]) -> None:
 @click.option("--registration", "email", metavar="EMAIL", required=True,
               help="The participant, by email.")
 @click.option("--session", "session_id", metavar="ID", default=None,
-              help="The session (needed for link, reminder, update and cancellation).")
+              help="The session (needed for link, reminder, update, cancellation, followup "
+                   "and missed).")
 @click.option("--kind", type=click.Choice(["confirmation", "waitlisted", "optin", "link",
-                                           "reminder", "update", "cancellation"]),
+                                           "reminder", "update", "cancellation", "followup",
+                                           "missed", "certificate"]),
               default="link", show_default=True)
 @click.option("--channel", default="email", show_default=True,
               help="Render as for this channel (email, or a messaging channel's short text).")
@@ -204,18 +208,25 @@ def preview(series_path: str, state: str | None, now: str | None, email: str,
     from ..loading import load_series
 
     series = load_series(series_path)
-    if kind in ("link", "reminder", "update", "cancellation") and session_id is None:
+    if kind in ("link", "reminder", "update", "cancellation", "followup", "missed") \
+            and session_id is None:
         raise InputError(f"--session is needed to preview a {kind} message")
     with _opened(state) as store:
         message = render(store, series, email=email, session_id=session_id, kind=kind,
                          now=parse_now(now), base_url=base_url, channel=channel)
     if fmt == "eml":
-        click.echo(build_email(message).decode("utf-8"), nl=False)
+        click.echo(_for_terminal(build_email(message).decode("utf-8")), nl=False)
     elif fmt == "html":
-        click.echo(message.html or "")
+        click.echo(clean(message.html or "", keep_newlines=True))
     elif fmt == "ics":
-        click.echo(message.calendar or "", nl=False)
+        click.echo(_for_terminal(message.calendar or ""), nl=False)
     else:
         if message.subject:
-            click.echo(f"Subject: {message.subject}\n")
-        click.echo(message.text)
+            click.echo(f"Subject: {clean(message.subject)}\n")
+        click.echo(clean(message.text, keep_newlines=True))
+
+
+def _for_terminal(text: str) -> str:
+    """An email or calendar as it is, CRLF line ends included, but with any control character
+    a participant's value brought in shown as an escape (valid files hold none)."""
+    return "\r\n".join(clean(part, keep_newlines=True) for part in text.split("\r\n"))

@@ -25,7 +25,8 @@ from ..models import Series
 from ..plugins import plugin_infos
 from ..provision import MeetingRow, PlanItem, apply, load_adapter, meeting_rows
 from ..provision import plan as make_plan
-from ..store import Store, open_store
+from ..store import Store, open_store, open_store_or_empty
+from ..terminal import json_text, safe
 
 __all__ = ["meetings", "plan_command", "plugins", "provision"]
 
@@ -35,19 +36,20 @@ _STYLE = {"create": "green", "update": "yellow", "delete": "red", "unchanged": "
 
 def _console(*, stderr: bool = False) -> Console:
     """A console; when not a terminal, wide enough that links are never cut or wrapped."""
-    console = Console(stderr=stderr, highlight=False)
+    console = Console(stderr=stderr, highlight=False, emoji=False)
     if not console.is_terminal:
-        console = Console(stderr=stderr, highlight=False, width=1000)
+        console = Console(stderr=stderr, highlight=False, emoji=False, width=1000)
     return console
 
 
 def _echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    click.echo(json_text(json.dumps(value, indent=2, ensure_ascii=False)))
 
 
 @contextmanager
-def _opened(state: str | None) -> Iterator[Store]:
-    store = open_store(state)
+def _opened(state: str | None, *, create: bool = False) -> Iterator[Store]:
+    """The state database; only ``provision`` creates a missing one."""
+    store = open_store(state, create=create)
     try:
         yield store
     finally:
@@ -80,7 +82,8 @@ def _plan_table(items: Sequence[PlanItem], title: str) -> Table:
     table.add_column("Reason")
     for item in items:
         style = _STYLE[item.action]
-        table.add_row(item.session, f"[{style}]{item.action}[/{style}]", item.reason)
+        table.add_row(safe(item.session), f"[{style}]{safe(item.action)}[/{style}]",
+                      safe(item.reason))
     return table
 
 
@@ -101,13 +104,16 @@ def plan_command(series_path: str, as_json: bool, platform: str | None, state: s
     moment = parse_now(now)
     series = load_series(series_path)
     adapter = load_adapter(series, platform=platform)
-    with _opened(state) as store:
+    store, found = open_store_or_empty(state)
+    if not found:
+        click.echo("no state database yet: planning as for a first provision", err=True)
+    with store:
         items = make_plan(series, adapter, store, now=moment)
     if as_json:
         _echo_json([item.as_dict() for item in items])
         return
     console = _console()
-    console.print(_plan_table(items, f"{series.id} on {adapter.name}"))
+    console.print(_plan_table(items, f"{safe(series.id)} on {safe(adapter.name)}"))
     console.print(_summary(items, done=False))
 
 
@@ -129,7 +135,7 @@ def provision(series_path: str, as_json: bool, platform: str | None, state: str 
     series = load_series(series_path)
     adapter = load_adapter(series, platform=platform)
     try:
-        with _opened(state) as store, _progress() as advance:
+        with _opened(state, create=True) as store, _progress() as advance:
             items = apply(series, adapter, store, now=moment, progress=advance)
     finally:
         adapter.close()
@@ -137,7 +143,7 @@ def provision(series_path: str, as_json: bool, platform: str | None, state: str 
         _echo_json([item.as_dict() for item in items])
         return
     console = _console()
-    console.print(_plan_table(items, f"{series.id} on {adapter.name}"))
+    console.print(_plan_table(items, f"{safe(series.id)} on {safe(adapter.name)}"))
     console.print(_summary(items, done=True))
 
 
@@ -200,17 +206,18 @@ def _session_start(series: Series, session_id: str, row: MeetingRow | None) -> d
 def _print_meetings(series: Series, records: list[dict[str, Any]]) -> None:
     """One block per session; the link on a line of its own, so it is never cut."""
     console = _console()
-    console.print(f"[bold]{series.id}[/bold]: meetings")
+    console.print(f"[bold]{safe(series.id)}[/bold]: meetings")
     for rec in records:
         if rec["meeting_id"] is None:
-            console.print(f"{rec['session']}  -  no meeting ({rec['state']})", soft_wrap=True)
+            console.print(f"{safe(rec['session'])}  -  no meeting ({safe(rec['state'])})",
+                          soft_wrap=True)
             continue
         start = datetime.fromisoformat(rec["start"].replace("Z", "+00:00"))
         when = f"{start.astimezone(series.zone):%Y-%m-%d %H:%M} {series.timezone}"
-        console.print(f"{rec['session']}  {when}  {rec['platform']}  meeting "
-                      f"{rec['meeting_id']}", soft_wrap=True)
+        console.print(f"{safe(rec['session'])}  {when}  {safe(rec['platform'])}  meeting "
+                      f"{safe(rec['meeting_id'])}", soft_wrap=True)
         note = "  (each participant gets their own link)" if rec["per_participant_links"] else ""
-        console.print(f"    {rec['join_url']}{note}", overflow="ignore", crop=False,
+        console.print(f"    {safe(rec['join_url'])}{note}", overflow="ignore", crop=False,
                       soft_wrap=True)
 
 
@@ -227,8 +234,9 @@ def plugins(as_json: bool) -> None:
     for name in ("Plugin", "Version", "Distribution", "Platforms", "Transports"):
         table.add_column(name)
     for info in infos:
-        table.add_row(info.name, info.version, info.distribution or "-",
-                      ", ".join(info.platforms) or "-", ", ".join(info.transports) or "-")
+        cells = (info.name, info.version, info.distribution or "-",
+                 ", ".join(info.platforms) or "-", ", ".join(info.transports) or "-")
+        table.add_row(*(safe(cell) for cell in cells))
     _console().print(table)
 
 

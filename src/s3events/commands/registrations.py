@@ -32,6 +32,7 @@ from ..registrations import (
     list_registrations,
 )
 from ..store import Store, open_store
+from ..terminal import clean, json_text, safe
 
 __all__ = ["registrations"]
 
@@ -39,8 +40,9 @@ STATUSES = ("pending", "confirmed", "waitlisted", "cancelled")
 
 
 @contextmanager
-def _opened(state: str | None) -> Iterator[Store]:
-    store = open_store(state)
+def _opened(state: str | None, *, create: bool = False) -> Iterator[Store]:
+    """The state database; only ``import`` creates a missing one."""
+    store = open_store(state, create=create)
     try:
         yield store
     finally:
@@ -48,7 +50,7 @@ def _opened(state: str | None) -> Iterator[Store]:
 
 
 def _echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    click.echo(json_text(json.dumps(value, indent=2, ensure_ascii=False)))
 
 
 @click.group()
@@ -72,12 +74,12 @@ def import_command(series_path: str, file: Path, required: Sequence[str], state:
     """
     series = load_series(series_path)
     moment = parse_now(now)
-    with _opened(state) as store:
+    with _opened(state, create=True) as store:
         report = import_registrations(store, series, file, now=moment,
                                       required_consent=required)
-    for problem in report.problems:
-        click.echo(str(problem), err=True)
-    click.echo(report.summary())
+    for problem in report.problems:  # rows hold what people typed: no control characters
+        click.echo(clean(problem), err=True)
+    click.echo(clean(report.summary()))
     if report.errors:
         raise InputError(
             f"{report.rejected} row(s) of {file} were not imported (listed above); the other "
@@ -100,8 +102,9 @@ def _table(rows: list[Registration]) -> Table:
         table.add_column(title, no_wrap=title in ("email", "time zone"))
     for reg in rows:
         channels = " ".join(k for k, v in reg.channels.model_dump().items() if v)
-        table.add_row(str(reg.position), reg.status, reg.name, reg.email, reg.language,
-                      _zone(reg), reg.country or "", reg.sector or "", _sessions(reg), channels)
+        cells = (str(reg.position), reg.status, reg.name, reg.email, reg.language, _zone(reg),
+                 reg.country or "", reg.sector or "", _sessions(reg), channels)
+        table.add_row(*(safe(cell) for cell in cells))  # people's values: no markup
     return table
 
 
@@ -120,9 +123,9 @@ def list_command(series_path: str, as_json: bool, status: Sequence[str],
     if as_json:
         _echo_json([reg.to_json() for reg in rows])
         return
-    console = Console(highlight=False)
+    console = Console(highlight=False, emoji=False)
     if not console.is_terminal:
-        console = Console(highlight=False, width=1000)
+        console = Console(highlight=False, emoji=False, width=1000)
     console.print(_table(rows))
     counts: Counter[str] = Counter(reg.status for reg in rows)
     click.echo(f"{len(rows)} registration(s): "
@@ -139,8 +142,9 @@ def cancel_command(series_path: str, email: str, state: str | None, now: str | N
     series = load_series(series_path)
     with _opened(state) as store:
         done = cancel_registration(store, series, email, now=parse_now(now))
-    click.echo(f"Cancelled the registration of {email}." if done.changed
-               else f"The registration of {email} was already cancelled.")
+    who = clean(email)
+    click.echo(f"Cancelled the registration of {who}." if done.changed
+               else f"The registration of {who} was already cancelled.")
     if done.promoted:
         click.echo(f"{len(done.promoted)} person(s) moved up from the waiting list.")
 
@@ -171,8 +175,8 @@ def erase_command(series_path: str, email: str, yes: bool, state: str | None,
     """
     series = load_series(series_path)
     if not yes:
-        click.confirm(f"Erase every piece of data on {email} in {series.id}? "
+        click.confirm(f"Erase every piece of data on {clean(email)} in {series.id}? "
                       "This cannot be undone", abort=True)
     with _opened(state) as store:
         report = erase_person(store, series, email, now=parse_now(now))
-    click.echo(f"Erased {email}: {report}.")
+    click.echo(f"Erased {clean(email)}: {report}.")

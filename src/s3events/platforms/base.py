@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
@@ -30,6 +30,7 @@ __all__ = [
     "Participant",
     "PlatformAdapter",
     "PlatformOptions",
+    "covered_seconds",
     "meeting_marker",
 ]
 
@@ -204,6 +205,24 @@ class AttendanceInterval(BaseModel):
         return int((self.left - self.joined).total_seconds())
 
 
+def covered_seconds(intervals: Iterable[AttendanceInterval]) -> int:
+    """Seconds covered by at least one of ``intervals``: overlapping stays count once.
+
+    A person in a meeting from a laptop and, for the audio, a phone at the same time is there
+    once. Adapters use it for :attr:`AttendanceRecord.seconds` where the platform reports
+    no total of its own.
+    """
+    total, reach = 0.0, None
+    for stay in sorted(intervals, key=lambda i: i.joined):
+        if reach is None or stay.joined > reach:
+            total += (stay.left - stay.joined).total_seconds()
+            reach = stay.left
+        elif stay.left > reach:
+            total += (stay.left - reach).total_seconds()
+            reach = stay.left
+    return int(total)
+
+
 class AttendanceRecord(BaseModel):
     """One participant of an ended meeting, as the platform reports them.
 
@@ -357,11 +376,16 @@ class PlatformAdapter(ABC):
 
         raise ConfigurationError(f"platform '{self.name}' cannot be polled for attendance")
 
-    def attendance_from_callback(self, body: bytes, content_type: str) -> list[AttendanceRecord]:
+    def attendance_from_callback(
+        self, body: bytes, content_type: str, *, headers: Mapping[str, str] | None = None,
+    ) -> list[AttendanceRecord]:
         """Read an attendance report the platform posted to ``attendance_callback_url``.
 
         The event page (``s3events serve``) checks the URL's signature before calling this;
-        the adapter parses the vendor's payload. Raise
+        the adapter parses the vendor's payload. ``headers`` are the request's headers, for
+        platforms that also sign their posts (BigBlueButton sends a JWT made with its shared
+        secret): when given, the adapter checks that signature too and raises
+        :class:`~s3events.errors.AuthenticationError` when it is missing or wrong. Raise
         :class:`~s3events.errors.InvalidRequest` for a body it cannot read. The default
         raises :class:`~s3events.errors.ConfigurationError` (the platform posts no reports).
         """

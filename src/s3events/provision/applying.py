@@ -15,7 +15,7 @@ from ..models import Series
 from ..platforms.base import Meeting, MeetingRequest, PlatformAdapter
 from ..plugins import track_event
 from ..store import Store
-from .planning import AdapterFactory, PlanItem, plan
+from .planning import AdapterFactory, PlanItem, attendance_callback, plan
 from .state import (
     MeetingRow,
     active_values,
@@ -59,7 +59,9 @@ def _apply_item(series: Series, adapter: PlatformAdapter, store: Store, item: Pl
     try:
         if item.step in ("create", "reconcile"):
             assert item.request is not None
-            request = item.request.model_copy(update={"secret": secret})
+            request = item.request.model_copy(update={
+                "secret": secret, "attendance_callback_url": attendance_callback(
+                    series, item.session, item.request.generation, secret)})
             return ctx.create(item, request)
         if item.step == "update":
             return ctx.update(item)

@@ -27,6 +27,7 @@ __all__ = [
     "AdapterFactory",
     "PlanItem",
     "Step",
+    "attendance_callback",
     "load_adapter",
     "meeting_request",
     "plan",
@@ -39,8 +40,14 @@ AdapterFactory = Callable[[str], PlatformAdapter]
 
 
 def meeting_request(series: Series, session: Session, *, generation: int = 0,
-                    secret: SecretStr | None = None) -> MeetingRequest:
-    """What to ask the platform for ``session``: texts in the series' default language."""
+                    secret: SecretStr | None = None,
+                    base_url: str | None = None) -> MeetingRequest:
+    """What to ask the platform for ``session``: texts in the series' default language.
+
+    With the state ``secret`` and an event page (``base_url``, default the series'
+    ``dispatch.base_url``), the request carries the signed address where the platform may
+    post the session's attendance report.
+    """
     lang = series.default_language
     title = series.text(session.title, lang)
     label = series.text(session.label, lang) if session.label else ""
@@ -53,7 +60,25 @@ def meeting_request(series: Series, session: Session, *, generation: int = 0,
         agenda=agenda, language=lang, settings=series.platform.meeting,
         join_url=session.join_url, passcode=session.passcode,
         generation=generation, secret=secret,
+        attendance_callback_url=attendance_callback(series, session.id, generation, secret,
+                                                    base_url=base_url),
     )
+
+
+def attendance_callback(series: Series, session_id: str, generation: int,
+                        secret: SecretStr | None, *, base_url: str | None = None,
+                        ) -> SecretStr | None:
+    """The signed address for the session's attendance report, or ``None`` without a page.
+
+    ``base_url`` defaults to the series' ``dispatch.base_url``; without one, or without
+    the state secret, there is none.
+    """
+    base_url = base_url or series.dispatch.base_url
+    if secret is None or not base_url:
+        return None
+    from ..attendance.callback import callback_url
+
+    return SecretStr(callback_url(base_url, secret, series.id, session_id, generation))
 
 
 def load_adapter(series: Series, *, platform: str | None = None,

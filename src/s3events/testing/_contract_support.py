@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from .specs import SpecName
 
 __all__ = ["CONNECTION_ERROR", "DEFAULT_ERRORS", "ContractBase", "Route", "contract_failure",
-           "status_id"]
+           "raised_by", "status_id"]
 
 #: An HTTP method and a URL (a string, compared without its query, or a compiled pattern).
 Route = tuple[str, Union[str, "re.Pattern[str]"]]
@@ -54,6 +54,18 @@ DEFAULT_ERRORS: Mapping[int | None, type[ServiceError]] = {
 def status_id(status: int | None) -> str:
     """A readable test id for a status: ``401`` or ``connection-error``."""
     return "connection-error" if status is None else str(status)
+
+
+def raised_by(action: Callable[[], Any], what: str, expected: type[Exception]) -> Exception:
+    """Run ``action``; fail unless it raises ``expected`` (and say what it did instead)."""
+    try:
+        outcome = action()
+    except Exception as exc:  # any exception: a vendor one is a failure worth naming
+        assert isinstance(exc, expected), (
+            f"{what} raised {type(exc).__name__}, expected {expected.__name__}: {exc}")
+        return exc
+    raise AssertionError(f"{what} raised nothing (returned {outcome!r}), "
+                         f"expected {expected.__name__}")
 
 
 def _route_matches(route: Route, method: str, url: str) -> bool:
@@ -255,6 +267,43 @@ class ContractBase:
             if any(url.startswith(base + path) for path in self.spec_unlisted_paths):
                 continue
             validate_prepared_request(self.spec, call.request, base_url=base or None)
+
+    def check_spec_responses(self, since: int = 0, *, spec: SpecName | None = None,
+                             base_url: str | None = None) -> None:
+        """Check the calls made so far against :attr:`spec`: each is an operation it lists,
+        and each JSON answer the mocks gave with status 200 matches the spec's schema.
+
+        ``since`` skips the calls made before (``len(self.rsps.calls)`` taken earlier);
+        ``spec`` and ``base_url`` replace :attr:`spec` and :attr:`spec_base_url` (an API
+        beside the main one). Calls outside the base URL (or under
+        :attr:`spec_unlisted_paths`) are left alone, as in :meth:`check_spec`. This keeps
+        the mocks honest: an adapter tested against answers the vendor would never give
+        proves nothing.
+        """
+        spec = spec or self.spec
+        if not spec:
+            return
+        from urllib.parse import urlsplit
+
+        from .specs import response_schema, validate_response
+
+        base = (base_url or self.spec_base_url or "").rstrip("/")
+        prefix = urlsplit(base).path.rstrip("/")
+        for call in list(self.rsps.calls)[since:]:
+            url = str(call.request.url)
+            if (base and not url.startswith(base)) or any(
+                    url.startswith(base + path) for path in self.spec_unlisted_paths):
+                continue
+            response = call.response
+            if not isinstance(response, requests.Response) or response.status_code != 200:
+                continue
+            path = urlsplit(url).path
+            path = path[len(prefix):] if prefix and path.startswith(prefix) else path
+            method = str(call.request.method)
+            response_schema(spec, method=method, path=path, status=200)  # listed at all?
+            if "json" in response.headers.get("Content-Type", "") and response.content:
+                validate_response(spec, method=method, path=path, status=200,
+                                  body=response.content)
 
     def assert_waited_or_reported(self, error: BaseException | None) -> None:
         """After a 429 with ``Retry-After``: the adapter waited that long, or says so."""

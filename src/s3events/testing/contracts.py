@@ -51,6 +51,7 @@ import responses
 from ..errors import ServiceError
 from ..platforms.base import Meeting, MeetingRequest, Participant, PlatformAdapter
 from ..transports.base import OutgoingMessage, SendResult, Transport
+from ._attendance_contract import AttendanceChecks
 from ._contract_support import (
     CONNECTION_ERROR,
     DEFAULT_ERRORS,
@@ -58,6 +59,7 @@ from ._contract_support import (
     Route,
     contract_failure,
     describe,
+    raised_by,
     status_id,
 )
 
@@ -77,23 +79,11 @@ OPERATIONS = ("create", "get", "update", "delete")
 _START = datetime(2030, 3, 5, 16, 0, tzinfo=timezone.utc)
 
 
-def _raised(action: Callable[[], Any], what: str, expected: type[ServiceError]) -> Exception:
-    """Run ``action``; fail unless it raises ``expected`` (and say what it did instead)."""
-    try:
-        outcome = action()
-    except Exception as exc:  # any exception: a vendor one is a failure worth naming
-        assert isinstance(exc, expected), (
-            f"{what} raised {type(exc).__name__}, expected {expected.__name__}: {exc}")
-        return exc
-    raise AssertionError(f"{what} raised nothing (returned {outcome!r}), "
-                         f"expected {expected.__name__}")
-
-
 def _missing(contract: object, hook: str) -> TypeError:
     return TypeError(f"{type(contract).__name__} must define {hook}() to use this contract")
 
 
-class PlatformContract(ContractBase):
+class PlatformContract(AttendanceChecks):
     """The checks every video-platform adapter must pass (subclass it as ``Test…``).
 
     Provide ``adapter_class`` and ``options`` (or override :meth:`make_adapter`), then
@@ -349,7 +339,7 @@ class PlatformContract(ContractBase):
         self.mock_error(self.rsps, operation, meeting.meeting_id if meeting else "",
                         status=status, headers={"Retry-After": "1"} if status == 429 else None)
         expected = self.expected_errors.get(status, DEFAULT_ERRORS[status])
-        error = _raised(lambda: self._run(operation, meeting),
+        error = raised_by(lambda: self._run(operation, meeting),
                         f"{operation} answered with {status_id(status)}", expected)
         self.assert_hidden(f"{error!s} {error!r}", "the error", self._secrets())
 
@@ -531,7 +521,7 @@ class TransportContract(ContractBase):
         self.mock_error(self.rsps, message, status=contract_status,
                         headers={"Retry-After": "1"} if contract_status == 429 else None)
         expected = self.expected_errors.get(contract_status, DEFAULT_ERRORS[contract_status])
-        error = _raised(lambda: self.transport.send(message),
+        error = raised_by(lambda: self.transport.send(message),
                         f"a send answered with {status_id(contract_status)}", expected)
         self.assert_hidden(f"{error!s} {error!r}", "the error",
                            self.secrets(self.transport.options))

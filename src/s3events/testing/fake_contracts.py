@@ -11,18 +11,25 @@ followed by a success answers once, then the success follows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import requests
 import responses
 
-from ..platforms.base import Meeting, MeetingRequest, PlatformAdapter
+from ..platforms.base import (
+    AttendanceInterval,
+    AttendanceRecord,
+    Meeting,
+    MeetingRequest,
+    PlatformAdapter,
+)
 from ..transports.base import OutgoingMessage, Transport
 from . import fakes
 from .contracts import PlatformContract, TransportContract
 
-__all__ = ["FakePlatformContract", "MemoryTransportContract"]
+__all__ = ["FakePlatformContract", "MemoryTransportContract", "sample_attendance"]
 
 #: How often an error registered alone repeats (more than any adapter retries).
 _REPEAT = 50
@@ -36,6 +43,29 @@ def _retry_after(headers: Mapping[str, str] | None) -> float | None:
 def _answer_once(queue: list[Any]) -> None:
     """A success registered after an error: the error answers once, then the success."""
     del queue[1:]
+
+
+def _stay(start: datetime, begin: int, end: int) -> AttendanceInterval:
+    return AttendanceInterval(joined=start + timedelta(minutes=begin),
+                              left=start + timedelta(minutes=end))
+
+
+def sample_attendance(request: MeetingRequest) -> list[AttendanceRecord]:
+    """Four participants of the session ``request`` asks for; Zoë leaves and comes back.
+
+    Names in several scripts, one person without an address, one who only dialled in.
+    """
+    t = request.start
+    return [
+        AttendanceRecord(name="Zoë Ñúñez", email="zoe.nunez@example.org", identity="fake-u1",
+                         intervals=(_stay(t, -5, 40), _stay(t, 55, 150)), seconds=140 * 60),
+        AttendanceRecord(name="李小龍", identity="fake-u2", intervals=(_stay(t, 0, 150),),
+                         seconds=150 * 60),
+        AttendanceRecord(name="Amélie O'Brien", email="amelie@example.com.ar",
+                         identity="fake-u3", intervals=(_stay(t, 20, 95),), seconds=75 * 60),
+        AttendanceRecord(name="+54 11 ••••-4321", identity="fake-u4",
+                         intervals=(_stay(t, 10, 30),), seconds=20 * 60),
+    ]
 
 
 class FakePlatformContract(PlatformContract):
@@ -78,6 +108,23 @@ class FakePlatformContract(PlatformContract):
                   meeting: Meeting) -> None:
         """The fake finds by marker in memory."""
         self._succeed("find")
+
+    def mock_attendance(self, rsps: responses.RequestsMock, meeting: Meeting,
+                        request: MeetingRequest) -> Sequence[str]:
+        """Give the meeting :func:`sample_attendance` (two pages on the fake backend)."""
+        self._succeed("attendance")
+        records = sample_attendance(request)
+        self.backend.set_attendance(meeting.meeting_id, records)
+        return [record.name for record in records]
+
+    def mock_attendance_now(self, rsps: responses.RequestsMock, meeting: Meeting,
+                            request: MeetingRequest, *, running: bool) -> Sequence[str]:
+        """Two people in the meeting when ``running``, nobody otherwise."""
+        self._succeed("attendance_now")
+        present = [record.model_copy(update={"intervals": (), "seconds": 0})
+                   for record in sample_attendance(request)[:2]] if running else []
+        self.backend.set_present(meeting.meeting_id, present)
+        return [record.name for record in present]
 
     def mock_error(self, rsps: responses.RequestsMock, operation: str, meeting_id: str, *,
                    status: int | None, headers: Mapping[str, str] | None = None) -> None:

@@ -9,6 +9,12 @@ hooks register :class:`FakePlatform` as ``fake`` and :class:`MemoryTransport` as
 State lives in named backends shared by every adapter built with the same ``backend`` (or
 ``mailbox``) option, so a test can look at what code under test did through an adapter it
 built itself: ``fake_backend().write_calls``, ``mailbox().sent``.
+
+The fake platform reports attendance too: a test sets who attended a meeting with
+``fake_backend().set_attendance(meeting_id, records)`` (served in pages, as vendors do) and
+who is in a running meeting with ``set_present``. :class:`PollingFakePlatform`
+(``fake-polling``) is the same platform with ``polls_attendance`` set, as BigBlueButton
+has; it is not registered by default: ``register_plugin(POLLING_PLUGIN)`` adds it.
 """
 
 from __future__ import annotations
@@ -16,25 +22,33 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, TypeAdapter, ValidationError
 
-from ..errors import NotFound, RateLimited, ServiceError, ServiceUnavailable
+from ..errors import InvalidRequest, NotFound, RateLimited, ServiceError, ServiceUnavailable
 from ..hookspecs import hookimpl
 from ..http import error_for_status
-from ..platforms.base import Meeting, MeetingRequest, PlatformAdapter, PlatformOptions
+from ..platforms.base import (
+    AttendanceRecord,
+    Meeting,
+    MeetingRequest,
+    PlatformAdapter,
+    PlatformOptions,
+)
 from ..transports.base import OutgoingMessage, SendResult, Transport, TransportOptions
 
 __all__ = [
+    "POLLING_PLUGIN",
     "FakeBackend",
     "FakeOptions",
     "FakePlatform",
     "Mailbox",
     "MemoryOptions",
     "MemoryTransport",
+    "PollingFakePlatform",
     "fake_backend",
     "mailbox",
     "reset",
@@ -43,7 +57,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 WRITE_OPERATIONS = frozenset({"create", "update", "delete"})
-_IDEMPOTENT = frozenset({"get", "update", "delete", "find"})
+_IDEMPOTENT = frozenset({"get", "update", "delete", "find", "attendance", "attendance_now"})
+#: How many attendance records the fake platform answers per page.
+ATTENDANCE_PAGE_SIZE = 2
+_RECORDS = TypeAdapter(list[AttendanceRecord])
 
 
 def _failure(service: str, status: int | None, *, retry_after: float | None,
@@ -77,6 +94,9 @@ class FakeBackend:
     calls: list[tuple[str, str]] = field(default_factory=list)
     failures: _Failures = field(default_factory=_Failures)
     created: int = 0
+    attendance: dict[str, list[AttendanceRecord]] = field(default_factory=dict)
+    present: dict[str, list[AttendanceRecord]] = field(default_factory=dict)
+    page_size: int = ATTENDANCE_PAGE_SIZE
 
     @property
     def write_calls(self) -> int:
@@ -87,8 +107,9 @@ class FakeBackend:
              retry_after: float | None = None, error: ServiceError | None = None) -> None:
         """Make the next ``times`` calls of ``operation`` fail.
 
-        ``operation`` is ``create``, ``update``, ``delete``, ``get`` or ``find``. The error is
-        ``error``, else the one an HTTP ``status`` maps to (``None``: a connection error).
+        ``operation`` is ``create``, ``update``, ``delete``, ``get``, ``find``,
+        ``attendance`` (each page counts) or ``attendance_now``. The error is ``error``,
+        else the one an HTTP ``status`` maps to (``None``: a connection error).
         """
         made = error or _failure("fake", status, retry_after=retry_after,
                                  action=f"{operation} (simulated)")
@@ -101,6 +122,28 @@ class FakeBackend:
     def find(self, marker: str) -> Meeting | None:
         """The meeting carrying ``marker``, if the platform has one."""
         return next((m for m in self.meetings.values() if m.marker == marker), None)
+
+    def set_attendance(self, meeting_id: str, records: Sequence[AttendanceRecord]) -> None:
+        """Say who attended meeting ``meeting_id`` once it ended (its attendance report)."""
+        self.attendance[meeting_id] = list(records)
+
+    def set_present(self, meeting_id: str, records: Sequence[AttendanceRecord]) -> None:
+        """Say who is in meeting ``meeting_id`` now (an empty list: it is not running)."""
+        self.present[meeting_id] = list(records)
+
+    def attendance_page(self, meeting_id: str,
+                        page: int) -> tuple[list[AttendanceRecord], int | None]:
+        """Page ``page`` of the report and the number of the next page (``None``: the last).
+
+        :class:`~s3events.errors.NotFound` when the meeting has no report (yet).
+        """
+        if meeting_id not in self.attendance:
+            raise NotFound(f"fake: meeting {meeting_id} has no attendance report yet",
+                           service="fake", status=404)
+        records = self.attendance[meeting_id]
+        start = page * self.page_size
+        more = start + self.page_size < len(records)
+        return records[start:start + self.page_size], page + 1 if more else None
 
 
 _BACKENDS: dict[str, FakeBackend] = {}
@@ -127,12 +170,18 @@ class FakePlatform(PlatformAdapter):
     :meth:`find_meeting` finds one by its marker. Queued 429 and 5xx failures are retried
     like :class:`~s3events.http.HttpClient` does (5xx only for idempotent operations),
     waiting ``retry_after`` seconds through the injected ``sleep``.
+
+    It reports attendance (``supports_attendance``): :meth:`get_attendance` reads the
+    backend's report page by page, :meth:`attendance_now` who is present, and
+    :meth:`attendance_from_callback` a JSON list of records (as ``AttendanceRecord``
+    dumps), so the event page's callback route can be tested without a real platform.
     """
 
     name: ClassVar[str] = "fake"
     options_model: ClassVar[type[PlatformOptions]] = FakeOptions
     idempotent_create: ClassVar[bool] = False
     stores_meetings: ClassVar[bool] = True
+    supports_attendance: ClassVar[bool] = True
     description: ClassVar[str] = "In-memory video platform for tests (s3events.testing)"
 
     options: FakeOptions
@@ -216,6 +265,62 @@ class FakePlatform(PlatformAdapter):
         """The meeting carrying ``request.marker`` (for reconciliation after a crash)."""
         self._call("find", request.marker)
         return self.backend.find(request.marker)
+
+    def get_attendance(self, meeting: Meeting) -> list[AttendanceRecord]:
+        """Who attended ``meeting``: every page of the backend's report.
+
+        :class:`~s3events.errors.NotFound` when no report was set for the meeting.
+        """
+        records: list[AttendanceRecord] = []
+        page: int | None = 0
+        while page is not None:
+            self._call("attendance", meeting.meeting_id)
+            found, page = self.backend.attendance_page(meeting.meeting_id, page)
+            records.extend(found)
+        return records
+
+    def attendance_now(self, meeting: Meeting) -> list[AttendanceRecord]:
+        """Who is in ``meeting`` now (empty when nobody was set present)."""
+        self._call("attendance_now", meeting.meeting_id)
+        return list(self.backend.present.get(meeting.meeting_id, ()))
+
+    def attendance_from_callback(
+        self, body: bytes, content_type: str, *, headers: Mapping[str, str] | None = None,
+    ) -> list[AttendanceRecord]:
+        """Records from a JSON list of ``AttendanceRecord`` dumps; InvalidRequest otherwise."""
+        if content_type.split(";", 1)[0].strip().lower() != "application/json":
+            raise InvalidRequest(f"fake: an attendance report is JSON, not {content_type!r}",
+                                 service=self.name, status=415)
+        try:
+            return _RECORDS.validate_json(body)
+        except ValidationError as exc:
+            raise InvalidRequest(f"fake: not an attendance report ({exc.error_count()} "
+                                 "problems)", service=self.name, status=400) from None
+
+
+class PollingFakePlatform(FakePlatform):
+    """The fake platform as a polled one (``fake-polling``): ``polls_attendance`` is set.
+
+    Not registered by this module's hook: ``register_plugin(POLLING_PLUGIN)`` adds it in
+    the tests that need a platform s3events polls while a session runs.
+    """
+
+    name: ClassVar[str] = "fake-polling"
+    polls_attendance: ClassVar[bool] = True
+    description: ClassVar[str] = "In-memory video platform polled for attendance (tests)"
+
+
+class _PollingPlugin:
+    """A plugin registering :class:`PollingFakePlatform` (``fake-polling``)."""
+
+    @hookimpl
+    def s3events_register_platforms(self) -> list[type[PlatformAdapter]]:
+        """The ``fake-polling`` platform."""
+        return [PollingFakePlatform]
+
+
+#: Register it (``register_plugin(POLLING_PLUGIN)``) to have the ``fake-polling`` platform.
+POLLING_PLUGIN = _PollingPlugin()
 
 
 @dataclass

@@ -20,7 +20,17 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["OutgoingMessage", "SendResult", "Transport", "TransportOptions"]
+__all__ = ["Attachment", "OutgoingMessage", "SendResult", "Transport", "TransportOptions"]
+
+
+class Attachment(BaseModel):
+    """A file sent with an email (a certificate of attendance); other channels ignore it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    filename: str
+    content_type: str = "application/octet-stream"
+    data: bytes = Field(repr=False)
 
 
 class OutgoingMessage(BaseModel):
@@ -29,14 +39,16 @@ class OutgoingMessage(BaseModel):
     ``text`` is always present; ``html`` and ``calendar`` (an iCalendar document with
     ``calendar_method``) are used by channels that can carry them. ``facts`` holds the
     structured parts a template-based channel needs (session title, local date and time,
-    link) — WhatsApp templates, for example.
+    link) — WhatsApp templates, for example. ``attachments`` are files that email carries
+    (the certificate of attendance).
     """
 
     model_config = ConfigDict(frozen=True)
 
     key: str = Field(description="Ledger key: stable across retries of this message.")
     channel: str = Field(description="email, whatsapp, telegram, slack, matrix, …")
-    kind: str = Field(description="confirmation, link, reminder, update, cancellation, optin")
+    kind: str = Field(description="confirmation, link, reminder, update, cancellation, optin, "
+                      "followup, missed, certificate")
     recipient: str = Field(description="Address on the channel: email, E.164, chat/room id.")
     recipient_name: str = ""
     language: str = "en"
@@ -50,6 +62,8 @@ class OutgoingMessage(BaseModel):
     message_id: str | None = Field(default=None, description="Email Message-ID, from the key.")
     headers: dict[str, str] = Field(default_factory=dict)
     facts: dict[str, str] = Field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = Field(
+        default=(), description="Files for email (a certificate); other channels ignore them.")
 
     def __repr__(self) -> str:  # personal data stays out of reprs
         return f"<OutgoingMessage {self.kind} {self.channel} key={self.key}>"

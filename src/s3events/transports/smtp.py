@@ -41,6 +41,7 @@ from ..errors import (
     ServiceUnavailable,
 )
 from ..hookspecs import hookimpl
+from ..urls import redact_url, with_encoded_credentials
 from .base import OutgoingMessage, SendResult, Transport, TransportOptions
 
 __all__ = ["SmtpOptions", "SmtpTransport", "parse_smtp_url"]
@@ -76,15 +77,26 @@ class SmtpTarget:
 
 
 def parse_smtp_url(url: str) -> SmtpTarget:
-    """Read ``smtp://`` / ``smtps://`` URLs (see the module doc)."""
-    parts = urlsplit(url)
+    """Read ``smtp://`` / ``smtps://`` URLs (see the module doc).
+
+    The user part runs to the last ``@``, so a password with an unencoded ``#``, ``/`` or
+    ``?`` is read whole; errors show the URL with its password as ``***``.
+    """
+    try:
+        parts = urlsplit(with_encoded_credentials(url))
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        raise ConfigurationError(
+            f"transport 'smtp': cannot read the host and port of {redact_url(url)}; write it "
+            "as smtp://user:password@host:port (an IPv6 host in brackets: [2001:db8::1])"
+        ) from None
     if parts.scheme not in ("smtp", "smtps"):
         raise ConfigurationError(
             f"transport 'smtp': URL must start with smtp:// or smtps://, not '{parts.scheme}:'")
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     implicit = parts.scheme == "smtps"
     try:
-        port = parts.port or (465 if implicit else 25)
+        port = port or (465 if implicit else 25)
         rate = float(query["rate"]) if "rate" in query else None
         timeout = float(query["timeout"]) if "timeout" in query else None
     except ValueError as exc:
@@ -92,7 +104,7 @@ def parse_smtp_url(url: str) -> SmtpTarget:
     flag = query.get("starttls")
     starttls = (not implicit) and (flag in ("1", "true", "yes") or (flag is None and port == 587))
     return SmtpTarget(
-        host=parts.hostname or "localhost", port=port, implicit_tls=implicit, starttls=starttls,
+        host=host or "localhost", port=port, implicit_tls=implicit, starttls=starttls,
         username=unquote(parts.username) if parts.username else None,
         password=SecretStr(unquote(parts.password)) if parts.password else None,
         rate=rate, timeout=timeout, cafile=query.get("cafile"))

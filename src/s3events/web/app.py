@@ -8,6 +8,9 @@ Routes (``/es/…`` for every language other than the default one):
 - ``GET /confirm/TOKEN`` — the opt-in link: asks, with a button; ``POST /confirm/TOKEN``
   (the button) counts the registration from now on;
 - ``GET /cancel/TOKEN`` — asks for confirmation; ``POST /cancel/TOKEN`` cancels;
+- ``POST /callbacks/attendance/SESSION/SIGNATURE`` — a platform's attendance report of a
+  session, at the signed address provisioning gave it (see
+  :mod:`s3events.attendance.callback`);
 - everything else the static site has (``static/``, ``calendar/``, ``agenda.html``, ``files/``).
 
 Every post is rate limited per address and needs the form's CSRF token; a post that fills
@@ -61,6 +64,8 @@ from .security import SECURITY_HEADERS, CsrfTokens, RateLimit, RateLimiter, web_
 __all__ = ["WebSettings", "build_app"]
 
 log = logging.getLogger("s3events.web")
+#: The largest attendance report a platform may post (bytes).
+_REPORT_LIMIT = 16 * 1024 * 1024
 
 
 @dataclass
@@ -361,6 +366,26 @@ class _Web:
                          "again on the event page if you want to take part."),
             status=404, problem=True)
 
+    # -- platforms ---------------------------------------------------------------------
+    def attendance_callback(self, session_id: str, signature: str) -> Response:
+        """``POST /callbacks/attendance/SESSION/SIGNATURE``: a platform's attendance report."""
+        from ..attendance.callback import CallbackRefused, receive_report
+        from ..provision import load_adapter
+
+        flask.request.max_content_length = _REPORT_LIMIT
+        try:
+            count = receive_report(
+                self.s.store, self.series, session_id, signature, flask.request.get_data(),
+                flask.request.content_type or "", now=self.s.clock(),
+                adapter_factory=lambda name: load_adapter(self.series, platform=name,
+                                                          environ=self.s.environ))
+        except CallbackRefused as exc:
+            log.info("attendance report for a session refused (%s)", exc.status)
+            return Response(f"{exc}\n", status=exc.status, content_type="text/plain")
+        log.info("attendance report received: %d participant(s)", count)
+        self.after_change()  # follow-ups may be due now
+        return Response("ok\n", content_type="text/plain")
+
     # -- site files --------------------------------------------------------------------
     def file(self, path: str) -> Response:
         """A file of the static site (style sheet, script, calendars, agendas, documents)."""
@@ -402,6 +427,8 @@ def _routes(app: flask.Flask, web: _Web) -> None:
     add("/<lang>/registered", "registered_lang", web.registered)
     add("/confirm/<token>", "confirm", web.confirm, methods=["GET", "POST"])
     add("/cancel/<token>", "cancel", web.cancel, methods=["GET", "POST"])
+    add("/callbacks/attendance/<session_id>/<signature>", "attendance_callback",
+        web.attendance_callback, methods=["POST"])
     add("/<path:path>", "file", web.file)
     app.register_error_handler(404, web.not_found)
     app.after_request(_secure)

@@ -55,7 +55,7 @@ SECURITY_HEADERS: dict[str, str] = {
 }
 
 _MIN_SECRET = 32
-_TOKEN_PATH = re.compile(r"^(.*/(?:confirm|cancel)/)[^/?#]+")
+_TOKEN_PATH = re.compile(r"^(.*/(?:confirm|cancel|callbacks/attendance/[^/?#]+)/)[^/?#]+")
 
 
 @dataclass(frozen=True)
@@ -161,5 +161,8 @@ def web_secret(store: Store, environ: Mapping[str, str] | None = None) -> bytes:
 
 
 def redact_path(path: str) -> str:
-    """A request path for logs: the secret token of confirm and cancel links blanked."""
+    """A request path for logs: the secret token of confirm and cancel links blanked.
+
+    The signature of an attendance callback address is blanked too.
+    """
     return _TOKEN_PATH.sub(r"\1…", path)

@@ -18,23 +18,32 @@ removed after ``meetingExpireIfNoUserJoinedInMinutes`` (5 by default). So the ad
   ``None``.
 * :meth:`~BigBlueButtonAdapter.update_meeting` changes nothing on the server (parameters are
   sent at ``create`` time) and :meth:`~BigBlueButtonAdapter.delete_meeting` calls ``end``.
+
+Attendance (see :mod:`s3events_bigbluebutton.attendance`): a meeting created with the
+request's ``attendance_callback_url`` sends its learning-analytics report there when it
+ends (:meth:`~BigBlueButtonAdapter.attendance_from_callback` reads it), and
+:meth:`~BigBlueButtonAdapter.attendance_now` says who is in while it runs
+(``polls_attendance``). Either way each person is known by the join link's ``userID``, the
+registration's own id.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 import requests
 from pydantic import Field, SecretStr, field_validator
 
-from s3events.errors import ServiceUnavailable
+from s3events.errors import ConfigurationError, ServiceUnavailable
 from s3events.http import HttpBacked, HttpClient
 from s3events.platforms.base import (
+    AttendanceRecord,
     Meeting,
     MeetingRequest,
     Participant,
@@ -44,6 +53,7 @@ from s3events.platforms.base import (
 
 from .api import MAX_RESPONSE_BYTES, ChecksumAlgorithm, Reply, parse_reply, raise_for_reply
 from .api import signed_url as _signed_url
+from .attendance import analytics_records, present_records, verify_callback_token
 
 __all__ = ["BigBlueButtonAdapter", "BigBlueButtonOptions", "GuestPolicy"]
 
@@ -51,6 +61,14 @@ GuestPolicy = Literal["ALWAYS_ACCEPT", "ALWAYS_DENY", "ASK_MODERATOR"]
 
 #: The server's own minimum lifetime of a meeting nobody has joined yet.
 MIN_EXPIRY_MINUTES = 5
+#: The create parameter that makes the server post its analytics report when the meeting ends.
+ANALYTICS_CALLBACK = "meta_analytics-callback-url"
+_QUERY = re.compile(r"\?[^\s'\"]*")
+
+
+def _without_query(text: str) -> str:
+    """``text`` with every URL query cut: call URLs carry the callback address and checksums."""
+    return _QUERY.sub("?…", text)
 
 
 class BigBlueButtonOptions(PlatformOptions):
@@ -83,6 +101,9 @@ class BigBlueButtonAdapter(HttpBacked, PlatformAdapter):
     idempotent_create: ClassVar[bool] = True
     #: Nothing exists on the server ahead of time, so provisioning has nothing to check.
     stores_meetings: ClassVar[bool] = False
+    #: getMeetingInfo says who is in a running meeting; the server keeps nothing afterwards
+    #: but what it posts to the analytics callback.
+    polls_attendance: ClassVar[bool] = True
     description: ClassVar[str] = (
         "BigBlueButton: stable meeting id per session, created just in time, one signed "
         "VIEWER link per participant")
@@ -100,7 +121,8 @@ class BigBlueButtonAdapter(HttpBacked, PlatformAdapter):
         self.options = options
         self._clock = clock
         self.http = HttpClient(
-            self.name, options.api_base_url, session=session, sleep=sleep, timeout=30.0)
+            self.name, options.api_base_url, session=session, sleep=sleep, timeout=30.0,
+            redact=_without_query)
 
     # -- the four meeting methods ---------------------------------------------------------
 
@@ -189,6 +211,36 @@ class BigBlueButtonAdapter(HttpBacked, PlatformAdapter):
         raise_for_reply(reply, call="create")
         return meeting.model_copy(update={"extra": {**meeting.extra, **_instance(reply)}})
 
+    # -- attendance -----------------------------------------------------------------------
+
+    def get_attendance(self, meeting: Meeting) -> list[AttendanceRecord]:
+        """Refused: BigBlueButton keeps no attendance of an ended meeting to ask for."""
+        raise ConfigurationError(
+            "platform 'bigbluebutton' has no attendance to fetch after a meeting: it posts "
+            "its analytics report to the event page (s3events serve, with the series' base "
+            "URL) or is polled while the session runs; otherwise import the participant "
+            "report: s3events attendance import SERIES FILE --session ID")
+
+    def attendance_now(self, meeting: Meeting) -> list[AttendanceRecord]:
+        """Who is in ``meeting`` now, by ``getMeetingInfo``; empty when it is not running."""
+        reply = self._call("getMeetingInfo", [("meetingID", meeting.meeting_id)])
+        if reply.message_key == "notFound":
+            return []
+        raise_for_reply(reply, call="getMeetingInfo")
+        return present_records(reply)
+
+    def attendance_from_callback(
+        self, body: bytes, content_type: str, *, headers: Mapping[str, str] | None = None,
+    ) -> list[AttendanceRecord]:
+        """The records of the learning-analytics report the server posted.
+
+        With ``headers``, the post's JWT must be signed with the ``secret`` option
+        (:class:`~s3events.errors.AuthenticationError` otherwise).
+        """
+        if headers is not None:
+            verify_callback_token(headers, self.options.secret.get_secret_value())
+        return analytics_records(body, content_type)
+
     # -- helpers --------------------------------------------------------------------------
 
     def _create_params(self, meeting: Meeting, request: MeetingRequest) -> list[tuple[str, str]]:
@@ -205,6 +257,10 @@ class BigBlueButtonAdapter(HttpBacked, PlatformAdapter):
             ("guestPolicy", self._guest_policy(request)),
             ("meetingExpireIfNoUserJoinedInMinutes", str(self._expiry_minutes(request))),
         ]
+        if request.attendance_callback_url is not None:
+            # keep the events even when nothing is recorded, so the report can be made
+            params += [("meetingKeepEvents", "true"),
+                       (ANALYTICS_CALLBACK, request.attendance_callback_url.get_secret_value())]
         return params
 
     def _expiry_minutes(self, request: MeetingRequest) -> int:

@@ -2,8 +2,9 @@
 
 Every call is ``{api_base_url}/{call}?{query}&checksum={checksum}`` where the checksum is
 ``hex(hash(call + query + secret))`` over exactly the query string sent (``quote_plus``
-encoding, parameters in the order given). Every answer is XML whose ``<returncode>`` says
-whether the call worked; the HTTP status does not.
+encoding, parameters in the order given, ``meta_*`` ones included). Every answer is XML
+whose ``<returncode>`` says whether the call worked; the HTTP status does not.
+``getMeetingInfo`` also lists the ``<attendees>`` in the meeting, each as its fields.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ class Reply:
     message_key: str | None = None
     message: str | None = None
     fields: dict[str, str] = field(default_factory=dict)
+    #: Each ``<attendees><attendee>`` of a getMeetingInfo answer: its leaf fields.
+    attendees: tuple[dict[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -94,7 +97,11 @@ def parse_reply(content: bytes, *, call: str) -> Reply:
             f"bigbluebutton answered '{call}' without a <returncode>",
             service="bigbluebutton", hint="check that api_base_url ends in /bigbluebutton/api",
         )
-    return Reply(returncode, fields.pop("messageKey", None), fields.pop("message", None), fields)
+    attendees = tuple(
+        {leaf.tag: (leaf.text or "").strip() for leaf in attendee if len(leaf) == 0}
+        for attendee in root.iterfind("attendees/attendee"))
+    return Reply(returncode, fields.pop("messageKey", None), fields.pop("message", None), fields,
+                 attendees)
 
 
 def raise_for_reply(reply: Reply, *, call: str) -> None:

@@ -10,6 +10,9 @@ conference asynchronously: while ``conferenceData.createRequest.status.statusCod
 Every insert and patch carries ``conferenceDataVersion=1``. Deleting an event that is already
 gone (404 or 410) counts as done; a lookup of a cancelled event, or of one whose Meet link was
 removed by hand, finds no meeting.
+
+Attendance comes from the Meet REST API (``meet_api_base_url``), with a token of its own scope
+(``meetings.space.readonly``): see :mod:`s3events_google_meet.attendance`.
 """
 
 from __future__ import annotations
@@ -25,10 +28,17 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from s3events.errors import InvalidRequest, NotFound, ServiceUnavailable
 from s3events.http import HttpBacked, TokenProvider
-from s3events.platforms.base import Meeting, MeetingRequest, PlatformAdapter, PlatformOptions
+from s3events.platforms.base import (
+    AttendanceRecord,
+    Meeting,
+    MeetingRequest,
+    PlatformAdapter,
+    PlatformOptions,
+)
 
+from .attendance import MeetAttendance
 from .auth import RefreshTokenTokens, ServiceAccountTokens
-from .client import GoogleHttpClient
+from .client import CALENDAR_SCOPE, MEET_HINTS, MEET_SCOPE, GoogleHttpClient
 from .events import (
     PLATFORM,
     conference_request,
@@ -60,10 +70,13 @@ class GoogleMeetOptions(PlatformOptions):
     client_secret: SecretStr | None = None
     refresh_token: SecretStr | None = None
     api_base_url: str = "https://www.googleapis.com/calendar/v3"
+    meet_api_base_url: str = Field(
+        default="https://meet.googleapis.com/v2",
+        description="The Google Meet REST API, read for attendance.")
     token_url: str = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL
     send_updates: Literal["all", "externalOnly", "none"] = "none"
 
-    @field_validator("api_base_url", "token_url")
+    @field_validator("api_base_url", "meet_api_base_url", "token_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         parts = urlsplit(value)
@@ -85,11 +98,16 @@ class GoogleMeetOptions(PlatformOptions):
             raise ValueError(f"missing {', '.join(missing)}: {CREDENTIALS_HELP}")
         return self
 
-    def token_provider(self, clock: Callable[[], float]) -> TokenProvider:
-        """The token provider for the configured way of authenticating."""
+    def token_provider(self, clock: Callable[[], float],
+                       scope: str = CALENDAR_SCOPE) -> TokenProvider:
+        """The token provider for the configured way of authenticating, for ``scope``.
+
+        With delegation the token asks for ``scope`` alone; a refresh token carries the
+        scopes the user granted (Calendar, and Meet for attendance).
+        """
         if self.service_account_file is not None and self.subject:
             return ServiceAccountTokens(self.service_account_file, self.subject,
-                                        token_url=self.token_url, clock=clock)
+                                        token_url=self.token_url, clock=clock, scope=scope)
         assert self.client_id and self.client_secret and self.refresh_token  # validated above
         return RefreshTokenTokens(self.client_id, self.client_secret, self.refresh_token,
                                   token_url=self.token_url, clock=clock)
@@ -101,6 +119,7 @@ class GoogleMeetAdapter(HttpBacked, PlatformAdapter):
     name: ClassVar[str] = PLATFORM
     options_model: ClassVar[type[PlatformOptions]] = GoogleMeetOptions
     idempotent_create: ClassVar[bool] = True
+    supports_attendance: ClassVar[bool] = True
     description: ClassVar[str] = (
         "Google Meet through Google Calendar events (service account with domain-wide "
         "delegation, or OAuth refresh token)")
@@ -125,6 +144,12 @@ class GoogleMeetAdapter(HttpBacked, PlatformAdapter):
         self.http = GoogleHttpClient(
             PLATFORM, options.api_base_url, session=session, sleep=sleep, timeout=30.0,
             token_provider=options.token_provider(clock))
+        # Same session (closed with self.http), its own token: the Meet scope is asked for
+        # only when attendance is read, so a delegation without it still makes meetings.
+        self.meet = GoogleHttpClient(
+            PLATFORM, options.meet_api_base_url, session=self.http.session, sleep=sleep,
+            timeout=30.0, token_provider=options.token_provider(clock, MEET_SCOPE),
+            scope=MEET_SCOPE, hints=MEET_HINTS)
 
     # -- the four meeting methods ---------------------------------------------------------
 
@@ -170,6 +195,14 @@ class GoogleMeetAdapter(HttpBacked, PlatformAdapter):
     def find_meeting(self, request: MeetingRequest) -> Meeting | None:
         """The meeting of ``request``, by the event id derived from its marker."""
         return self.get_meeting(event_id_for(request.marker))
+
+    def get_attendance(self, meeting: Meeting) -> list[AttendanceRecord]:
+        """Who took part in ``meeting``'s conferences during the session (Meet REST API).
+
+        Meet gives names and Google user ids, no addresses: ``email`` is ``None`` and
+        s3events matches these records to registrations by name.
+        """
+        return MeetAttendance(self.meet).report(meeting)
 
     # -- helpers --------------------------------------------------------------------------
 

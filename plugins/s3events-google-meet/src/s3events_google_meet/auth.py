@@ -6,7 +6,9 @@ Both providers cache the token and refresh it 60 seconds before ``expires_in`` s
 * :class:`ServiceAccountTokens` signs an RS256 JWT with the service account's private key
   (``iss`` = the account's ``client_email``, ``sub`` = the Workspace user to act as,
   ``scope``, ``aud`` = the token URL, ``iat``, ``exp`` one hour later) and exchanges it with
-  ``grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer``.
+  ``grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer``. Each provider asks for one
+  scope (Calendar for events, Meet for attendance), so a delegation without the Meet scope
+  still lets s3events make meetings.
 * :class:`RefreshTokenTokens` exchanges a user's refresh token
   (``grant_type=refresh_token``) with the OAuth client's id and secret.
 """
@@ -26,6 +28,8 @@ from pydantic import SecretStr
 from s3events.errors import ConfigurationError
 from s3events.http import HttpClient, Token, TokenProvider
 
+from .client import CALENDAR_SCOPE
+
 __all__ = [
     "CALENDAR_SCOPE",
     "JWT_BEARER",
@@ -35,7 +39,6 @@ __all__ = [
     "load_service_account_key",
 ]
 
-CALENDAR_SCOPE = "https://www.googleapis.com/auth/calendar.events"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 #: Google accepts assertions valid for at most one hour.
 ASSERTION_LIFETIME = 3600
@@ -89,10 +92,11 @@ class ServiceAccountTokens(_GoogleTokens):
     """Tokens for ``subject``, obtained with a service account's signed JWT (delegation)."""
 
     def __init__(self, key_file: Path, subject: str, *, token_url: str,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, scope: str = CALENDAR_SCOPE) -> None:
         super().__init__(token_url=token_url, clock=clock)
         self.key_file = key_file
         self.subject = subject
+        self.scope = scope
         self._key: ServiceAccountKey | None = None
 
     def assertion(self) -> str:
@@ -101,7 +105,7 @@ class ServiceAccountTokens(_GoogleTokens):
             self._key = load_service_account_key(self.key_file)
         now = int(self._clock())
         claims: dict[str, Any] = {
-            "iss": self._key.client_email, "sub": self.subject, "scope": CALENDAR_SCOPE,
+            "iss": self._key.client_email, "sub": self.subject, "scope": self.scope,
             "aud": self.token_url, "iat": now, "exp": now + ASSERTION_LIFETIME,
         }
         headers = {"kid": self._key.private_key_id} if self._key.private_key_id else None

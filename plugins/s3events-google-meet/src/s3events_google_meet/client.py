@@ -1,4 +1,4 @@
-"""HTTP for Google Calendar: Google's error bodies mapped to s3events errors, with hints.
+"""HTTP for Google Calendar and Google Meet: Google's error bodies mapped to s3events errors.
 
 Google answers API errors as
 ``{"error": {"errors": [{"reason": …}], "code": …, "message": …}}`` and token-endpoint errors
@@ -6,25 +6,39 @@ as ``{"error": "invalid_grant", "error_description": …}``. Google signals some
 with **403** (reasons ``userRateLimitExceeded``, ``rateLimitExceeded``, ``quotaExceeded``):
 those become :class:`~s3events.errors.RateLimited`, which :class:`~s3events.http.HttpClient`
 retries with backoff; every other 403 is :class:`~s3events.errors.PermissionDenied`.
+
+The hints name the OAuth scope the client's token carries: the Calendar scope for events,
+the Meet scope (``meetings.space.readonly``) for attendance.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 
 from s3events.errors import AuthenticationError, RateLimited, ServiceError
 from s3events.http import HttpClient, error_body, error_for_status, parse_retry_after
 
-__all__ = ["RATE_LIMIT_REASONS", "GoogleError", "GoogleHttpClient", "parse_google_error"]
+__all__ = [
+    "CALENDAR_SCOPE",
+    "MEET_SCOPE",
+    "RATE_LIMIT_REASONS",
+    "GoogleError",
+    "GoogleHttpClient",
+    "parse_google_error",
+]
 
 RATE_LIMIT_REASONS = frozenset({"userRateLimitExceeded", "rateLimitExceeded", "quotaExceeded"})
+CALENDAR_SCOPE = "https://www.googleapis.com/auth/calendar.events"
+#: Read the conferences (who took part, when) of the user's Meet spaces.
+MEET_SCOPE = "https://www.googleapis.com/auth/meetings.space.readonly"
 
 SCOPE_HINT = (
     "check that the subject (or the user who granted the refresh token) may write to "
     "calendar_id, and that domain-wide delegation for the service account's client id "
-    "includes the scope https://www.googleapis.com/auth/calendar.events (Admin console → "
+    f"includes the scope {CALENDAR_SCOPE} (Admin console → "
     "Security → Access and data control → API controls → Domain-wide delegation)")
 CONFERENCE_HINT = (
     "Google creates Meet links only for a real user: use domain-wide delegation "
@@ -39,7 +53,7 @@ HINTS = {
 TOKEN_HINTS = {
     "unauthorized_client": "the service account may not act for the subject: in the Admin "
         "console (Security → Access and data control → API controls → Domain-wide delegation) "
-        "add its client id with the scope https://www.googleapis.com/auth/calendar.events",
+        f"add its client id with the scope {CALENDAR_SCOPE}",
     "invalid_grant": "for a service account: subject must be a user of the Workspace domain "
         "and this computer's clock must be right; for a refresh token: it was revoked or has "
         "expired, obtain a new one",
@@ -74,8 +88,37 @@ def parse_google_error(response: requests.Response) -> GoogleError:
     return GoogleError(message=str(error.get("message") or "") or None, reasons=reasons)
 
 
+MEET_HINTS = {
+    401: HINTS[401],
+    403: "reading attendance needs the Google Meet REST API enabled in the Cloud project "
+         f"(APIs & Services → Library → Google Meet REST API) and the scope {MEET_SCOPE}: "
+         "in the domain-wide delegation of the service account's client id, or granted "
+         "with the refresh token; the subject must be the meeting's organiser",
+    404: "the conference is not there: Google keeps conference records 30 days after the "
+         "meeting, or import the participant report: s3events attendance import SERIES "
+         "FILE --session ID",
+}
+
+
+def _token_hints(scope: str) -> dict[str, str]:
+    """TOKEN_HINTS, naming ``scope`` where the delegation is at fault."""
+    hints = dict(TOKEN_HINTS)
+    hints["unauthorized_client"] = hints["unauthorized_client"].replace(CALENDAR_SCOPE, scope)
+    return hints
+
+
 class GoogleHttpClient(HttpClient):
-    """:class:`~s3events.http.HttpClient` that reads Google's error bodies."""
+    """:class:`~s3events.http.HttpClient` that reads Google's error bodies.
+
+    ``scope`` is the OAuth scope of the client's token (the Calendar scope by default); hints
+    about delegation name it. ``hints`` replace the Calendar hints per HTTP status.
+    """
+
+    def __init__(self, service: str, base_url: str, *, scope: str = CALENDAR_SCOPE,
+                 **kwargs: Any) -> None:
+        super().__init__(service, base_url, **kwargs)
+        self.scope = scope
+        self.token_hints = _token_hints(scope)
 
     def error(self, response: requests.Response, *, action: str) -> ServiceError:
         """The s3events error for a failed Google response, with the vendor's reason."""
@@ -86,7 +129,7 @@ class GoogleHttpClient(HttpClient):
             return AuthenticationError(
                 f"Google refused the credentials during {action} ({info.oauth_error})",
                 service=self.service, status=status, vendor_message=info.message,
-                hint=TOKEN_HINTS.get(info.oauth_error, HINTS[401]))
+                hint=self.token_hints.get(info.oauth_error, HINTS[401]))
         if status == 403 and info.reasons & RATE_LIMIT_REASONS:
             reason = sorted(info.reasons & RATE_LIMIT_REASONS)[0]
             return RateLimited(
@@ -95,10 +138,10 @@ class GoogleHttpClient(HttpClient):
                 retry_after=retry_after,
                 hint="wait and run again; Google counts requests per user and per project")
         return error_for_status(status, service=self.service, vendor_message=info.message,
-                                hint=_hint(status, info), retry_after=retry_after, action=action)
+                                hint=self._hint(status, info), retry_after=retry_after,
+                                action=action)
 
-
-def _hint(status: int, info: GoogleError) -> str | None:
-    if status == 400 and "conference type" in (info.message or "").lower():
-        return CONFERENCE_HINT
-    return HINTS.get(status)
+    def _hint(self, status: int, info: GoogleError) -> str | None:
+        if status == 400 and "conference type" in (info.message or "").lower():
+            return CONFERENCE_HINT
+        return self.hints.get(status) or HINTS.get(status)

@@ -4,6 +4,8 @@ Creation is idempotent on Graph's side: ``POST /users/{user_id}/onlineMeetings/c
 with the session's marker as ``externalId`` creates the meeting (201) or returns the one
 already made for that marker (200). A create interrupted by a timeout or a crash is simply
 sent again, so this adapter sets ``idempotent_create`` and retries creates like reads.
+After the session, :meth:`TeamsAdapter.get_attendance` reads Graph's attendance reports
+(see :mod:`s3events_msteams.attendance`).
 """
 
 from __future__ import annotations
@@ -19,8 +21,15 @@ from pydantic import SecretStr
 
 from s3events.errors import InvalidRequest, NotFound
 from s3events.http import HttpBacked, HttpClient
-from s3events.platforms.base import Meeting, MeetingRequest, PlatformAdapter, PlatformOptions
+from s3events.platforms.base import (
+    AttendanceRecord,
+    Meeting,
+    MeetingRequest,
+    PlatformAdapter,
+    PlatformOptions,
+)
 
+from .attendance import TeamsAttendance
 from .client import HINTS, USER_HINT, GraphTokenProvider, graph_scope
 from .payload import create_body, meeting_from_graph, needs_settings_patch, patch_body
 
@@ -62,6 +71,7 @@ class TeamsAdapter(HttpBacked, PlatformAdapter):
     name: ClassVar[str] = "msteams"
     options_model: ClassVar[type[PlatformOptions]] = TeamsOptions
     idempotent_create: ClassVar[bool] = True
+    supports_attendance: ClassVar[bool] = True
     description: ClassVar[str] = "Microsoft Teams online meetings (Microsoft Graph, app-only)"
 
     options: TeamsOptions
@@ -133,6 +143,16 @@ class TeamsAdapter(HttpBacked, PlatformAdapter):
         except NotFound:
             return None
         return self._meeting(data)
+
+    def get_attendance(self, meeting: Meeting) -> list[AttendanceRecord]:
+        """Who took part in ``meeting``: its attendance reports made during the session.
+
+        :class:`~s3events.errors.NotFound` while Teams has made no report (a few minutes
+        after the meeting ends, and only where the meeting policy allows reports).
+        """
+        records = TeamsAttendance(self.http, self._meetings).report(meeting)
+        log.info("msteams: %d participants in the meeting", len(records))
+        return records
 
     def _path(self, meeting_id: str) -> str:
         return f"{self._meetings}/{quote(meeting_id, safe='')}"

@@ -5,6 +5,8 @@ Webex has no idempotency key, so a create is never retried blindly: after a time
 which asks Webex for meetings carrying the session's marker as an integration tag. Webex
 counts failed requests against the host's scheduling quota, so requests it rejected (4xx)
 are not retried, and durations Webex would refuse are caught before anything is sent.
+After the session, :meth:`WebexAdapter.get_attendance` reads who took part (see
+:mod:`s3events_webex.attendance`).
 """
 
 from __future__ import annotations
@@ -22,8 +24,15 @@ from pydantic import SecretStr
 
 from s3events.errors import ConfigurationError, InvalidRequest, NotFound
 from s3events.http import HttpBacked, HttpClient
-from s3events.platforms.base import Meeting, MeetingRequest, PlatformAdapter, PlatformOptions
+from s3events.platforms.base import (
+    AttendanceRecord,
+    Meeting,
+    MeetingRequest,
+    PlatformAdapter,
+    PlatformOptions,
+)
 
+from .attendance import WebexAttendance, link_pages
 from .client import HINTS, WebexTokenProvider, parse_webex_error
 from .payload import MAX_DURATION, MIN_DURATION, meeting_body, meeting_from_webex, webex_time
 
@@ -85,6 +94,7 @@ class WebexAdapter(HttpBacked, PlatformAdapter):
     name: ClassVar[str] = "webex"
     options_model: ClassVar[type[PlatformOptions]] = WebexOptions
     idempotent_create: ClassVar[bool] = False
+    supports_attendance: ClassVar[bool] = True
     description: ClassVar[str] = "Webex meetings (integration or service app)"
 
     options: WebexOptions
@@ -177,17 +187,25 @@ class WebexAdapter(HttpBacked, PlatformAdapter):
                 return self.get_meeting(str(item.get("meetingSeriesId") or item["id"]))
         return None
 
+    def get_attendance(self, meeting: Meeting) -> list[AttendanceRecord]:
+        """Who took part in ``meeting`` once it ended: one record per person, every device.
+
+        Reads the participants of each ended instance held during the session.
+        :class:`~s3events.errors.NotFound` while Webex lists no ended instance (it lists
+        one about 15 minutes after the meeting ends).
+        """
+        records = WebexAttendance(self.http, self._params).report(meeting)
+        log.info("webex: %d participants in meeting %s", len(records), meeting.meeting_id)
+        return records
+
     def _listed(self, params: dict[str, str]) -> Iterator[Mapping[str, Any]]:
-        url: str | None = "/meetings"
-        query: dict[str, str] | None = params
-        for _page in range(MAX_PAGES):
-            if url is None:
+        pages = link_pages(self.http, "/meetings", params,
+                           action="listing meetings by integration tag")
+        for number, item in enumerate(pages):
+            if number >= MAX_PAGES * 100:
                 return
-            response = self.http.request("GET", url, params=query,
-                                         action="listing meetings by integration tag")
-            items = (response.json() or {}).get("items") or ()
-            yield from (m for m in items if isinstance(m, Mapping) and m.get("id"))
-            url, query = response.links.get("next", {}).get("url"), None
+            if item.get("id"):
+                yield item
 
     def _params(self, **params: str) -> dict[str, str]:
         if self.options.host_email:

@@ -38,9 +38,11 @@ HINTS: dict[int, str] = {
         "(S3EVENTS_WEBEX_CLIENT_ID, S3EVENTS_WEBEX_CLIENT_SECRET, S3EVENTS_WEBEX_REFRESH_TOKEN)"
     ),
     403: (
-        "the token needs the scopes meeting:schedules_write and meeting:schedules_read "
-        "(with host_email: meeting:admin_schedule_write and meeting:admin_schedule_read), "
-        "and the host needs a Webex Meetings licence on the site"
+        "the token needs the scopes meeting:schedules_write and meeting:schedules_read, and "
+        "for attendance meeting:participants_read (with host_email: "
+        "meeting:admin_schedule_write, meeting:admin_schedule_read and "
+        "meeting:admin_participants_read), and the host needs a Webex Meetings licence on "
+        "the site"
     ),
 }
 

@@ -2,7 +2,8 @@
 
 Zoom has no idempotency key, so creates are never retried blindly: a create that fails on
 a timeout or a 5xx raises, and provisioning reconciles with :meth:`ZoomAdapter.find_meeting`
-(which looks for the session's marker) before it creates again.
+(which looks for the session's marker) before it creates again. After the session,
+:meth:`ZoomAdapter.get_attendance` reads who took part (see :mod:`s3events_zoom.attendance`).
 """
 
 from __future__ import annotations
@@ -19,8 +20,15 @@ from pydantic import SecretStr
 
 from s3events.errors import InvalidRequest, NotFound
 from s3events.http import HttpBacked
-from s3events.platforms.base import Meeting, MeetingRequest, PlatformAdapter, PlatformOptions
+from s3events.platforms.base import (
+    AttendanceRecord,
+    Meeting,
+    MeetingRequest,
+    PlatformAdapter,
+    PlatformOptions,
+)
 
+from .attendance import ZoomAttendance
 from .client import ZoomHttpClient, ZoomTokenProvider
 from .payload import (
     TOPIC_MAX,
@@ -68,6 +76,7 @@ class ZoomAdapter(HttpBacked, PlatformAdapter):
     name: ClassVar[str] = "zoom"
     options_model: ClassVar[type[PlatformOptions]] = ZoomOptions
     idempotent_create: ClassVar[bool] = False
+    supports_attendance: ClassVar[bool] = True
     description: ClassVar[str] = "Zoom meetings (Server-to-Server OAuth app)"
 
     options: ZoomOptions
@@ -148,6 +157,17 @@ class ZoomAdapter(HttpBacked, PlatformAdapter):
             if found is not None and found.marker == request.marker:
                 return found
         return None
+
+    def get_attendance(self, meeting: Meeting) -> list[AttendanceRecord]:
+        """Who took part in ``meeting`` once it ended: one record per person, every join.
+
+        Reads the participants of each instance held during the session, from the
+        past-meeting list or, where Zoom documents it falls short, the participant report.
+        :class:`~s3events.errors.NotFound` when Zoom has no list yet.
+        """
+        records = ZoomAttendance(self.http).report(meeting)
+        log.info("zoom: %d participants in meeting %s", len(records), meeting.meeting_id)
+        return records
 
     def _upcoming(self) -> Iterator[Mapping[str, Any]]:
         params: dict[str, Any] | None = {"type": "upcoming", "page_size": 300}

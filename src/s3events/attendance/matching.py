@@ -1,0 +1,100 @@
+"""Matching participants to registrations: by platform identity, then email, then name.
+
+1. **identity** — the platform's id of the participant is a registration's id. BigBlueButton
+   joins carry the registration's own id as ``userID``, so this match is exact.
+2. **email** — the email the platform reports, trimmed and compared without case.
+3. **name** — the display name, compared without case, accents, punctuation, extra spaces or
+   word order ("PEÑA, José" is "José Peña"). A name in the form "Shown name (Other name)"
+   — Zoom's "Name (Original Name)", Teams' "(Guest)" — is tried whole, then each part. A
+   name that fits two registrations is no match: the participant is listed as unmatched.
+
+Participants that fit no registration stay in the report as *unmatched*.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import select
+
+from ..store import Store, registrations
+from .records import Attendee
+
+__all__ = ["MatchedBy", "Matcher", "email_key", "name_key", "name_variants"]
+
+MatchedBy = Literal["identity", "email", "name"]
+_PARENS = re.compile(r"^(.*?)\s*\(([^()]*)\)\s*$")
+_WORD = re.compile(r"[^\W_]+")
+
+
+def email_key(email: str | None) -> str | None:
+    """How emails are compared: trimmed and lower case (``None`` when there is none)."""
+    key = (email or "").strip().lower()
+    return key if "@" in key else None
+
+
+def name_key(name: str) -> str:
+    """A name without case, accents, punctuation, spacing or word order."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(sorted(_WORD.findall(plain)))
+
+
+def name_variants(name: str) -> list[str]:
+    """The keys a display name is tried with: whole, then the parts of "A (B)"."""
+    keys = [name_key(name)]
+    found = _PARENS.match(name.strip())
+    if found:
+        keys += [name_key(found.group(1)), name_key(found.group(2))]
+    return [k for i, k in enumerate(keys) if k and k not in keys[:i]]
+
+
+@dataclass(frozen=True)
+class Match:
+    """The registration a participant is, and how that was found."""
+
+    registration_id: str
+    matched_by: MatchedBy
+
+
+class Matcher:
+    """Matches participants against the registrations of one series."""
+
+    def __init__(self, people: Iterable[tuple[str, str, str]]) -> None:
+        self.ids: set[str] = set()
+        self.by_email: dict[str, str] = {}
+        by_name: dict[str, set[str]] = defaultdict(set)
+        for reg_id, email, name in people:
+            self.ids.add(reg_id)
+            key = email_key(email)
+            if key:
+                self.by_email[key] = reg_id
+            by_name[name_key(name)].add(reg_id)
+        self.by_name = {k: next(iter(v)) for k, v in by_name.items() if len(v) == 1 and k}
+        self.ambiguous = {k for k, v in by_name.items() if len(v) > 1}
+
+    @classmethod
+    def for_series(cls, store: Store, series_id: str) -> Matcher:
+        """A matcher for every registration of the series (any status)."""
+        query = select(registrations.c.id, registrations.c.email, registrations.c.name).where(
+            registrations.c.series_id == series_id)
+        with store.connect() as conn:
+            return cls((r.id, r.email, r.name) for r in conn.execute(query))
+
+    def match(self, attendee: Attendee) -> Match | None:
+        """The registration ``attendee`` is, or ``None``."""
+        if attendee.identity and attendee.identity in self.ids:
+            return Match(attendee.identity, "identity")
+        key = email_key(attendee.email)
+        if key and key in self.by_email:
+            return Match(self.by_email[key], "email")
+        found = {self.by_name[k] for k in name_variants(attendee.name) if k in self.by_name}
+        if len(found) == 1 and not any(k in self.ambiguous
+                                       for k in name_variants(attendee.name)[:1]):
+            return Match(found.pop(), "name")
+        return None

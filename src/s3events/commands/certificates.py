@@ -1,0 +1,89 @@
+"""``s3events certificates``: write certificates of attendance, and check their codes.
+
+``s3events certificates SERIES -o DIR`` is short for ``s3events certificates write SERIES
+-o DIR``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..cli import series_argument, state_option
+from .dispatch import _opened
+from .grouping import ShortcutGroup
+
+__all__ = ["certificates"]
+
+
+@click.group(cls=ShortcutGroup, default="write")
+def certificates() -> None:
+    """Certificates of attendance: write one PDF per person, or check a code.
+
+    `s3events certificates SERIES -o DIR` is short for
+    `s3events certificates write SERIES -o DIR`.
+    """
+
+
+@certificates.command("write")
+@series_argument
+@click.option("-o", "--output", "output", metavar="DIR", required=True,
+              type=click.Path(file_okay=False), help="Folder to write the PDF files into.")
+@click.option("--min-sessions", "min_sessions", metavar="N", type=click.IntRange(1),
+              default=None, help="Sessions a person must have attended (default: the "
+              "series' dispatch.certificates.min_sessions, else 1).")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print [{"email", "file", "code"}] instead of a summary.')
+@state_option
+def write(series_path: str, output: str, min_sessions: int | None, as_json: bool,
+          state: str | None) -> None:
+    """Write one PDF certificate per person who attended enough sessions.
+
+    Each lists the sessions the person attended, with their dates in the person's
+    language and time zone, the series, the organiser, and a verification code signed with
+    the state database's secret.
+    """
+    from ..certificates import write_certificates
+    from ..loading import load_series
+
+    series = load_series(series_path)
+    with _opened(state) as store:
+        written = write_certificates(store, series, output, min_sessions=min_sessions)
+    if as_json:
+        click.echo(json.dumps([w.as_json() for w in written], indent=2, ensure_ascii=False))
+        return
+    click.echo(f"wrote {len(written)} certificate(s) to {output}")
+
+
+@certificates.command("verify")
+@series_argument
+@click.argument("code", metavar="CODE")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@state_option
+def verify(series_path: str, code: str, as_json: bool, state: str | None) -> None:
+    """Say whether CODE is the code of a genuine certificate of the series, and whose.
+
+    Exit status 0 for a genuine code, 1 for one that is not (changed, of another series,
+    or of attendance that has changed since), 2 for text that cannot be a code.
+    """
+    from ..certificates import normalise_code, verify_certificate
+    from ..loading import load_series
+
+    series = load_series(series_path)
+    with _opened(state) as store:
+        found = verify_certificate(store, series, code)
+    if found is None:
+        if as_json:
+            click.echo(json.dumps({"genuine": False, "code": normalise_code(code),
+                                   "series": series.id}, indent=2))
+        else:
+            click.echo(f"not genuine: {normalise_code(code)} is not the code of a certificate "
+                       f"of {series.id}")
+        raise click.exceptions.Exit(1)
+    if as_json:
+        click.echo(json.dumps(found.as_json(), indent=2, ensure_ascii=False))
+        return
+    click.echo(f"genuine: certificate of attendance of {found.name} <{found.email}> in "
+               f"{series.id}, for {len(found.sessions)} session(s): "
+               f"{', '.join(found.sessions)}")

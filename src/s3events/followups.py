@@ -1,0 +1,228 @@
+"""After the sessions: the ``followup``, ``missed`` and ``certificate`` messages.
+
+:func:`plan_after_sessions` is called by every scheduling pass. It does nothing unless the
+series has a ``dispatch.followup`` or ``dispatch.certificates`` section, and then works only
+from sessions whose attendance is known (see :mod:`s3events.attendance`):
+
+- **followup**, to each confirmed person who attended the session (from
+  ``attendance.min_minutes``), and **missed**, to each confirmed person registered for it
+  (before it ended) who did not; both due ``dispatch.followup.after`` (default two hours)
+  after the session's end, on every channel in use, carrying the session's
+  ``recording_url`` and ``materials``. A person gets one of the two per session, once: a
+  corrected report turns a pending ``missed`` into a ``followup`` (or back), but never
+  after one was sent;
+- **certificate**, by email, to each person who attended at least
+  ``dispatch.certificates.min_sessions`` sessions, once the last session's attendance is
+  known; due with the last session's follow-ups. It carries the PDF (see
+  :mod:`s3events.certificates`); someone who no longer qualifies when it is due is not
+  sent one.
+
+Rows are keyed like every ledger row, so a second pass adds nothing.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .attendance import AttendanceReport, attendance_report, session_states
+from .ledger import ledger_key
+from .models import Series, Session
+from .store import Store, ledger, registrations
+
+if TYPE_CHECKING:
+    from .certificates import CertificateMaker
+    from .scheduler import RegistrationInfo
+    from .transports.base import Attachment
+
+__all__ = ["AFTER_KINDS", "AfterSession", "after_session", "plan_after_sessions"]
+
+#: The kinds planned here.
+AFTER_KINDS = ("followup", "missed", "certificate")
+
+
+@dataclass(frozen=True)
+class _Reg:
+    id: str
+    email: str
+    channels: dict[str, str]
+    status: str
+    since: datetime
+
+    def address(self, channel: str) -> str | None:
+        return self.email if channel == "email" else self.channels.get(channel)
+
+
+@dataclass
+class _Plan:
+    series: Series
+    now: datetime
+    existing: dict[str, tuple[int, str]]  # key → (id, state)
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    cancels: list[int] = field(default_factory=list)
+
+    def want(self, reg_id: str, session_id: str | None, kind: str, channel: str,
+             due: datetime) -> None:
+        key = ledger_key(reg_id, session_id, kind, 0, channel)
+        if key not in self.existing:
+            self.existing[key] = (0, "pending")
+            self.inserts.append({
+                "key": key, "series_id": self.series.id, "registration_id": reg_id,
+                "session_id": session_id, "kind": kind, "revision": 0, "channel": channel,
+                "due_at": due, "state": "pending", "attempts": 0, "created_at": self.now})
+
+    def drop(self, reg_id: str, session_id: str | None, kind: str, channel: str) -> None:
+        found = self.existing.get(ledger_key(reg_id, session_id, kind, 0, channel))
+        if found is not None and found[1] == "pending" and found[0]:
+            self.cancels.append(found[0])
+
+    def sent(self, reg_id: str, session_id: str | None, kind: str, channel: str) -> bool:
+        found = self.existing.get(ledger_key(reg_id, session_id, kind, 0, channel))
+        return found is not None and found[1] in ("sent", "sending")
+
+
+def _people(store: Store, series_id: str, ids: Sequence[str] | None) -> list[_Reg]:
+    r = registrations.c
+    query = select(r.id, r.email, r.channels, r.status, r.registered_at, r.confirmed_at).where(
+        r.series_id == series_id, r.status == "confirmed")
+    if ids is not None:
+        query = query.where(r.id.in_(list(ids)))
+    with store.connect() as conn:
+        return [_Reg(row.id, row.email, {k: v for k, v in (row.channels or {}).items() if v},
+                     row.status, row.confirmed_at or row.registered_at)
+                for row in conn.execute(query)]
+
+
+def _existing(store: Store, series_id: str) -> dict[str, tuple[int, str]]:
+    query = select(ledger.c.key, ledger.c.id, ledger.c.state).where(
+        ledger.c.series_id == series_id, ledger.c.kind.in_(AFTER_KINDS))
+    with store.connect() as conn:
+        return {row.key: (row.id, row.state) for row in conn.execute(query)}
+
+
+def plan_after_sessions(store: Store, series: Series, *, now: datetime, dry_run: bool = False,
+                        registration_ids: Sequence[str] | None = None) -> int:
+    """Queue the follow-ups and certificates now owed (see the module doc); how many new."""
+    d = series.dispatch
+    if d.followup is None and d.certificates is None:
+        return 0
+    states = session_states(store, series.id)
+    known = [s for s in series.sessions
+             if not s.cancelled and s.id in states and states[s.id].known]
+    if not known:
+        return 0
+    report = attendance_report(store, series)
+    plan = _Plan(series, now, _existing(store, series.id))
+    people = _people(store, series.id, registration_ids)
+    if d.followup is not None:
+        for session in known:
+            _followups(plan, report, people, session, session.ends_at + d.followup.after)
+    if d.certificates is not None:
+        _certificates(plan, report, people, known, d.certificates.min_sessions)
+    if not dry_run:
+        _write(store, plan)
+    return len(plan.inserts)
+
+
+def _followups(plan: _Plan, report: AttendanceReport, people: list[_Reg], session: Session,
+               due: datetime) -> None:
+    for reg in people:
+        person = report.person(reg.id)
+        entry = person.sessions.get(session.id) if person is not None else None
+        attended = entry is not None and entry.attended
+        registered = person is not None and person.wants(session.id) \
+            and reg.since < session.ends_at
+        for channel in plan.series.dispatch.channels:
+            if not reg.address(channel) or any(
+                    plan.sent(reg.id, session.id, k, channel) for k in ("followup", "missed")):
+                continue
+            kind = "followup" if attended else ("missed" if registered else None)
+            for other in ("followup", "missed"):
+                if other != kind:
+                    plan.drop(reg.id, session.id, other, channel)
+            if kind is not None:
+                plan.want(reg.id, session.id, kind, channel, due)
+
+
+def _certificates(plan: _Plan, report: AttendanceReport, people: list[_Reg],
+                  known: list[Session], min_sessions: int) -> None:
+    last = max((s for s in plan.series.sessions if not s.cancelled), key=lambda s: s.start)
+    if last not in known:
+        return
+    followup = plan.series.dispatch.followup
+    due = last.ends_at + (followup.after if followup is not None else timedelta(0))
+    for reg in people:
+        person = report.person(reg.id)
+        if person is not None and len(person.attended()) >= min_sessions:
+            plan.want(reg.id, None, "certificate", "email", due)
+        else:
+            plan.drop(reg.id, None, "certificate", "email")
+
+
+def _write(store: Store, plan: _Plan) -> None:
+    if not plan.inserts and not plan.cancels:
+        return
+    module: Any = postgresql if store.dialect == "postgresql" else sqlite
+    with store.begin() as conn:
+        if plan.inserts:
+            conn.execute(module.insert(ledger).on_conflict_do_nothing(index_elements=["key"]),
+                         plan.inserts)
+        if plan.cancels:
+            conn.execute(update(ledger).where(ledger.c.id.in_(plan.cancels),
+                                              ledger.c.state == "pending")
+                         .values(state="cancelled", last_error="attendance changed",
+                                 next_attempt_at=None))
+
+
+class AfterSession:
+    """What a dispatch run needs for these kinds: the sessions they list, the certificate."""
+
+    def __init__(self, composer: Any) -> None:
+        self.composer = composer
+        self._maker: CertificateMaker | None = None
+
+    def maker(self) -> CertificateMaker:
+        """The run's certificate maker (attendance read once)."""
+        if self._maker is None:
+            from .certificates import CertificateMaker
+
+            self._maker = CertificateMaker(self.composer.store, self.composer.series,
+                                           renderer=self.composer.renderer)
+        return self._maker
+
+    def sessions(self, kind: str, reg: RegistrationInfo, session: Session | None
+                 ) -> list[Session]:
+        """``missed``: the person's next session; ``certificate``: those they attended."""
+        if kind == "certificate":
+            return self.maker().attended(reg.id)
+        later = [s for s in self.composer.series.sessions
+                 if session is not None and s.start > session.start and not s.cancelled
+                 and (reg.sessions is None or s.id in reg.sessions)]
+        return later[:1]
+
+    def certificate_files(self, reg: RegistrationInfo) -> tuple[Attachment, ...] | None:
+        """The certificate's PDF, or ``None`` when the person no longer qualifies."""
+        from .transports.base import Attachment
+
+        certificate = self.maker().make(reg.id)
+        if certificate is None:
+            return None
+        return (Attachment(filename=certificate.file_name(), content_type="application/pdf",
+                           data=certificate.pdf),)
+
+
+_RUNS: weakref.WeakKeyDictionary[Any, AfterSession] = weakref.WeakKeyDictionary()
+
+
+def after_session(composer: Any) -> AfterSession:
+    """The :class:`AfterSession` of a dispatch run's composer (made on first use)."""
+    found = _RUNS.get(composer)
+    if found is None:
+        found = _RUNS[composer] = AfterSession(composer)
+    return found

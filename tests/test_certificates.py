@@ -1,0 +1,163 @@
+"""Certificates of attendance: one PDF per qualifying person, codes that verify."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from pydantic import SecretStr
+from pypdf import PdfReader
+
+from s3events.attendance import import_attendance
+from s3events.certificates import certificate_code, normalise_code, verify_certificate
+from s3events.cli import cli, main
+from s3events.errors import InputError
+from s3events.store import open_store
+from tests.test_dispatch_support import add_person, make_series, provision
+
+UTC = timezone.utc
+FIXTURES = Path(__file__).parent / "fixtures" / "attendance"
+PEOPLE = [
+    ("jose@example.org", "José Peña", "es", "America/Mexico_City"),
+    ("ana@example.org", "Ana Souza", "pt", "America/Sao_Paulo"),
+    ("kim@example.org", "Kim Lee", "en", "Asia/Tokyo"),
+    ("eleni@example.org", "Ελένη Παπαδοπούλου", "en", "Europe/Athens"),
+    ("dmitri@example.org", "Дмитрий Иванов", "en", "Europe/Riga"),
+]
+
+
+@pytest.fixture
+def attended(state_url, write_series, tmp_path):
+    """s1 from the Zoom report (José, Kim, Eleni), s2 from the Webex one (José, Dmitri)."""
+    series = make_series(write_series)
+    with open_store(state_url) as store:
+        provision(store, series)
+        for email, name, lang, zone in PEOPLE:
+            add_person(store, series, email, name=name, language=lang, zone=zone)
+        import_attendance(store, series, FIXTURES / "zoom-participants.csv", session_id="s1",
+                          now=datetime(2021, 10, 28, 18, tzinfo=UTC))
+        webex = (FIXTURES / "webex-attendance.csv").read_bytes().decode("utf-16").replace(
+            "28/10/2021", "04/11/2021")
+        day2 = tmp_path / "webex-day2.csv"
+        day2.write_bytes(webex.encode("utf-16"))
+        import_attendance(store, series, day2, session_id="s2",
+                          now=datetime(2021, 11, 4, 19, tzinfo=UTC))
+    return series, state_url
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+def pdf_text(path: str) -> str:
+    return " ".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+def test_one_pdf_per_person_who_attended_with_their_name_and_sessions(attended, tmp_path):
+    series, state = attended
+    out = tmp_path / "certificates"
+    done = run("certificates", str(series.source), "-o", str(out), "--min-sessions", "1",
+               "--json", "--state", state)
+    assert done.exit_code == 0, done.output
+    listed = json.loads(done.output)
+    assert sorted(c["email"] for c in listed) == ["dmitri@example.org", "eleni@example.org",
+                                                 "jose@example.org", "kim@example.org"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(Path(c["file"]).name
+                                                           for c in listed)
+    by_email = {c["email"]: c for c in listed}
+    jose = pdf_text(by_email["jose@example.org"]["file"])
+    assert "José Peña" in jose and "Certificado de asistencia" in jose
+    assert "jueves, 28 de octubre de 2021" in jose and "jueves, 4 de noviembre de 2021" in jose
+    assert "hora de Ciudad de México" in jose and by_email["jose@example.org"]["code"] in jose
+    kim = pdf_text(by_email["kim@example.org"]["file"])
+    assert "Kim Lee" in kim and "Friday, October 29, 2021" in kim  # 00:01 in Tokyo
+    assert "Second" not in kim
+    assert "Ελένη Παπαδοπούλου" in pdf_text(by_email["eleni@example.org"]["file"])
+    assert "Дмитрий Иванов" in pdf_text(by_email["dmitri@example.org"]["file"])
+    assert "Demo Centre" in kim
+
+
+def test_min_sessions_leaves_out_who_attended_fewer(attended, tmp_path):
+    series, state = attended
+    done = run("certificates", str(series.source), "-o", str(tmp_path / "two"),
+               "--min-sessions", "2", "--json", "--state", state)
+    assert [c["email"] for c in json.loads(done.output)] == ["jose@example.org"]
+    short = run("certificates", "write", str(series.source), "-o", str(tmp_path / "x"),
+                "--state", state)
+    assert short.output.strip() == f"wrote 4 certificate(s) to {tmp_path / 'x'}"
+
+
+def main_exit(capsys, *args: str) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as done:
+        main(list(args))
+    return int(done.value.code or 0), capsys.readouterr().err
+
+
+def test_verify_accepts_each_code_and_refuses_a_changed_one(attended, tmp_path, capsys):
+    series, state = attended
+    listed = json.loads(run("certificates", str(series.source), "-o", str(tmp_path / "c"),
+                            "--json", "--state", state).output)
+    for entry in listed:
+        ok = run("certificates", "verify", str(series.source), entry["code"], "--state", state)
+        assert ok.exit_code == 0, ok.output
+        assert ok.output.startswith("genuine: certificate of attendance of ")
+        assert f"<{entry['email']}> in demo" in ok.output
+    code = listed[0]["code"]
+    typed = code.lower().replace("-", " ")
+    assert run("certificates", "verify", str(series.source), typed, "--state",
+               state).exit_code == 0
+    changed = code[:-1] + ("A" if code[-1] != "A" else "B")
+    refused = run("certificates", "verify", str(series.source), changed, "--state", state)
+    assert refused.exit_code == 1 and refused.output.startswith("not genuine")
+    code_, err = main_exit(capsys, "certificates", "verify", str(series.source), "hello",
+                           "--state", state)
+    assert code_ == 2 and err.startswith("error: 'hello' is not a certificate code")
+    as_json = json.loads(run("certificates", "verify", str(series.source), code, "--json",
+                             "--state", state).output)
+    assert as_json["genuine"] is True and as_json["series"] == "demo"
+
+
+def test_a_code_is_bound_to_the_series_the_person_and_their_sessions():
+    secret = SecretStr("s" * 43)
+    code = certificate_code(secret, "demo", "r1", ["s1", "s2"])
+    assert len(code) == 19 and code.count("-") == 3
+    assert code == certificate_code(secret, "demo", "r1", ["s2", "s1"])
+    assert code != certificate_code(secret, "demo", "r1", ["s1"])
+    assert code != certificate_code(secret, "other", "r1", ["s1", "s2"])
+    assert code != certificate_code(SecretStr("t" * 43), "demo", "r1", ["s1", "s2"])
+    assert normalise_code(code.lower().replace("0", "o")) == code
+    with pytest.raises(InputError):
+        normalise_code("ABCD-EFGH")
+
+
+def test_a_code_no_longer_verifies_once_the_person_is_erased(attended, tmp_path):
+    from s3events.privacy import erase_person
+
+    series, state = attended
+    listed = json.loads(run("certificates", str(series.source), "-o", str(tmp_path / "c"),
+                            "--json", "--state", state).output)
+    code = next(c["code"] for c in listed if c["email"] == "kim@example.org")
+    with open_store(state) as store:
+        assert verify_certificate(store, series, code) is not None
+        erase_person(store, series, "kim@example.org")
+        assert verify_certificate(store, series, code) is None
+
+
+def test_a_long_list_of_sessions_still_fits_on_one_page():
+    from s3events.certificates.pdf import render_pdf
+
+    lines = ["# Certificate of attendance", "## Zoë Ñúñez-Παπαδοπούλου", "### A series"]
+    lines += [f"- Day {n}: a long title about smart specialisation and innovation policy "
+              f"in Latin America — Thursday, October {n}, 2021, 10:00–12:30 (Lima time)"
+              for n in range(1, 21)]
+    lines += ["Organised by Someone", "~ Verification code: 7K3M-Q9XD-2PRA-WN4E"]
+    import io
+
+    reader = PdfReader(io.BytesIO(render_pdf("\n".join(lines), title="t", author="a",
+                                             language="en")))
+    assert len(reader.pages) == 1
+    text = reader.pages[0].extract_text()
+    assert "Zoë Ñúñez-Παπαδοπούλου" in text and "Day 20" in text and "7K3M" in text
