@@ -50,7 +50,8 @@ docs-ref: $(VENV)/.dev
 
 # Branch coverage of src/s3events, reported per module; the floor is fail_under in pyproject.toml.
 pytest: $(VENV)/.dev tests/js/node_modules
-	$(BIN)/pytest --cov --cov-report=term tests plugins examples
+	$(BIN)/coverage run -m pytest tests plugins examples
+	$(BIN)/coverage report
 
 test: lint typecheck docs pytest
 
