@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PLUGIN_DIRS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 DEMO_DIR ?= build/demo
 
-.PHONY: demo test lint typecheck docs docs-ref pytest bench clean
+.PHONY: demo test lint typecheck docs docs-ref pytest bench clean translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,9 +55,20 @@ pytest: $(VENV)/.dev tests/js/node_modules
 
 test: lint typecheck docs pytest
 
+# The catalogs of s3events' phrases: template from the code, catalogs updated, then compiled.
+# Translate what is new or fuzzy between update and compile (see docs/languages.md).
+LOCALE := src/s3events/locale
+translations: $(VENV)/.dev
+	$(BIN)/pybabel extract -F babel.cfg -o $(LOCALE)/s3events.pot --project=s3events \
+	  --copyright-holder="The s3events developers" --add-location=file --sort-output \
+	  -c "Translators:" -s --width=100 src/s3events
+	$(BIN)/pybabel update -i $(LOCALE)/s3events.pot -d $(LOCALE) -D s3events --width=100
+	$(BIN)/pybabel compile -d $(LOCALE) -D s3events --statistics
+
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/dispatch.py
+	$(BIN)/python benchmarks/importing.py
 
 clean:
 	rm -rf $(VENV) build .s3events tests/js/node_modules

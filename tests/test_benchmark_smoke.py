@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "dispatch.py"
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+BENCHMARK = BENCHMARKS / "dispatch.py"
 
 
 @pytest.mark.slow
@@ -22,3 +23,15 @@ def test_dispatch_benchmark_completes_and_prints_three_rates():
     assert [name for name, _ in rates] == ["a", "b", "c"]
     assert all(float(rate) > 0 for _, rate in rates)
     assert "ratio s3events / raw" in result.stdout
+
+
+@pytest.mark.slow
+def test_import_benchmark_completes_and_prints_its_ratio_and_peak_memory():
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "importing.py"), "--rows", "300", "600"],
+        capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr
+    lines = re.findall(r"^\s*([\d,]+) rows .*ratio a/b ([\d.]+)", result.stdout, re.M)
+    assert [rows for rows, _ in lines] == ["300", "600"]
+    assert all(float(ratio) > 0 for _, ratio in lines)
+    assert re.search(r"peak memory of s3events: \d+ MB, \d+ MB", result.stdout)

@@ -22,6 +22,7 @@ from s3events.calendar import (
     to_ics,
     vtimezone,
 )
+from s3events.errors import InputError
 from s3events.loading import parse_series_data
 from s3events.models import Series
 from s3events.timezones import classify_local_time
@@ -86,7 +87,7 @@ def test_feed_texts_are_in_the_requested_language(reference_series: Series) -> N
     assert str(first["SUMMARY"]) == (
         "Día 1: Introducción: ¿qué es la S3? ¿Cómo se puede adaptar a América Latina?")
     description = str(first["DESCRIPTION"])
-    assert "Temas\n- Génesis de la S3 en la UE" in description
+    assert "Temas:\n- Génesis de la S3 en la UE" in description
     assert "El ejercicio interactivo tendrá como objetivo:\n- Identificar" in description
     assert str(first["LOCATION"]) == "En línea"
     assert "URL" not in first
@@ -251,7 +252,7 @@ def test_invitation_accepts_a_custom_organizer_and_refuses_other_methods(
     cal = parse(to_ics(session_invitation(reference_series, session, lang="en",
                                           organizer=("Seminar desk", "desk@example.org"))))
     assert str(events(cal)[0]["ORGANIZER"]) == "mailto:desk@example.org"
-    with pytest.raises(ValueError, match="REQUEST or CANCEL"):
+    with pytest.raises(InputError, match="REQUEST or CANCEL"):
         session_invitation(reference_series, session, lang="en", method="PUBLISH")  # type: ignore[arg-type]
 
 

@@ -73,13 +73,15 @@ def test_list_as_table_json_and_by_status(capsys, env) -> None:
     imported(capsys, env)
     code, out, _ = cli(capsys, env, "list")
     assert code == 0
-    assert "José Peña" in out and "America/Lima (from country)" in out
+    assert "José Peña" in out and "America/Lima (from the country)" in out
     assert "3 registration(s): 2 confirmed, 1 waitlisted" in out
     _, out, _ = cli(capsys, env, "list", "--json")
     people = json.loads(out)
     assert [p["email"] for p in people] == ["jose@example.org", "ana@example.org",
                                              "bea@example.org"]
     assert people[0]["sector"] == "ngo" and "token" not in people[0]
+    assert [(p["timezone_source"], p["zone_guessed"]) for p in people] == [
+        ("country", False), ("given", False), ("given", False)]
     _, out, _ = cli(capsys, env, "list", "--json", "--status", "waitlisted")
     assert [p["email"] for p in json.loads(out)] == ["bea@example.org"]
 
@@ -139,3 +141,31 @@ def test_a_bad_now_is_refused_before_anything_is_imported(capsys, env) -> None:
     code, _out, err = cli(capsys, env, "import", env["people"], "--now", "yesterday")
     assert code == 2 and "--now" in err
     assert not env["state"].exists()
+
+
+def test_list_shows_names_as_text_never_as_markup_or_terminal_codes(capsys, env,
+                                                                    tmp_path) -> None:
+    people = tmp_path / "hostile.csv"
+    people.write_text(HEADER + "[bold]Ana[/bold] [/red],ana@example.org,es,,PE,,,\n"
+                      "[link=https://evil.example]Bea[/link],bea@example.org,es,,PE,,,\n",
+                      encoding="utf-8")
+    assert cli(capsys, env, "import", people)[0] == 0
+    code, out, err = cli(capsys, env, "list")
+    assert code == 0 and "Traceback" not in err
+    assert "[bold]Ana[/bold] [/red]" in out and "[link=https://evil.example]Bea" in out
+    assert "\x1b]8" not in out
+
+
+def test_on_duplicate_from_the_command_line(capsys, env, tmp_path) -> None:
+    imported(capsys, env)
+    again = tmp_path / "again.csv"
+    again.write_text(HEADER + "José Peña,JOSE@example.org,en,,Perú,,,s2\n", encoding="utf-8")
+    code, out, err = cli(capsys, env, "import", again, "--on-duplicate", "error")
+    assert code == 2 and "--on-duplicate error" in err
+    code, out, err = cli(capsys, env, "import", again, "--on-duplicate", "first")
+    assert code == 0 and "0 updated, 1 unchanged" in out
+    code, out, err = cli(capsys, env, "import", again)
+    assert code == 0 and "1 updated" in out
+    with open_store(env["state"]) as store:
+        jose = get_registration(store, "demo", "jose@example.org")
+    assert (jose.language, jose.sessions) == ("en", ["s2"])

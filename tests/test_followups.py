@@ -77,16 +77,16 @@ def test_each_attendee_gets_one_followup_and_each_no_show_one_missed(setup, smtp
     assert report.sent[("s1", "missed", "email")] == 2
     by_person = {m.rcpt_tos[0]: m for m in smtp_server.messages}
     jose = by_person["jose@example.org"]
-    assert jose.email["Subject"] == "Gracias por su asistencia: Primera"
+    assert jose.email["Subject"] == "Gracias por su participación: Primera"
     text = body(jose)
-    assert "Gracias por asistir a Primera el jueves, 28 de octubre de 2021." in text
+    assert "Le agradecemos su participación en Primera el jueves, 28 de octubre de 2021." in text
     assert "Grabación: https://video.example.org/s1" in text
     assert "- Diapositivas: https://files.example.org/s1-slides.pdf" in text
     assert "- Reading list: https://files.example.org/s1-reading" in text
     html = jose.email.get_body(("html",)).get_content()
     assert 'href="https://files.example.org/s1-slides.pdf">Diapositivas</a>' in html
     ana = by_person["ana@example.org"]  # 7 minutes: below attendance.min_minutes
-    assert ana.email["Subject"] == "Sentimos a sua falta: Primeira"
+    assert ana.email["Subject"] == "Sentimos sua falta: Primeira"
     assert "Gravação: https://video.example.org/s1" in body(ana)
     assert "Segunda" in body(ana)  # the next session she registered for
     assert by_person["kim@example.org"].email["Subject"] == "Thank you for attending: First"

@@ -204,7 +204,7 @@ def test_unknown_platform_says_which_are_installed_and_how_to_get_it() -> None:
 
 def test_every_hook_is_typed_and_documented() -> None:
     hooks = [f for name, f in vars(hookspecs).items() if name.startswith("s3events_")]
-    assert len(hooks) == 6
+    assert len(hooks) == 7
     for hook in hooks:
         assert inspect.getdoc(hook), hook.__name__
         signature = inspect.signature(hook)

@@ -19,7 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from s3events.agenda import _local_time, babel_locale
-from s3events.render import MESSAGE_LANGUAGES, _when
+from s3events.catalogs import BUILTIN_LANGUAGES
+from s3events.render import _when
 from s3events.timezones import (
     ZoneNameError,
     check_zone_name,
@@ -30,10 +31,10 @@ from s3events.timezones import (
 )
 
 PROPERTY = settings(max_examples=150, deadline=None)
-#: The languages whose dates are checked: every built-in message language. The list grows
-#: with :data:`s3events.render.MESSAGE_LANGUAGES`; these must always be there.
-LANGUAGES = MESSAGE_LANGUAGES
-ALWAYS = ("en", "es", "pt")
+#: The languages whose dates are checked: every built-in language. The list grows with
+#: :data:`s3events.catalogs.BUILTIN_LANGUAGES`; these must always be there.
+LANGUAGES = BUILTIN_LANGUAGES
+ALWAYS = ("en", "es", "pt", "fr", "de", "it")
 
 
 def _usable(name: str) -> bool:

@@ -34,14 +34,14 @@ def test_link_in_spanish_shows_both_zones(series):
     assert "10:00–12:30 (hora de Ciudad de México)" in message.text
     assert "17:00–19:30 (hora de Bruselas)" in message.text
     assert message.subject.startswith("Su enlace para Primera")
-    assert "Hola, José Peña:" in message.text
+    assert "Estimado/a José Peña:" in message.text
     assert "https://meet.example/r?a=1&b=2" in message.text
 
 
 def test_link_in_portuguese_and_english(series):
     renderer = MessageRenderer(series)
     pt = _link(renderer, lang="pt", zone=ZoneInfo("America/Sao_Paulo"))
-    assert "quinta-feira, 28 de outubro de 2021" in pt.text and "Olá, José Peña," in pt.text
+    assert "quinta-feira, 28 de outubro de 2021" in pt.text and "Prezado(a) José Peña," in pt.text
     en = _link(renderer, lang="en", zone=ZoneInfo("America/Santiago"))
     assert "Thursday, October 28, 2021" in en.text and "(Santiago time)" in en.text
 
@@ -81,7 +81,7 @@ def test_shared_parts_are_rendered_once_per_session_language_and_zone(series):
     renderer = MessageRenderer(series, pm=pm)
     for i in range(20):
         message = _link(renderer, person={**PERSON, "name": f"Person {i}"})
-        assert f"Hola, Person {i}:" in message.text
+        assert f"Estimado/a Person {i}:" in message.text
     assert len(calls) == 4  # one per format, not per person
     _link(renderer, zone=ZoneInfo("America/Lima"))
     assert len(calls) == 8

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from s3events.loading import load_series
 from s3events.registrations import get_registration, list_registrations, register
 from s3events.store import ledger, registrations
+from tests.fixtures.browser import WEB_NOW
 from tests.fixtures.series import REFERENCE, minimal_series_data
 
 # Until the root conftest lists it: the web app, live server and browser fixtures.
@@ -274,7 +275,7 @@ def test_cancel_link_asks_first_then_cancels_on_a_csrf_protected_post(web_app: A
     client = test.client()
     path = f"/cancel/{reg.token.get_secret_value()}"
     page = client.get(path).get_data(True)
-    assert "¿Cancelar su inscripción?" in page and "Sí, cancelar mi inscripción" in page
+    assert "¿Desea cancelar su inscripción?" in page and "Sí, cancelar mi inscripción" in page
     assert client.post(path, data={}).status_code == 400
     assert get_registration(test.store, test.series.id, GOOD["email"]).status == "confirmed"
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
@@ -316,8 +317,8 @@ def test_a_known_email_changes_nothing_and_is_told_its_status_by_email(
     ("es", {"email": "Escriba su dirección de correo electrónico, por ejemplo "
                      "nombre@example.org.",
             "timezone": "Elija su zona horaria de la lista.",
-            "consent": "Marque la casilla para aceptar; de lo contrario no podemos enviarle "
-                       "los enlaces."}),
+            "consent": "Marque la casilla para dar su conformidad; de lo contrario, no "
+                       "podremos enviarle los enlaces."}),
     ("en", {"email": "Enter your email address, such as name@example.org.",
             "timezone": "Choose your time zone from the list.",
             "consent": "Tick the box to agree, or we cannot send you the links."}),
@@ -557,18 +558,65 @@ def test_serve_on_a_public_address_needs_a_base_url() -> None:
 # -- the parts --------------------------------------------------------------------------------
 
 
-def test_rate_limiter_counts_a_sliding_window_per_address() -> None:
-    from s3events.web.security import RateLimit, RateLimiter
+def test_rate_limit_rows_hold_a_keyed_hash_and_leave_after_the_window(tmp_path: Any) -> None:
+    from datetime import timedelta
 
-    now = [0.0]
-    limiter = RateLimiter(RateLimit(2, 60), clock=lambda: now[0], max_keys=2)
-    assert [limiter.allow("a"), limiter.allow("a"), limiter.allow("a")] == [True, True, False]
-    now[0] = 30
-    assert limiter.allow("b") and not limiter.allow("a")
-    now[0] = 60.5  # the first two posts of "a" left the window; the refused one never counted
-    assert limiter.allow("a") and limiter.allow("a") and not limiter.allow("a")
-    limiter.allow("c")  # a third address: the least recently seen ("b") is forgotten
-    assert set(limiter._hits) == {"a", "c"}
+    from s3events.store import form_posts, open_store
+    from s3events.web.ratelimit import PostLimiter, RateLimit
+
+    now = [WEB_NOW]
+    with open_store(tmp_path / "state.db") as store:
+        limiter = PostLimiter(store, RateLimit(2, 60), key=b"k" * 32, series_id="s",
+                              clock=lambda: now[0])
+        assert [limiter.allow("203.0.113.7") for _ in range(3)] == [True, True, False]
+        now[0] += timedelta(seconds=30)
+        assert limiter.allow("203.0.113.8") and not limiter.allow("203.0.113.7")
+        with store.connect() as conn:
+            rows = conn.execute(select(form_posts)).mappings().all()
+        assert len(rows) == 3  # the refused posts were not counted
+        assert {r["client"] for r in rows} == {limiter.client("203.0.113.7"),
+                                               limiter.client("203.0.113.8")}
+        assert all("203.0.113" not in str(dict(r)) for r in rows)
+        assert limiter.client("203.0.113.7") != PostLimiter(
+            store, RateLimit(), key=b"o" * 32, series_id="s").client("203.0.113.7")
+        now[0] += timedelta(seconds=30.5)  # the first two posts left the window
+        assert limiter.allow("203.0.113.7") and limiter.allow("203.0.113.7")
+        assert not limiter.allow("203.0.113.7")
+        now[0] += timedelta(seconds=61)
+        assert limiter.allow("198.51.100.1")
+        with store.connect() as conn:  # every row older than the window was deleted
+            left = conn.execute(select(form_posts.c.client)).scalars().all()
+        assert left == [limiter.client("198.51.100.1")]
+
+
+def test_the_rate_limit_holds_across_processes_sharing_the_state(
+        state_url: str, smtp_server: Any) -> None:
+    """Two app instances (as two processes) on one SQLite file or one PostgreSQL database."""
+    from s3events.store import form_posts, open_store
+    from s3events.web import RateLimit, create_app
+
+    series = load_series(REFERENCE)
+    stores = [open_store(state_url), open_store(state_url)]
+    try:
+        apps = [create_app(series, store=store, base_url="http://127.0.0.1:9",
+                           clock=lambda: WEB_NOW, rate_limit=RateLimit(3, 600),
+                           transport=smtp_server.url, dispatch=False, environ={})
+                for store in stores]
+        clients = [app.test_client() for app in apps]
+        for client in clients:
+            client.environ_base["REMOTE_ADDR"] = "203.0.113.7"
+        statuses = [post(clients[i % 2], email=f"p{i}@").status_code for i in range(4)]
+        assert statuses == [422, 422, 422, 429]
+        assert post(clients[0]).status_code == 429 and post(clients[1]).status_code == 429
+        other = apps[1].test_client()
+        other.environ_base["REMOTE_ADDR"] = "203.0.113.8"
+        assert post(other).status_code == 303
+        with stores[0].connect() as conn:
+            rows = conn.execute(select(form_posts.c.client)).scalars().all()
+        assert len(rows) == 4 and not any("203.0.113" in row for row in rows)
+    finally:
+        for store in stores:
+            store.close()
 
 
 def test_rate_limit_option_is_read_as_posts_per_seconds() -> None:
@@ -603,6 +651,7 @@ def test_csrf_tokens_are_bound_to_their_session_and_expire() -> None:
 
 def test_a_wsgi_server_builds_the_app_from_the_environment(tmp_path: Any) -> None:
     from s3events.errors import ConfigurationError
+    from s3events.store import form_posts
     from s3events.web import app_from_environment
 
     with pytest.raises(ConfigurationError, match="set S3EVENTS_SERIES"):
@@ -620,6 +669,8 @@ def test_a_wsgi_server_builds_the_app_from_the_environment(tmp_path: Any) -> Non
     assert "Secure" in page.headers["Set-Cookie"]  # the base URL is https
     client.post("/register", data={}, headers={"X-Forwarded-For": "198.51.100.4"})
     web = app.extensions["s3events"]
-    assert list(web.limiter._hits) == ["198.51.100.4"]  # the visitor, not the proxy
+    with web.s.store.connect() as conn:  # the visitor counted, not the proxy
+        assert conn.execute(select(form_posts.c.client)).scalars().all() == [
+            web.limiter.client("198.51.100.4")]
     assert web.s.dispatch is False
     web.s.store.close()

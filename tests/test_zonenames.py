@@ -17,6 +17,9 @@ from tests.test_dispatch_support import make_series
     ("en", "Lima time", "Brussels time"),
     ("es", "hora de Lima", "hora de Bruselas"),
     ("pt", "horário de Lima", "horário de Bruxelas"),
+    ("fr", "heure de Lima", "heure de Bruxelles"),
+    ("de", "Ortszeit Lima", "Ortszeit Brüssel"),
+    ("it", "ora di Lima", "ora di Bruxelles"),
 ])
 def test_messages_page_and_agenda_name_zones_alike(write_series, lang: str, lima: str,
                                                    brussels: str) -> None:
@@ -36,8 +39,15 @@ def test_cities_not_countries_even_where_a_country_has_several_zones() -> None:
     assert zone_city("Asia/Tokyo", "es") == "Tokio"
 
 
+def test_french_elides_de_before_a_vowel() -> None:
+    assert zone_label("Europe/Amsterdam", "fr") == "heure d’Amsterdam"
+    assert zone_label("Europe/Oslo", "fr-CA") == "heure d’Oslo"
+    assert zone_label("Asia/Yerevan", "fr") == "heure d’Erevan"
+    assert zone_label("Pacific/Noumea", "fr") == "heure de Nouméa"
+
+
 def test_other_languages_use_their_cldr_phrase_and_utc_stays_utc() -> None:
-    assert zone_pattern("fr") == "heure : {city}"
-    assert zone_label("Europe/Brussels", "de") == "Brüssel (Ortszeit)"
+    assert zone_pattern("fi") == "aikavyöhyke: {city}"
+    assert zone_label("Europe/Brussels", "nl") == "tijd in Brussel"
     assert zone_pattern("xx-unknown") == "{city} time"
     assert [zone_label(name, "es") for name in ("UTC", "Etc/GMT+5")] == ["UTC", "Etc/GMT+5"]

@@ -31,7 +31,7 @@ _EXPORTS: dict[str, str] = {
     "PlatformAdapter": "platforms.base",
     "PluginError": "errors",
     "Problem": "errors",
-    "Registration": "roster",
+    "Registration": "registrations",
     "RateLimited": "errors",
     "S3EventsError": "errors",
     "Series": "models",
@@ -47,12 +47,12 @@ _EXPORTS: dict[str, str] = {
     "Transport": "transports.base",
     "attendance_report": "attendance",
     "cancel_registration": "registrations",
-    "erase_person": "privacy",
-    "export_person": "privacy",
+    "erase_person": "registrations",
+    "export_person": "registrations",
     "fetch_attendance": "attendance.fetching",
     "hookimpl": "hookspecs",
     "import_attendance": "attendance",
-    "import_registrations": "importing",
+    "import_registrations": "registrations",
     "load_series": "loading",
     "localize": "i18n",
     "open_store": "store",
@@ -63,6 +63,7 @@ _EXPORTS: dict[str, str] = {
     "session_invitation": "calendar",
     "timetable": "timezones",
     "to_zone": "timezones",
+    "update_preferences": "registrations",
     "verify_certificate": "certificates",
     "write_certificates": "certificates",
 }
@@ -107,7 +108,6 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .hookspecs import hookimpl
     from .i18n import localize
-    from .importing import import_registrations
     from .loading import load_series
     from .models import DispatchSettings, Document, Series, Session, SessionStatus
     from .platforms.base import (
@@ -117,10 +117,16 @@ if TYPE_CHECKING:  # pragma: no cover
         MeetingRequest,
         PlatformAdapter,
     )
-    from .privacy import erase_person, export_person
-    from .registrations import cancel_registration, register
+    from .registrations import (
+        Registration,
+        cancel_registration,
+        erase_person,
+        export_person,
+        import_registrations,
+        register,
+        update_preferences,
+    )
     from .render import render_message
-    from .roster import Registration
     from .scheduler import schedule_messages
     from .store import open_store
     from .timezones import TimetableRow, timetable, to_zone

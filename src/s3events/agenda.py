@@ -6,33 +6,35 @@ description, then every session with its label, title, date and time in the seri
 the main zone of each focus country, its topics, what the interactive exercise will aim at,
 and its documents; then the series' information sections and practical information.
 
-Templates live in ``templates/agenda/``; the Jinja2 environment is built on first use.
+Templates live in ``templates/agenda/``; the environment comes from
+:func:`s3events.templating.template_environment` (one per language, with the series'
+gettext catalog: headings such as "Topics:" are in the agenda's language).
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
-from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_interval, get_timezone_location
 
-from .i18n import PHRASES, phrase
+from .catalogs import series_catalogs
+from .errors import InputError
+from .i18n import babel_locale
 from .models import Document, Series, Session
+from .templating import phrases, template_environment
 from .timezones import get_zone, main_zone
 from .zonenames import zone_label
 
 if TYPE_CHECKING:
-    import jinja2
+    from babel import Locale
+    from babel.support import NullTranslations
 
-__all__ = ["AgendaSession", "LocalTime", "agenda_context", "babel_locale", "render_agenda"]
+__all__ = ["AgendaSession", "LocalTime", "agenda_context", "render_agenda"]
 
 Format = Literal["md", "html"]
-_TEMPLATES = Path(__file__).parent / "templates" / "agenda"
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class AgendaSession:
     id: str
     label: str
     title: str
+    full_title: str
     date: str
     times: str
     zone_name: str
@@ -61,14 +64,6 @@ class AgendaSession:
     topics: list[str] = field(default_factory=list)
     exercises: list[str] = field(default_factory=list)
     documents: list[tuple[str, str | None]] = field(default_factory=list)
-
-
-def babel_locale(lang: str) -> Locale:
-    """The Babel locale for a language tag (``es``, ``pt-BR``, ``pt_BR``); English if unknown."""
-    try:
-        return Locale.parse(lang.replace("-", "_"))
-    except (UnknownLocaleError, ValueError):
-        return Locale.parse("en")
 
 
 def _local_time(start: datetime, end: datetime, zone: ZoneInfo, locale: Locale,
@@ -96,13 +91,18 @@ def _document(series: Series, document: Document, lang: str) -> tuple[str, str |
     return series.text(document.title, lang), document.url or document.path
 
 
-def _session(series: Series, session: Session, lang: str, locale: Locale) -> AgendaSession:
+def _session(series: Series, session: Session, lang: str, locale: Locale,
+             tr: NullTranslations) -> AgendaSession:
     zone = series.zone
     start, end = session.start.astimezone(zone), session.ends_at.astimezone(zone)
+    label = series.text(session.label, lang) if session.label else ""
+    title = series.text(session.title, lang)
+    _ = phrases(tr)
     return AgendaSession(
         id=session.id,
-        label=series.text(session.label, lang) if session.label else "",
-        title=series.text(session.title, lang),
+        label=label,
+        title=title,
+        full_title=_("%(label)s: %(title)s", label=label, title=title) if label else title,
         date=format_date(start, format="full", locale=locale),
         times=format_interval(start, end, "Hm", locale=locale),
         zone_name=zone_label(zone.key, lang),
@@ -115,9 +115,13 @@ def _session(series: Series, session: Session, lang: str, locale: Locale) -> Age
     )
 
 
-def agenda_context(series: Series, *, lang: str) -> dict[str, Any]:
-    """The template variables of the agenda: texts in ``lang``, sessions ready to print."""
+def agenda_context(series: Series, *, lang: str, pm: Any = None) -> dict[str, Any]:
+    """The template variables of the agenda: texts in ``lang``, sessions ready to print.
+
+    ``pm`` is the plugin manager whose catalogs count (default: the installed plugins').
+    """
     locale = babel_locale(lang)
+    tr = series_catalogs(series, pm=pm).translations(lang)
 
     def text(value: Any) -> str:
         return series.text(value, lang) if value is not None else ""
@@ -135,29 +139,18 @@ def agenda_context(series: Series, *, lang: str) -> dict[str, Any]:
         "practical": practical,
         # The note is often already part of the practical information: print it once.
         "registration_note": "" if note.lower() in practical.lower() else note,
-        "sessions": [_session(series, s, lang, locale) for s in series.sessions],
-        "t": {key: phrase(key, lang) for key in PHRASES},
+        "sessions": [_session(series, s, lang, locale, tr) for s in series.sessions],
     }
 
 
-@functools.cache
-def _environment() -> jinja2.Environment:
-    import jinja2
+def render_agenda(series: Series, *, lang: str, fmt: Format = "md", pm: Any = None) -> str:
+    """The full agenda of ``series`` in ``lang`` as Markdown (``md``) or HTML (``html``).
 
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(_TEMPLATES),
-        # HTML templates (*.html.j2) escape every value; Markdown ones print text as written.
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined,
-    )
-
-
-def render_agenda(series: Series, *, lang: str, fmt: Format = "md") -> str:
-    """The full agenda of ``series`` in ``lang`` as Markdown (``md``) or HTML (``html``)."""
+    ``pm`` is the plugin manager: its catalogs and ``prepare_jinja2_environment`` hooks
+    apply (default: the installed plugins').
+    """
     if fmt not in ("md", "html"):
-        raise ValueError(f"format must be md or html, not {fmt!r}")
-    template = _environment().get_template(f"agenda.{fmt}.j2")
-    return template.render(agenda_context(series, lang=lang))
+        raise InputError(f"format must be md or html, not {fmt!r}")
+    tr = series_catalogs(series, pm=pm).translations(lang)
+    env = template_environment("agenda", translations=tr, pm=pm)
+    return env.get_template(f"agenda.{fmt}.j2").render(agenda_context(series, lang=lang, pm=pm))

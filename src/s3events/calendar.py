@@ -8,7 +8,8 @@ some readers cut to its first value). UIDs are derived from the series and sessi
 they are the same on every run and machine, and updates replace the earlier event.
 
 Only a participant's join link is ever accepted (``join_url``); a meeting's host link has
-no way in.
+no way in. The event text ("Topics:", "Join", "Online" …) is in the calendar's language,
+from the series' gettext catalogs (:mod:`s3events.catalogs`).
 """
 
 from __future__ import annotations
@@ -16,15 +17,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress
 
 from . import __version__
-from .i18n import phrase
+from .catalogs import series_catalogs
+from .errors import InputError
 from .models import Series, Session
+from .templating import phrases
 from .timezones import get_zone
+
+if TYPE_CHECKING:
+    from babel.support import NullTranslations
 
 __all__ = [
     "PRODID",
@@ -133,28 +139,31 @@ def vtimezone(zone_name: str, start: datetime, end: datetime) -> Timezone:
 # -- events ---------------------------------------------------------------------------------
 
 
-def _summary(series: Series, session: Session, lang: str) -> str:
+def _summary(series: Series, session: Session, lang: str, tr: NullTranslations) -> str:
     title = series.text(session.title, lang)
     label = series.text(session.label, lang) if session.label else ""
-    summary = f"{label}: {title}" if label else title
+    _ = phrases(tr)
+    summary = _("%(label)s: %(title)s", label=label, title=title) if label else title
     if session.cancelled:
-        summary = f"{phrase('cancelled', lang)}: {summary}"
+        summary = _("Cancelled: %(session)s", session=summary)
     return summary
 
 
-def _description(series: Series, session: Session, lang: str, join_url: str | None) -> str:
+def _description(series: Series, session: Session, lang: str, join_url: str | None,
+                 tr: NullTranslations) -> str:
+    _ = phrases(tr)
     parts: list[str] = [series.text(series.title, lang)]
     if join_url:
-        parts.append(f"{phrase('join', lang)}: {join_url}")
+        parts.append(_("Join: %(link)s", link=join_url))
     if session.topics:
-        parts.append(_bullets(phrase("topics", lang),
-                              [series.text(t, lang) for t in session.topics]))
+        parts.append(_bullets(_("Topics:"), [series.text(t, lang) for t in session.topics]))
     if session.exercises:
-        parts.append(_bullets(phrase("exercises", lang),
+        parts.append(_bullets(_("Interactive exercise will aim at:"),
                               [series.text(t, lang) for t in session.exercises]))
-    documents = [f"{series.text(d.title, lang)}: {d.url}" for d in session.documents if d.url]
+    documents = [_("%(document)s: %(link)s", document=series.text(d.title, lang), link=d.url)
+                 for d in session.documents if d.url]
     if documents:
-        parts.append(_bullets(phrase("documents", lang), documents))
+        parts.append(_bullets(_("Documents:"), documents))
     return "\n\n".join(parts)
 
 
@@ -163,7 +172,10 @@ def _bullets(heading: str, items: Sequence[str]) -> str:
 
 
 def _event(series: Series, session: Session, *, lang: str, join_url: str | None,
-           dtstamp: datetime, sequence: int, status: str) -> Event:
+           dtstamp: datetime, sequence: int, status: str, pm: Any = None) -> Event:
+    """One session's VEVENT, its text in ``lang``."""
+    tr = series_catalogs(series, pm=pm).translations(lang)
+    _ = phrases(tr)
     zone = series.zone
     assert session.end is not None
     event = Event()
@@ -172,15 +184,17 @@ def _event(series: Series, session: Session, *, lang: str, join_url: str | None,
     event.add("sequence", sequence)
     event.add("dtstart", session.start.astimezone(zone))
     event.add("dtend", session.end.astimezone(zone))
-    event.add("summary", _summary(series, session, lang))
-    event.add("description", _description(series, session, lang, join_url))
+    event.add("summary", _summary(series, session, lang, tr))
+    event.add("description", _description(series, session, lang, join_url, tr))
     event.add("status", status)
     event.add("transp", "OPAQUE")
-    event.add("location", join_url or phrase("online", lang))
+    # Translators: how the sessions take place (a calendar event's location, a heading).
+    event.add("location", join_url or _("Online"))
     if join_url:
         event.add("url", join_url)
         event.add("conference", join_url,
-                  parameters={"VALUE": "URI", "FEATURE": "VIDEO", "LABEL": phrase("join", lang)})
+                  parameters={"VALUE": "URI", "FEATURE": "VIDEO",
+                              "LABEL": _("Join")})
     return event
 
 
@@ -216,17 +230,19 @@ def series_calendar(
     lang: str,
     join_urls: Mapping[str, str] | None = None,
     dtstamp: datetime | None = None,
+    pm: Any = None,
 ) -> Calendar:
     """The whole series as a ``METHOD:PUBLISH`` feed, one event per session.
 
     Cancelled sessions stay in the feed with ``STATUS:CANCELLED`` so subscribed calendars
     drop them. ``join_urls`` maps session ids to participant join links, when known.
+    ``pm`` is the plugin manager whose catalogs count (default: the installed plugins').
     """
     join_urls = join_urls or {}
     stamp = _now(dtstamp)
     events = [
         _event(series, session, lang=lang, join_url=join_urls.get(session.id), dtstamp=stamp,
-               sequence=0, status="CANCELLED" if session.cancelled else "CONFIRMED")
+               sequence=0, status="CANCELLED" if session.cancelled else "CONFIRMED", pm=pm)
         for session in series.sessions
     ]
     return _calendar(series, "PUBLISH", events, lang)
@@ -243,6 +259,7 @@ def session_invitation(
     attendees: Iterable[tuple[str, str]] = (),
     organizer: tuple[str, str] | None = None,
     dtstamp: datetime | None = None,
+    pm: Any = None,
 ) -> Calendar:
     """One session as an invitation: ``METHOD:REQUEST``, or ``METHOD:CANCEL`` to withdraw it.
 
@@ -251,10 +268,10 @@ def session_invitation(
     ``sequence`` must grow with every change the caller sends for the same session.
     """
     if method not in ("REQUEST", "CANCEL"):
-        raise ValueError(f"method must be REQUEST or CANCEL, not {method!r}")
+        raise InputError(f"method must be REQUEST or CANCEL, not {method!r}")
     status = "CANCELLED" if method == "CANCEL" else "CONFIRMED"
     event = _event(series, session, lang=lang, join_url=join_url, dtstamp=_now(dtstamp),
-                   sequence=sequence, status=status)
+                   sequence=sequence, status=status, pm=pm)
     name, email = organizer or (series.text(series.organiser.name, lang), series.organiser.email)
     event.add("organizer", _address(name, email))
     for attendee_name, attendee_email in attendees:

@@ -1,8 +1,10 @@
 """Checks that need a whole series: ids, DST gaps and overlaps, overlaps, window, languages.
 
-:class:`~s3events.models.Series` runs them after its fields validate; the loader runs them
-on the sessions that did parse when other fields failed, so a file's problems are all
-reported at once.
+:class:`~s3events.models.Series` runs :func:`check_whole_series` after its fields validate;
+the loader runs it on the sessions that did parse when other fields failed, so a file's
+problems are all reported at once. :func:`check_language_support` needs more than the file
+(the catalogs of s3events' phrases, CLDR's data): ``s3events validate`` runs it after
+loading.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import itertools
 import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -20,9 +23,10 @@ from .i18n import text_languages
 from .timezones import ZoneNameError, classify_local_time, get_zone
 
 if TYPE_CHECKING:
+    from .catalogs import Catalogs
     from .models import Series, Session
 
-__all__ = ["check_whole_series"]
+__all__ = ["check_language_support", "check_whole_series"]
 
 
 def check_whole_series(
@@ -184,3 +188,118 @@ def _is_localized_mapping(value: Any, path: str) -> bool:
         and re.match(r"^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})*$", k) is not None
         for k, v in value.items()
     )
+
+
+# -- languages: catalogs, CLDR data, texts ------------------------------------------------
+#: How many missing messages a warning quotes before it says how many more there are.
+QUOTED_MESSAGES = 6
+
+
+def check_language_support(series: Series, *, pm: Any = None) -> list[Problem]:
+    """What ``validate`` says about the series' languages, beyond the file's own checks.
+
+    Errors: a ``translations`` folder that does not exist, a declared language with no
+    catalog (built in, in that folder, or from a plugin), a provided catalog that cannot be
+    read or filled in. Warnings: a provided catalog that lacks messages (they would show in
+    English), a language CLDR has no data for (dates and zone names in English), texts the
+    series lacks in a declared language (they fall back as :func:`s3events.i18n.localize`
+    says). Plugins are asked for catalogs (``pm``, default: the installed plugins') only
+    when a language has no built-in one.
+    """
+    from .catalogs import Catalogs, series_folder
+
+    problems: list[Problem] = []
+    folder = series_folder(series)
+    if folder is not None and not folder.is_dir():
+        problems.append(Problem(
+            f"folder {folder} does not exist; give the folder of the series' catalogs "
+            "(LANG.po files), relative to the series file", path="translations"))
+        folder = None
+    uncovered = [lang for lang in series.languages if not Catalogs().has(lang)]
+    if folder is not None or uncovered:
+        problems += _catalog_problems(series, _provided(folder, bool(uncovered), pm))
+    problems += _locale_data_problems(series, uncovered) + _text_coverage_problems(series)
+    return _with_lines(series, problems)
+
+
+def _provided(folder: Path | None, plugins: bool, pm: Any) -> Catalogs:
+    from .catalogs import Catalogs, plugin_folders
+
+    folders = (folder,) if folder is not None else ()
+    return Catalogs(folders + (plugin_folders(pm) if plugins else ()))
+
+
+def _catalog_problems(series: Series, catalogs: Catalogs) -> list[Problem]:
+    from .catalogs import CatalogError, MissingCatalog, message_ids
+
+    problems: list[Problem] = []
+    for i, lang in enumerate(series.languages):
+        if not catalogs.has(lang):
+            problems.append(Problem(str(MissingCatalog(lang)), path=f"languages.{i}"))
+            continue
+        try:
+            missing = catalogs.missing(lang)
+        except CatalogError as exc:
+            problems.append(Problem(str(exc), path="translations"))
+            continue
+        if missing:
+            problems.append(Problem(_missing_note(lang, missing, len(message_ids())),
+                                    path=f"languages.{i}", severity="warning"))
+    return problems
+
+
+def _missing_note(lang: str, missing: Sequence[str], total: int) -> str:
+    quoted = ", ".join(f'"{msgid}"' for msgid in missing[:QUOTED_MESSAGES])
+    more = f" and {len(missing) - QUOTED_MESSAGES} more" if len(missing) > QUOTED_MESSAGES \
+        else ""
+    return (f"the catalog for '{lang}' lacks {len(missing)} of {total} messages, which "
+            f"{lang} participants would read in English: {quoted}{more}; `s3events "
+            "translations check FOLDER` lists them all")
+
+
+def _locale_data_problems(series: Series, languages: Sequence[str]) -> list[Problem]:
+    """CLDR knows every built-in language: only the others are looked up (Babel loads)."""
+    from .i18n import has_locale_data
+
+    return [Problem(f"CLDR has no data for '{lang}': dates, times and zone names would be "
+                    "in English; use a language tag CLDR knows (such as 'fi' or 'pt-BR')",
+                    path=f"languages.{series.languages.index(lang)}", severity="warning")
+            for lang in languages if not has_locale_data(lang)]
+
+
+def _text_coverage_problems(series: Series) -> list[Problem]:
+    from .i18n import base_language
+
+    texts = _walk_texts(series)
+    problems = []
+    for i, lang in enumerate(series.languages):
+        if lang == series.default_language:
+            continue
+        lacking = [path for path, text in texts
+                   if lang not in text and base_language(lang) not in text]
+        if lacking:
+            problems.append(Problem(
+                f"{len(lacking)} text(s) have no '{lang}' version (first: {lacking[0]}); "
+                f"{lang} participants read them in '{series.default_language}', the default "
+                "language", path=f"languages.{i}", severity="warning"))
+    return problems
+
+
+def _with_lines(series: Series, problems: list[Problem]) -> list[Problem]:
+    """The problems with the series file and the line of each field path, when known."""
+    if series.source is None or not problems:
+        return problems
+    from .loading import toml_lines, yaml_with_lines
+
+    try:
+        text = series.source.read_text(encoding="utf-8-sig")
+        lines = toml_lines(text) if series.source.suffix == ".toml" else yaml_with_lines(text)[1]
+    except Exception:  # the file was read once already; without lines the problems still say
+        lines = {}
+    out = []
+    for p in problems:
+        loc = tuple(int(x) if x.isdigit() else x for x in p.path.split(".") if x)
+        line = next((lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in lines), None)
+        out.append(Problem(p.message, file=str(series.source), line=line, path=p.path,
+                           severity=p.severity))
+    return out

@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "site": "s3events.commands.web:site",
     "status": "s3events.commands.dispatch:status",
     "times": "s3events.commands.core:times",
+    "translations": "s3events.commands.translations:translations",
     "validate": "s3events.commands.core:validate",
 }
 
@@ -59,6 +60,7 @@ SHORT_HELP: dict[str, str] = {
     "site": "Build the static event page of a series.",
     "status": "Count messages per session, kind and state.",
     "times": "Show each session's time in several time zones.",
+    "translations": "Start, check and update catalogs of s3events' phrases.",
     "validate": "Check a series file and report every problem.",
 }
 

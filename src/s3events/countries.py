@@ -10,7 +10,8 @@ A country's time zones come from the tz database's ``zone.tab`` (one row per cou
 zone), read from the same place :mod:`zoneinfo` reads zones from: the system zone folders
 first, then the ``tzdata`` package. :func:`zone_for_country` gives the zone of a country
 that has exactly one (Peru: ``America/Lima``) and ``None`` for a country with several
-(Chile, Mexico), so callers fall back to another rule instead of guessing.
+(Chile, Mexico), so callers fall back to another rule instead of guessing
+(:data:`MOST_POPULOUS_ZONE` says where most people of those live, and why).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from babel.core import get_global
 from babel.languages import get_official_languages
 
 __all__ = [
+    "MOST_POPULOUS_ZONE",
     "NAME_LANGUAGES",
     "UnknownName",
     "country_code",
@@ -37,10 +39,52 @@ __all__ = [
     "language_code",
     "official_languages",
     "zone_for_country",
+    "zones_by_country",
 ]
 
 #: Languages whose country and language names are recognised.
 NAME_LANGUAGES = ("en", "es", "pt", "fr", "de", "it")
+
+#: Country → (the zone where most of its people live, why). For countries with several
+#: zones in ``zone.tab``; population shares from each country's statistics office
+#: (census or latest estimate) as summarised by Wikipedia's "Time in <country>" articles.
+MOST_POPULOUS_ZONE: dict[str, tuple[str, str]] = {
+    "AR": ("America/Argentina/Buenos_Aires", "all of Argentina keeps UTC-3; Buenos Aires "
+           "is the largest city (INDEC 2022)"),
+    "AU": ("Australia/Sydney", "Sydney time: New South Wales, Victoria, the ACT and "
+           "Tasmania, ~58% (ABS 2021 census)"),
+    "BR": ("America/Sao_Paulo", "Brasília time covers ~93% of people (IBGE 2022)"),
+    "CA": ("America/Toronto", "Eastern time: Ontario and most of Quebec, ~61% "
+           "(Statistics Canada 2021)"),
+    "CD": ("Africa/Lubumbashi", "the eastern provinces (Kivu, Kasai, Katanga) hold "
+           "~58% of people (INS provincial estimates)"),
+    "CL": ("America/Santiago", "continental Chile but Aysén and Magallanes, ~98% (INE 2017)"),
+    "CN": ("Asia/Shanghai", "Beijing time is the official time everywhere (Xinjiang also "
+           "uses Urumqi time locally)"),
+    "CY": ("Asia/Nicosia", "the same time as Famagusta since 2017"),
+    "DE": ("Europe/Berlin", "Büsingen, the other zone, has ~1,500 people"),
+    "EC": ("America/Guayaquil", "mainland Ecuador; Galápagos ~0.2% (INEC 2022)"),
+    "ES": ("Europe/Madrid", "the Peninsula, Balearics, Ceuta and Melilla; the Canaries "
+           "~4.6% (INE 2023)"),
+    "FM": ("Pacific/Chuuk", "Chuuk and Yap ~58% (2010 census)"),
+    "GL": ("America/Nuuk", "~90% of Greenlanders (Statistics Greenland 2023)"),
+    "ID": ("Asia/Jakarta", "Western Indonesia time: Java and Sumatra, ~78% (BPS 2020)"),
+    "KI": ("Pacific/Tarawa", "the Gilbert Islands, ~90% (2020 census)"),
+    "KZ": ("Asia/Almaty", "one time zone for the whole country since 1 March 2024"),
+    "MH": ("Pacific/Majuro", "the same time as Kwajalein"),
+    "MN": ("Asia/Ulaanbaatar", "all but the three western aimags, ~92% (NSO 2020)"),
+    "MX": ("America/Mexico_City", "central time, ~77% of people (INEGI 2020)"),
+    "MY": ("Asia/Kuala_Lumpur", "the same time as Kuching (Sabah and Sarawak)"),
+    "NZ": ("Pacific/Auckland", "the Chatham Islands, the other zone, have ~800 people"),
+    "PF": ("Pacific/Tahiti", "the Society Islands and most of the rest, ~96% (ISPF 2022)"),
+    "PG": ("Pacific/Port_Moresby", "Bougainville, the other zone, ~3% (2011 census)"),
+    "PS": ("Asia/Hebron", "the West Bank, ~60% (PCBS 2023)"),
+    "PT": ("Europe/Lisbon", "mainland Portugal and Madeira; the Azores ~2.3% (INE 2021)"),
+    "RU": ("Europe/Moscow", "Moscow time covers European Russia, ~60% (Rosstat 2021)"),
+    "UA": ("Europe/Kyiv", "all of Ukraine but Crimea"),
+    "US": ("America/New_York", "Eastern time, ~47% of people (US Census 2020)"),
+    "UZ": ("Asia/Tashkent", "the same time as Samarkand"),
+}
 
 #: Names people use that CLDR does not list under that spelling.
 _EXTRA_LANGUAGE_NAMES = {"castellano": "es", "castelhano": "es", "portugues do brasil": "pt-BR"}
@@ -143,6 +187,11 @@ def country_name(code: str, lang: str = "en") -> str:
 def country_zones(code: str) -> tuple[str, ...]:
     """Every tz database zone of a country, as ``zone.tab`` lists them (may be empty)."""
     return _zones_by_country().get(code.upper(), ())
+
+
+def zones_by_country() -> dict[str, tuple[str, ...]]:
+    """Every country's zones as ``zone.tab`` lists them: ISO code → zones."""
+    return dict(_zones_by_country())
 
 
 def zone_for_country(code: str) -> str | None:

@@ -31,6 +31,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from .masking import mask_credentials
+
 __all__ = [
     "AuthenticationError",
     "ConfigurationError",
@@ -129,7 +131,8 @@ class ServiceError(S3EventsError):
     """A remote service failed. Subclasses say how; attributes say where.
 
     ``service`` is the platform or transport name (``zoom``, ``smtp`` …), ``status`` the HTTP
-    status when there was one, ``vendor_message`` what the vendor said, ``hint`` what the
+    status when there was one, ``vendor_message`` what the vendor said (anything in it that
+    looks like a credential masked: vendors echo what they were sent), ``hint`` what the
     person running s3events can do about it, ``session_id`` the session being worked on.
     """
 
@@ -149,7 +152,8 @@ class ServiceError(S3EventsError):
         super().__init__(message)
         self.service = service
         self.status = status
-        self.vendor_message = vendor_message
+        self.vendor_message = mask_credentials(vendor_message) if vendor_message else (
+            vendor_message)
         self.hint = hint
         self.session_id = session_id
         self.retry_after = retry_after

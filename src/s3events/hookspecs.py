@@ -16,6 +16,7 @@ or sends a message itself: s3events picks one adapter by name and calls its meth
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -76,10 +77,26 @@ def s3events_register_commands(cli: click.Group) -> None:
 
 @hookspec
 def s3events_prepare_jinja2_environment(env: jinja2.Environment) -> None:
-    """Adjust the Jinja2 environment used for messages and the event page.
+    """Adjust a Jinja2 environment s3events renders with.
 
-    Called once per environment, after s3events has set its own filters and loaders. Add
-    filters or globals here; do not replace the loader.
+    s3events builds one environment per kind of template — ``messages``, ``site`` (the
+    event page and the web app's pages) and ``agenda`` — and language, and calls this hook
+    once for each, after setting its own filters, loader and gettext catalog. Add filters
+    or globals here (they apply to packaged and overriding templates alike); do not
+    replace the loader or the installed translations.
+    """
+
+
+@hookspec
+def s3events_register_translations(  # type: ignore[empty-body]
+) -> Iterable[str | os.PathLike[str]]:
+    """Return folders of gettext catalogs of s3events' phrases this plugin provides.
+
+    Each folder holds ``LANG.po`` files or ``LANG/LC_MESSAGES/s3events.po`` (or ``.mo``),
+    translations of the ``s3events`` domain (start one with ``s3events translations
+    init``). A series may then declare those languages. Catalogs of a series'
+    ``translations`` folder come first, then plugins', then the built-in ones; a message
+    missing from one is looked up in the next. Results of all plugins are collected.
     """
 
 

@@ -10,26 +10,41 @@ mapping from a language code to the text::
 the requested language → its base language (``es`` for ``es-MX``) → the series' default
 language → the first text given.
 
-The fixed phrases s3events itself writes (headings of agendas and calendar descriptions)
-live in :data:`PHRASES` and are picked with :func:`phrase`, in English, Spanish and
-Portuguese, falling back to English.
+A participant's language is always one of the series' languages: :func:`check_language`
+turns what a person or a file gave (``es``, ``es-MX``, ``pt_br``) into that language or
+refuses it with :class:`LanguageNotOffered`. The fixed phrases s3events writes itself
+come from gettext catalogs (:mod:`s3events.catalogs`); :func:`babel_locale` and
+:func:`language_name` give CLDR's data for a language.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
-from typing import Annotated, TypeAlias
+from typing import TYPE_CHECKING, Annotated, TypeAlias
 
 from pydantic import Field, StringConstraints
 
+from .errors import InputError
+
+if TYPE_CHECKING:
+    from babel import Locale
+
+    from .models import Series
+
 __all__ = [
-    "PHRASES",
+    "N_",
     "LanguageCode",
+    "LanguageNotOffered",
     "LocalizedText",
+    "babel_locale",
     "base_language",
+    "check_language",
+    "has_locale_data",
+    "language_name",
     "localize",
-    "phrase",
+    "series_language",
     "text_languages",
 ]
 
@@ -81,34 +96,83 @@ def text_languages(texts: Iterable[str | Mapping[str, str] | None]) -> set[str]:
     return found
 
 
-#: Phrases s3events writes itself, by key and language. English is the fallback.
-PHRASES: dict[str, dict[str, str]] = {
-    "topics": {"en": "Topics", "es": "Temas", "pt": "Temas"},
-    "exercises": {
-        "en": "Interactive exercise will aim at:",
-        "es": "El ejercicio interactivo tendrá como objetivo:",
-        "pt": "O exercício interativo terá como objetivo:",
-    },
-    "documents": {"en": "Documents", "es": "Documentos", "pt": "Documentos"},
-    "programme": {"en": "Programme", "es": "Programa", "pt": "Programação"},
-    "audience": {"en": "Audience", "es": "Público", "pt": "Público"},
-    "practical": {
-        "en": "Practical information",
-        "es": "Información práctica",
-        "pt": "Informações práticas",
-    },
-    "registration": {"en": "Registration", "es": "Inscripción", "pt": "Inscrição"},
-    "local_times": {"en": "Local times", "es": "Horarios locales", "pt": "Horários locais"},
-    "join": {"en": "Join", "es": "Enlace de conexión", "pt": "Link de acesso"},
-    "online": {"en": "Online", "es": "En línea", "pt": "Online"},
-    "cancelled": {"en": "Cancelled", "es": "Cancelada", "pt": "Cancelada"},
-}
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalog without translating it (translated where it is used)."""
+    return message
 
 
-def phrase(key: str, lang: str) -> str:
-    """The fixed phrase ``key`` in ``lang`` (or its base language), else in English.
+class LanguageNotOffered(InputError, ValueError):
+    """A participant's language that is not one of the series' languages."""
 
-    Raises ``KeyError`` for a key that is not in :data:`PHRASES`.
+    def __init__(self, language: str, offered: Iterable[str]) -> None:
+        self.language = language
+        self.offered = list(offered)
+        super().__init__(
+            f"language '{language}' is not offered by this series; use one of "
+            f"{', '.join(self.offered)}")
+
+
+def _key(lang: str) -> str:
+    return lang.replace("_", "-").lower()
+
+
+def series_language(series: Series, lang: str | None) -> str | None:
+    """The series' language that ``lang`` names, or ``None`` when it names none.
+
+    Exact tags match first, in any spelling (``pt_br`` is ``pt-BR``); then a regional tag
+    matches its base language (``es-MX`` is ``es``), and a base language matches the one
+    regional variant the series declares (``pt`` is ``pt-BR`` when only that is declared).
     """
-    texts = PHRASES[key]
-    return texts.get(lang) or texts.get(base_language(lang)) or texts["en"]
+    if not lang:
+        return None
+    declared = {_key(code): code for code in series.languages}
+    if _key(lang) in declared:
+        return declared[_key(lang)]
+    base = base_language(lang)
+    if base in declared:
+        return declared[base]
+    variants = [code for code in series.languages if base_language(code) == base]
+    return variants[0] if len(variants) == 1 else None
+
+
+def check_language(series: Series, lang: str) -> str:
+    """``lang`` as one of the series' languages; :class:`LanguageNotOffered` otherwise.
+
+    The one rule for a participant's language, used by :func:`~s3events.register`, the
+    import and the web form.
+    """
+    found = series_language(series, lang)
+    if found is None:
+        raise LanguageNotOffered(lang, series.languages)
+    return found
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_locale(lang: str) -> Locale | None:
+    """CLDR's locale for a tag, else for its base language (``es`` for ``es-XX``)."""
+    from babel import Locale, UnknownLocaleError  # Babel is only loaded when needed
+
+    for tag in dict.fromkeys([lang.replace("-", "_"), base_language(lang)]):
+        try:
+            return Locale.parse(tag)
+        except (UnknownLocaleError, ValueError):
+            continue
+    return None
+
+
+def has_locale_data(lang: str) -> bool:
+    """True when CLDR (Babel) knows ``lang``: its dates, zone and language names."""
+    return _parse_locale(lang) is not None
+
+
+def babel_locale(lang: str) -> Locale:
+    """CLDR's locale for ``es``, ``pt-BR`` or ``pt_BR``; else its base language's, else English."""
+    return _parse_locale(lang) or _parse_locale("en")  # type: ignore[return-value]
+
+
+@functools.lru_cache(maxsize=64)
+def language_name(code: str) -> str:
+    """The language's own name for itself, capitalised: "Español", "Français", "Deutsch"."""
+    locale = _parse_locale(code)
+    name = str(locale.get_display_name(locale) or code) if locale is not None else code
+    return name[:1].upper() + name[1:]

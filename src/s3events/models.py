@@ -44,6 +44,7 @@ __all__ = [
     "DispatchSettings",
     "Document",
     "FollowupSettings",
+    "ImportSettings",
     "InfoSection",
     "Material",
     "MeetingOptions",
@@ -246,6 +247,27 @@ class RegistrationSettings(_Model):
     )
 
 
+class ImportSettings(_Model):
+    """How registration files are read: columns the import does not know by itself."""
+
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description='Source column → field, e.g. {"Correo institucional": email, '
+        '"Ciudad de residencia": city, "Comentarios": ignore}; `--map` takes precedence.',
+    )
+
+    @field_validator("columns")
+    @classmethod
+    def _fields(cls, value: dict[str, str]) -> dict[str, str]:
+        from .registrations.columns import field_name, field_names
+
+        unknown = [f for f in value.values() if field_name(f) is None]
+        if unknown:
+            raise ValueError(f"unknown field(s) {', '.join(map(repr, unknown))}; the fields "
+                             f"are {field_names()}")
+        return value
+
+
 class ReleaseRule(_Model):
     """When a message is released, relative to the session start.
 
@@ -385,6 +407,12 @@ class Series(_Model):
     organiser: Organiser
     languages: list[LanguageCode] = Field(default_factory=lambda: ["en"], min_length=1)
     default_language: LanguageCode = "en"
+    translations: str | None = Field(
+        default=None,
+        description="Folder of gettext catalogs of s3events' phrases (LANG.po or "
+        "LANG/LC_MESSAGES/s3events.po), relative to the series file: for a language "
+        "s3events has no catalog for, or to change some of its phrases.",
+    )
     timezone: str = Field(description="Reference IANA time zone, e.g. Europe/Brussels.")
     window: DateWindow | None = None
     focus_countries: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] = Field(
@@ -396,6 +424,7 @@ class Series(_Model):
     sections: list[InfoSection] = Field(default_factory=list)
     practical_information: LocalizedText | None = None
     registration: RegistrationSettings = Field(default_factory=RegistrationSettings)
+    import_: ImportSettings = Field(default_factory=ImportSettings, alias="import")
     platform: PlatformSettings = Field(default_factory=PlatformSettings)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
     attendance: AttendanceSettings = Field(default_factory=AttendanceSettings)

@@ -7,10 +7,12 @@ Templates are packaged in ``s3events/templates/messages`` — for every kind
 A series overrides any of them with a file of the same name in its ``dispatch.templates``
 folder, or for one language only with
 ``KIND.LANG.FORMAT`` (``link.es.html``). Every template runs in Jinja2's sandbox; HTML is
-autoescaped, text is not. Fixed phrases are translated with ``_()`` from the catalogs in
-``templates/messages/locale`` (English, Spanish, Portuguese); a message is in the
-participant's language when a catalog or an override exists for it, else in the series'
-default language.
+autoescaped, text is not. Fixed phrases are written ``{{ _("English text") }}`` and come
+from the series' gettext catalogs (:mod:`s3events.catalogs`) through the environments of
+:mod:`s3events.templating`. A message is always in one of the series' languages: the
+participant's (:func:`s3events.i18n.series_language`), else — for a registration whose
+language the series no longer declares — the series' default language. A declared
+language without a catalog is refused when the renderer is built.
 
 Speed: everything that is the same for many participants — the kind, session, language
 and time zone — is rendered once, with placeholders for the personal values (``name``,
@@ -24,120 +26,54 @@ session, language and revision, with the ATTENDEE line (and a per-person link) f
 from __future__ import annotations
 
 import functools
-import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
-from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time
-from jinja2.sandbox import SandboxedEnvironment
+from babel.numbers import format_decimal
+from babel.support import NullTranslations
 from markupsafe import escape
 
 from .calendar import session_invitation, to_ics
+from .catalogs import Catalogs, require, series_catalogs
 from .errors import InputError
-from .i18n import base_language
+from .i18n import babel_locale, series_language
 from .models import ReleaseRule, Series, Session
+from .templating import phrases, template_environment
 from .zonenames import zone_label
 
 __all__ = [
     "FORMATS",
-    "MESSAGE_LANGUAGES",
+    "KINDS",
     "PERSONAL_FIELDS",
     "Invitation",
     "MessageRenderer",
     "RenderedMessage",
-    "message_language",
     "render_message",
-    "template_environment",
 ]
 
-#: Languages with a packaged catalog.
-MESSAGE_LANGUAGES = ("en", "es", "pt")
+#: The message kinds with packaged templates.
+KINDS = ("confirmation", "waitlisted", "optin", "link", "reminder", "update", "cancellation",
+         "followup", "missed", "certificate")
 #: Template formats of a message kind.
 FORMATS = ("subject.txt", "txt", "html", "short.txt")
 #: Variables filled in per participant after the shared render.
 PERSONAL_FIELDS = ("name", "email", "join_url", "cancel_url", "confirm_url")
 
-_PACKAGE_TEMPLATES = resources.files("s3events") / "templates" / "messages"
 _MARK_OPEN, _MARK_CLOSE = "\ue002", "\ue003"
-
-
-@functools.lru_cache(maxsize=16)
-def _catalog(lang: str) -> dict[str, str]:
-    path = _PACKAGE_TEMPLATES / "locale" / f"{base_language(lang)}.json"
-    if not path.is_file():
-        return {}
-    data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
-    return data
-
-
-@jinja2.pass_context
-def _translate(ctx: jinja2.runtime.Context, msgid: str, **values: Any) -> str:
-    text = _catalog(str(ctx.get("lang", "en"))).get(msgid, msgid)
-    if ctx.eval_ctx.autoescape:
-        safe = escape(text)  # the catalog's text, escaped; values are escaped by %
-        return safe % values if values else safe
-    return text % values if values else text
-
-
-def template_environment(templates: Path | None = None, *, pm: Any = None) -> SandboxedEnvironment:
-    """The sandboxed Jinja2 environment for messages: overrides first, then the packaged.
-
-    Plugins adjust it through ``s3events_prepare_jinja2_environment``.
-    """
-    loaders: list[jinja2.BaseLoader] = []
-    if templates is not None:
-        if not templates.is_dir():
-            raise InputError(f"dispatch.templates: folder {templates} does not exist")
-        loaders.append(jinja2.FileSystemLoader(str(templates)))
-    loaders.append(jinja2.FileSystemLoader(str(_PACKAGE_TEMPLATES)))
-    env = SandboxedEnvironment(
-        loader=jinja2.ChoiceLoader(loaders),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False,
-                                            default_for_string=False),
-        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.globals["_"] = _translate
-    if pm is not None:
-        pm.hook.s3events_prepare_jinja2_environment(env=env)
-    return env
-
-
-def message_language(lang: str | None, series: Series, *, templates: Path | None = None) -> str:
-    """The language a participant's messages are written in.
-
-    Theirs when s3events has a catalog for it (or the series overrides templates in it),
-    else the series' default language.
-    """
-    for candidate in (lang, series.default_language):
-        if not candidate:
-            continue
-        base = base_language(candidate)
-        if base in MESSAGE_LANGUAGES or (templates and any(templates.glob(f"*.{base}.*"))):
-            return base
-    return "en"
-
-
-@functools.lru_cache(maxsize=64)
-def _locale(lang: str) -> Locale:
-    try:
-        return Locale.parse(lang.replace("-", "_"))
-    except (UnknownLocaleError, ValueError):
-        return Locale.parse("en")
 
 
 @functools.lru_cache(maxsize=4096)
 def _when(start: datetime, end: datetime, zone: ZoneInfo, lang: str) -> dict[str, str]:
     """Date, start, end and zone of a session as a participant in ``zone`` reads them."""
-    locale = _locale(lang)
+    locale = babel_locale(lang)
     local_start, local_end = start.astimezone(zone), end.astimezone(zone)
     return {
         "date": format_date(local_start, "full", locale=locale),
@@ -149,24 +85,31 @@ def _when(start: datetime, end: datetime, zone: ZoneInfo, lang: str) -> dict[str
     }
 
 
-def _release_note(rule: ReleaseRule, lang: str) -> str:
-    catalog = _catalog(lang)
-
-    def tr(msgid: str, **values: Any) -> str:
-        return catalog.get(msgid, msgid) % values if values else catalog.get(msgid, msgid)
-
+def _release_note(rule: ReleaseRule, lang: str, translations: NullTranslations) -> str:
+    """When links go out, as the confirmation says it: "the day before, at 09:00 your time"."""
+    locale, _ = babel_locale(lang), phrases(translations)
     if rule.local_time is not None:
-        clock = format_time(rule.local_time, "short", locale=_locale(lang))
+        clock = format_time(rule.local_time, "short", locale=locale)
         if rule.days_before == 1:
-            return tr("the day before, at %(time)s your time", time=clock)
+            # Translators: completes "You will receive the link to each session %(when)s."
+            return _("the day before, at %(time)s your time", time=clock)
         if rule.days_before == 0:
-            return tr("on the day of the session, at %(time)s your time", time=clock)
-        return tr("%(days)s days before, at %(time)s your time", days=rule.days_before,
-                  time=clock)
+            return _("on the day of the session, at %(time)s your time", time=clock)
+        return translations.ngettext(
+            "%(days)s day before, at %(time)s your time",
+            "%(days)s days before, at %(time)s your time", rule.days_before,
+        ) % {"days": format_decimal(rule.days_before, locale=locale), "time": clock}
     hours = rule.days_before * 24 + rule.hours_before
     if hours <= 0:
-        return tr("shortly before it starts")
-    return tr("%(hours)s hours before it starts", hours=f"{hours:g}")
+        return _("shortly before it starts")
+    if hours < 1:
+        minutes = round(hours * 60)
+        return translations.ngettext(
+            "%(minutes)s minute before it starts", "%(minutes)s minutes before it starts",
+            minutes) % {"minutes": format_decimal(minutes, locale=locale)}
+    return translations.ngettext(
+        "%(hours)s hour before it starts", "%(hours)s hours before it starts",
+        math.ceil(hours)) % {"hours": format_decimal(hours, locale=locale)}
 
 
 @dataclass(frozen=True)
@@ -211,17 +154,39 @@ class MessageRenderer:
 
     def __init__(self, series: Series, *, templates: Path | None = None,
                  base_url: str | None = None, pm: Any = None) -> None:
+        from .plugins import get_plugin_manager
+
         self.series = series
         self.templates = templates
         self.base_url = base_url.rstrip("/") if base_url else None
-        self.env = template_environment(templates, pm=pm)
-        self.pm = pm
+        self.pm = pm if pm is not None else get_plugin_manager()
+        self.catalogs: Catalogs = series_catalogs(series, pm=self.pm)
+        require(self.catalogs, series.languages)
+        self._envs: dict[str, jinja2.Environment] = {}
         self._shared: dict[tuple[Any, ...], _Shared] = {}
+        self.environment(series.default_language)  # a missing templates folder fails here
 
     # -- public ------------------------------------------------------------------------
     def language(self, lang: str | None) -> str:
-        """The language to write in for a participant who asked for ``lang``."""
-        return message_language(lang, self.series, templates=self.templates)
+        """The language to write in for a participant who asked for ``lang``.
+
+        One of the series' languages: theirs, else (a language the series no longer
+        declares) the series' default language.
+        """
+        return series_language(self.series, lang) or self.series.default_language
+
+    def translations(self, lang: str) -> NullTranslations:
+        """The catalog of ``lang`` for this series."""
+        return self.catalogs.translations(lang)
+
+    def environment(self, lang: str) -> jinja2.Environment:
+        """The sandboxed template environment for messages in ``lang``."""
+        env = self._envs.get(lang)
+        if env is None:
+            env = self._envs[lang] = template_environment(
+                "messages", translations=self.translations(lang), templates=self.templates,
+                pm=self.pm)
+        return env
 
     def cancel_url(self, token: str | None) -> str | None:
         """The participant's cancel link, when the series has an event page."""
@@ -259,7 +224,7 @@ class MessageRenderer:
                 "email": series.organiser.email, "url": series.organiser.url or "",
             },
             "same_zone": zone.key == series.timezone,
-            "release_note": _release_note(series.dispatch.link, lang),
+            "release_note": _release_note(series.dispatch.link, lang, self.translations(lang)),
             "session": None, "when": None, "organiser_when": None,
             "sessions": [self._session(s, lang, zone) for s in sessions],
             **{f: None for f in PERSONAL_FIELDS},
@@ -276,9 +241,12 @@ class MessageRenderer:
         assert session.end is not None
         label = series.text(session.label, lang) if session.label else ""
         title = series.text(session.title, lang)
+        _ = phrases(self.translations(lang))
+        # Translators: a session's label and title, e.g. "Day 1: Introduction". Only the
+        # punctuation between them is yours (French puts a space before the colon).
+        full = _("%(label)s: %(title)s", label=label, title=title) if label else title
         return {
-            "id": session.id, "label": label, "title": title,
-            "full_title": f"{label}: {title}" if label else title,
+            "id": session.id, "label": label, "title": title, "full_title": full,
             "topics": [series.text(t, lang) for t in session.topics],
             "exercises": [series.text(t, lang) for t in session.exercises],
             "documents": [{"title": series.text(d.title, lang), "url": d.url}
@@ -296,17 +264,14 @@ class MessageRenderer:
 
     def _template(self, kind: str, lang: str, fmt: str) -> jinja2.Template:
         try:
-            return self.env.select_template(self._names(kind, lang, fmt))
+            return self.environment(lang).select_template(self._names(kind, lang, fmt))
         except jinja2.TemplatesNotFound:
             raise InputError(f"no template for message kind '{kind}' ({fmt}); known kinds: "
-                             "confirmation, waitlisted, optin, link, reminder, update, "
-                             "cancellation, followup, missed, certificate") from None
+                             f"{', '.join(KINDS)}") from None
         except jinja2.TemplateSyntaxError as exc:
             raise _template_error(exc) from None
 
     def _extra(self, name: str, context: dict[str, Any]) -> dict[str, Any]:
-        if self.pm is None:
-            return {}
         extra: dict[str, Any] = {}
         for result in self.pm.hook.s3events_extra_template_vars(template=name, context=context):
             for key, value in (result or {}).items():
@@ -328,9 +293,11 @@ class MessageRenderer:
             parts[fmt] = norm if safe else None
         facts = {"kind": kind, "session": context["session"]["id"] if context["session"] else ""}
         if context["session"]:
-            when = context["when"]
+            when, _ = context["when"], phrases(self.translations(lang))
             facts.update(title=context["session"]["full_title"],
-                         local_time=f"{when['date']}, {when['start']} ({when['zone']})")
+                         local_time=f"{when['date']}, {when['start']} ({when['zone']})",
+                         # Translators: a button that opens the meeting, in chats.
+                         link_label=_("Join"))
         return _Shared(parts, context, facts)
 
     def _personalise(self, kind: str, lang: str, shared: _Shared,
@@ -352,8 +319,13 @@ class MessageRenderer:
             out[fmt] = text
         facts = {**shared.facts, "link": personal.get("join_url") or ""}
         return RenderedMessage(
-            kind=kind, language=lang, subject=" ".join(out["subject.txt"].split()),
+            kind=kind, language=lang, subject=_one_line(out["subject.txt"]),
             text=out["txt"], html=out["html"], short=out["short.txt"].strip(), facts=facts)
+
+
+def _one_line(text: str) -> str:
+    """``text`` on one line; no-break spaces stay (French puts one before a colon)."""
+    return re.sub(r"[ \t\r\n\f\v]+", " ", text).strip(" ")
 
 
 def _run(template: jinja2.Template, context: Mapping[str, Any]) -> str:
@@ -440,12 +412,17 @@ class Invitation:
 
     @classmethod
     def build(cls, series: Series, session: Session, *, lang: str, method: str, sequence: int,
-              join_url: str | None, per_person: bool, dtstamp: datetime) -> Invitation:
-        """Build the shared invitation (``per_person``: the join link is filled in later)."""
+              join_url: str | None, per_person: bool, dtstamp: datetime,
+              pm: Any = None) -> Invitation:
+        """Build the shared invitation (``per_person``: the join link is filled in later).
+
+        Its text is in ``lang``, from the series' catalogs (``pm``: the plugin manager whose
+        catalogs count, default the installed plugins').
+        """
         cal = session_invitation(
             series, session, lang=lang, method="CANCEL" if method == "CANCEL" else "REQUEST",
             sequence=sequence, join_url=_URL_TOKEN if per_person and join_url else join_url,
-            attendees=[(_NAME_TOKEN, _EMAIL_TOKEN)], dtstamp=dtstamp)
+            attendees=[(_NAME_TOKEN, _EMAIL_TOKEN)], dtstamp=dtstamp, pm=pm)
         lines = _UNFOLD.sub("", to_ics(cal).decode("utf-8")).split("\r\n")
         at = next(i for i, line in enumerate(lines) if line.startswith("ATTENDEE"))
         if per_person and join_url:
@@ -463,8 +440,11 @@ def render_message(series: Series, kind: str, *, lang: str | None = None,
                    templates: Path | None = None, pm: Any = None) -> RenderedMessage:
     """Render one message outside a dispatch run (to try templates, or to embed s3events).
 
-    ``extra`` may carry ``confirm_url`` (for ``optin``) and ``cancel_url``; with
-    ``base_url`` and the registration's ``token`` the cancel link is built.
+    ``lang`` is the participant's language: one of the series' languages, else the default
+    one (as :meth:`MessageRenderer.language` says). ``extra`` may carry ``confirm_url``
+    (for ``optin``) and ``cancel_url``; with ``base_url`` and the registration's ``token``
+    the cancel link is built. Raises :class:`~s3events.catalogs.MissingCatalog` when a
+    language of the series has no catalog.
     """
     renderer = MessageRenderer(series, templates=templates, base_url=base_url, pm=pm)
     tz = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone or series.timezone)

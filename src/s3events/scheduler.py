@@ -46,8 +46,8 @@ from .followups import plan_after_sessions
 from .ledger import LedgerRow, ledger_key
 from .models import ReleaseRule, Series, Session
 from .provision import meeting_rows
+from .registrations.model import Registration as RegistrationInfo
 from .store import Store, ledger, registrations
-from .timezones import ZoneNameError, get_zone
 
 __all__ = [
     "RegistrationInfo",
@@ -79,47 +79,6 @@ def release_time(rule: ReleaseRule, start: datetime, zone: ZoneInfo) -> datetime
         wall = datetime.combine(day, rule.local_time).replace(tzinfo=zone, fold=0)
         moment = wall.astimezone(_UTC)
     return min(moment, start)
-
-
-@dataclass(frozen=True)
-class RegistrationInfo:
-    """The parts of a registration that scheduling and rendering need."""
-
-    id: str
-    email: str
-    name: str
-    language: str
-    timezone: str
-    channels: dict[str, str]
-    sessions: tuple[str, ...] | None
-    status: str
-    registered_at: datetime
-    confirmed_at: datetime | None
-    token: str
-
-    @classmethod
-    def from_row(cls, row: Any) -> RegistrationInfo:
-        """Build from a row of ``s3e_registrations``."""
-        channels = {str(k): str(v) for k, v in (row.channels or {}).items() if v}
-        sessions = tuple(row.sessions) if row.sessions is not None else None
-        return cls(row.id, row.email, row.name, row.language, row.timezone, channels,
-                   sessions, row.status, row.registered_at, row.confirmed_at, row.token)
-
-    @property
-    def since(self) -> datetime:
-        """When the registration started to count: confirmed, else registered."""
-        return self.confirmed_at or self.registered_at
-
-    def address(self, channel: str) -> str | None:
-        """The person's address on ``channel``, if they gave one."""
-        return self.email if channel == "email" else self.channels.get(channel)
-
-    def zone(self, fallback: ZoneInfo) -> ZoneInfo:
-        """The person's zone (the series' zone if theirs cannot be used)."""
-        try:
-            return get_zone(self.timezone)
-        except ZoneNameError:
-            return fallback
 
 
 def attends(registration: RegistrationInfo, session_id: str) -> bool:

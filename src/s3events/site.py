@@ -15,8 +15,8 @@ every session with its date and time in the organiser's zone formatted by Babel
 ("jueves, 28 de octubre de 2021, 17:00–19:30 (hora de Bruselas)"). Each session element
 carries its start and end as UTC ISO strings in ``data-start``/``data-end``; ``site.js``
 adds the same session in the visitor's own zone with the browser's ``Intl`` API. Fixed
-phrases come from the catalogs in ``templates/site/locale`` (English msgids; Spanish and
-Portuguese given), falling back to English.
+phrases come from the series' gettext catalogs (:mod:`s3events.catalogs`), through the
+``site`` environment of :mod:`s3events.templating` (which the web app's pages share).
 
 ``s3events serve`` (:mod:`s3events.web`) serves the same files and pages, with the
 registration form in the page.
@@ -30,91 +30,43 @@ import mimetypes
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
 from babel import Locale
 from babel.dates import format_interval
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
-from .agenda import AgendaSession, LocalTime, agenda_context, babel_locale, render_agenda
+from .agenda import AgendaSession, LocalTime, agenda_context, render_agenda
 from .calendar import series_calendar, to_ics
+from .catalogs import require, series_catalogs
 from .countries import country_name, country_zones, fold
 from .errors import InputError
-from .i18n import base_language
+from .i18n import babel_locale, language_name
 from .models import Document, Series, Session
+from .templating import TEMPLATES_DIR, template_environment
 from .zonenames import zone_city, zone_label, zone_pattern
+
+if TYPE_CHECKING:
+    from babel.support import NullTranslations
 
 __all__ = [
     "STATIC_FILES",
     "PageSession",
     "build_site",
-    "catalog_languages",
     "content_type",
     "language_prefix",
     "page_context",
     "render_page",
     "site_files",
-    "translate",
     "zone_choices",
     "zone_label",
 ]
 
-_TEMPLATES = resources.files("s3events") / "templates" / "site"
+_TEMPLATES = TEMPLATES_DIR / "site"
 #: The files under ``templates/site/static`` every site gets.
 STATIC_FILES = ("site.css", "site.js")
 _UTC = timezone.utc
-
-
-# -- phrases ---------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=16)
-def _catalog(lang: str) -> dict[str, str]:
-    path = _TEMPLATES / "locale" / f"{base_language(lang)}.json"
-    if not path.is_file():
-        return {}
-    data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
-    return data
-
-
-def catalog_languages() -> list[str]:
-    """The languages the page's fixed phrases are translated into (English included)."""
-    folder = _TEMPLATES / "locale"
-    return ["en", *sorted(p.name.removesuffix(".json") for p in folder.iterdir()
-                          if p.name.endswith(".json"))]
-
-
-def translate(lang: str, msgid: str, **values: Any) -> str:
-    """The fixed phrase ``msgid`` (its English text) in ``lang``, ``%(name)s`` filled in."""
-    text = _catalog(lang).get(msgid) or msgid
-    return text % values if values else text
-
-
-@jinja2.pass_context
-def _translate(ctx: jinja2.runtime.Context, msgid: str, **values: Any) -> str:
-    text = _catalog(str(ctx.get("lang", "en"))).get(msgid) or msgid
-    if ctx.eval_ctx.autoescape:
-        safe = escape(text)  # values are escaped by Markup's %
-        return safe % values if values else safe
-    return text % values if values else text
-
-
-def _paragraphs(text: str | None) -> list[str]:
-    """Blank-line separated paragraphs, each on one line."""
-    return [" ".join(p.split()) for p in (text or "").split("\n\n") if p.strip()]
-
-
-@functools.cache
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=True),
-        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-    )
-    env.globals["_"] = _translate
-    env.filters["paragraphs"] = _paragraphs
-    return env
 
 
 # -- zones (named as everywhere: s3events.zonenames) -----------------------------------------
@@ -139,8 +91,8 @@ def zone_choices(lang: str) -> tuple[tuple[str, str], ...]:
 
 
 def _zone_names_json(lang: str) -> Markup:
-    """Zone → city in ``lang``, as JSON safe inside a ``<script type=application/json>``."""
-    names = {zone: zone_city(zone, lang) for zone in _canonical_zones()}
+    """Zone → its label in ``lang`` ("hora de Tokio"), as JSON safe inside a ``<script>``."""
+    names = {zone: zone_label(zone, lang) for zone in _canonical_zones()}
     text = json.dumps(names, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     safe = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return Markup(safe)  # noqa: S704 - JSON with <, > and & escaped: inert in <script>
@@ -224,13 +176,8 @@ def _page_session(series: Series, session: Session, item: AgendaSession, *, lang
     )
 
 
-def _language_name(code: str) -> str:
-    name = str(babel_locale(code).get_display_name(code) or code)
-    return name[:1].upper() + name[1:]
-
-
 def _languages(series: Series, lang: str, root: str, index: str) -> list[dict[str, Any]]:
-    return [{"code": code, "name": _language_name(code), "current": code == lang,
+    return [{"code": code, "name": language_name(code), "current": code == lang,
              "href": root + language_prefix(series, code) + index or "./"}
             for code in series.languages]
 
@@ -244,15 +191,15 @@ def _window(series: Series, lang: str) -> str:
 
 def page_context(series: Series, *, lang: str, pretty_urls: bool = False,
                  base_url: str | None = None, root: str | None = None,
-                 now: datetime | None = None) -> dict[str, Any]:
+                 now: datetime | None = None, pm: Any = None) -> dict[str, Any]:
     """The template variables of the page in ``lang``.
 
     ``pretty_urls`` links pages as ``es/`` (a server) instead of ``es/index.html`` (files);
     ``base_url`` makes the language alternates absolute; ``root`` is the site's root as
     seen from the page (default: relative, ``""`` or ``"../"``); ``now`` marks ended
-    sessions.
+    sessions; ``pm`` is the plugin manager whose catalogs count.
     """
-    agenda = agenda_context(series, lang=lang)
+    agenda = agenda_context(series, lang=lang, pm=pm)
     if root is None:
         root = "../" if language_prefix(series, lang) else ""
     index = "" if pretty_urls else "index.html"
@@ -288,9 +235,15 @@ def page_context(series: Series, *, lang: str, pretty_urls: bool = False,
     }
 
 
-def render_page(template: str, context: Mapping[str, Any]) -> str:
-    """Render one of the site's templates (``index.html``, ``message.html`` …)."""
-    return _environment().get_template(template).render(context)
+def render_page(template: str, context: Mapping[str, Any], *, translations: NullTranslations,
+                pm: Any = None) -> str:
+    """Render one of the site's templates (``index.html``, ``message.html`` …).
+
+    ``translations`` is the catalog of the page's language; ``pm`` the plugin manager
+    whose ``prepare_jinja2_environment`` hooks apply (default: the installed plugins').
+    """
+    env = template_environment("site", translations=translations, pm=pm)
+    return env.get_template(template).render(context)
 
 
 # -- files -----------------------------------------------------------------------------------
@@ -305,22 +258,27 @@ def _with_document_urls(series: Series, lang: str) -> Series:
     return series.model_copy(update={"sessions": sessions})
 
 
-def _calendars(series: Series, lang: str, now: datetime) -> dict[str, bytes]:
-    files = {_calendar_name(series): to_ics(series_calendar(series, lang=lang, dtstamp=now))}
+def _calendars(series: Series, lang: str, now: datetime, pm: Any) -> dict[str, bytes]:
+    files = {_calendar_name(series): to_ics(series_calendar(series, lang=lang, dtstamp=now,
+                                                            pm=pm))}
     for session in series.sessions:
         one = series.model_copy(update={"sessions": [session]})
         files[_calendar_name(series, session)] = to_ics(
-            series_calendar(one, lang=lang, dtstamp=now))
+            series_calendar(one, lang=lang, dtstamp=now, pm=pm))
     return files
 
 
 def site_files(series: Series, *, base_url: str | None = None, now: datetime | None = None,
-               pages: bool = True) -> dict[str, bytes]:
+               pages: bool = True, pm: Any = None) -> dict[str, bytes]:
     """Every file of the site by its path (``es/index.html``, ``static/site.css`` …).
 
     ``pages=False`` leaves out the ``index.html`` pages (the web app renders them itself).
+    ``pm`` is the plugin manager whose catalogs and template hooks apply (default: the
+    installed plugins'). A series language without a catalog is refused.
     """
     now = now or datetime.now(_UTC)
+    catalogs = series_catalogs(series, pm=pm)
+    require(catalogs, series.languages)
     files: dict[str, bytes] = {}
     for name in STATIC_FILES:
         files[f"static/{name}"] = (_TEMPLATES / "static" / name).read_bytes()
@@ -332,11 +290,13 @@ def site_files(series: Series, *, base_url: str | None = None, now: datetime | N
     for lang in series.languages:
         prefix = language_prefix(series, lang)
         if pages:
-            context = page_context(series, lang=lang, base_url=base_url)
-            files[prefix + "index.html"] = render_page("index.html", context).encode()
-        agenda = render_agenda(_with_document_urls(series, lang), lang=lang, fmt="html")
+            context = page_context(series, lang=lang, base_url=base_url, pm=pm)
+            files[prefix + "index.html"] = render_page(
+                "index.html", context, translations=catalogs.translations(lang),
+                pm=pm).encode()
+        agenda = render_agenda(_with_document_urls(series, lang), lang=lang, fmt="html", pm=pm)
         files[prefix + "agenda.html"] = agenda.encode()
-        for name, data in _calendars(series, lang, now).items():
+        for name, data in _calendars(series, lang, now, pm).items():
             files[prefix + name] = data
     return files
 
@@ -353,11 +313,11 @@ def content_type(path: str) -> str:
 
 
 def build_site(series: Series, out: str | Path, *, base_url: str | None = None,
-               now: datetime | None = None) -> list[Path]:
+               now: datetime | None = None, pm: Any = None) -> list[Path]:
     """Write the static site of ``series`` into the folder ``out``; return the files written."""
     folder = Path(out)
     written = []
-    for name, data in sorted(site_files(series, base_url=base_url, now=now).items()):
+    for name, data in sorted(site_files(series, base_url=base_url, now=now, pm=pm).items()):
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)

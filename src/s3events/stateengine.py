@@ -3,7 +3,8 @@
 :func:`resolve_state_url` turns ``--state``, ``S3EVENTS_STATE`` or the default into a
 SQLAlchemy URL (a user name or password with unencoded ``@ : / ? #`` is percent-encoded so
 it is read whole); :func:`make_engine` builds the engine with bound parameters hidden from
-errors and logs, PostgreSQL's row details dropped from its errors, and SQLite's pragmas
+errors and logs, result rows hidden from SQLAlchemy's DEBUG log (they hold names, emails
+and tokens), PostgreSQL's row details dropped from its errors, and SQLite's pragmas
 (WAL journal, busy timeout, secure delete). :func:`first_line` is the reason of a
 database error, for messages. Nothing here shows a password: :func:`given_state` is what
 the person wrote, to be shown through :func:`s3events.urls.redact_url`.
@@ -12,6 +13,7 @@ the person wrote, to be shown through :func:`s3events.urls.redact_url`.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import re
 import stat
@@ -115,7 +117,22 @@ def make_engine(url: str, where: str) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "handle_error", _terse_errors)
+    _hide_rows(logging.getLogger("sqlalchemy.engine.Engine"))
     return engine
+
+
+class _RowsHidden(logging.Filter):
+    """SQLAlchemy's DEBUG log shows each result row (``Row (…)``); here without its values."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "Row %r":
+            record.msg, record.args = "Row (values hidden)", ()
+        return True
+
+
+def _hide_rows(logger: logging.Logger) -> None:
+    if not any(isinstance(f, _RowsHidden) for f in logger.filters):
+        logger.addFilter(_RowsHidden())
 
 
 def _terse_errors(context: Any) -> None:

@@ -61,6 +61,7 @@ __all__ = [
     "UTCDateTime",
     "attendance",
     "attendance_sessions",
+    "form_posts",
     "ledger",
     "lock",
     "meetings",
@@ -233,6 +234,20 @@ attendance_sessions = Table(
     Column("completed_at", UTCDateTime()),
     Column("updated_at", UTCDateTime(), nullable=False),
 )
+
+#: The event page's form posts, for its rate limit across processes: a keyed hash of the
+#: client's address (never the address) and when it posted. Rows leave once they are
+#: older than the limit's window.
+form_posts = Table(
+    "s3e_form_posts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("series_id", String(64), nullable=False),
+    Column("client", String(64), nullable=False),  # HMAC-SHA256 of the address, hex
+    Column("posted_at", UTCDateTime(), nullable=False),
+)
+Index("ix_form_posts_client", form_posts.c.series_id, form_posts.c.client,
+      form_posts.c.posted_at)
 
 
 def lock(conn: Connection, name: str) -> None:

@@ -6,24 +6,28 @@ zone's exemplar city in CLDR, in the reader's language (Babel's
 CLDR's country-based names ("hora de Perú", "hora de México (Ciudad de México)") are not
 used: they name a country for what is a city's clock, and grow long where a country has
 several zones. The phrase around the city is "{city} time" in English, "hora de {city}" in
-Spanish, "horário de {city}" in Portuguese, and CLDR's region format in other languages
-("heure : {city}"). Zones without a place (``UTC``, ``Etc/GMT+5``) are named as they are.
+Spanish, "horário de {city}" in Portuguese, "heure de {city}" in French (elided: "heure
+d'Amsterdam"), "Ortszeit {city}" in German, "ora di {city}" in Italian — the built-in
+languages, as a native speaker writes it next to a time — and CLDR's region format in other
+languages ("aikavyöhyke: {city}"). Zones without a place (``UTC``, ``Etc/GMT+5``) are named
+as they are.
 """
 
 from __future__ import annotations
 
 import functools
+import unicodedata
 
-from babel import Locale, UnknownLocaleError
 from babel.dates import get_timezone_location
 
-from .i18n import base_language
+from .i18n import babel_locale, base_language, has_locale_data
 from .timezones import get_zone
 
 __all__ = ["PATTERNS", "zone_city", "zone_label", "zone_pattern"]
 
 #: The phrase around the city, per language; ``{city}`` is replaced.
-PATTERNS = {"en": "{city} time", "es": "hora de {city}", "pt": "horário de {city}"}
+PATTERNS = {"en": "{city} time", "es": "hora de {city}", "pt": "horário de {city}",
+            "fr": "heure de {city}", "de": "Ortszeit {city}", "it": "ora di {city}"}
 
 
 def _placeless(zone_name: str) -> bool:
@@ -36,7 +40,7 @@ def zone_city(zone_name: str, lang: str) -> str:
     if _placeless(zone_name):
         return zone_name
     try:
-        city = get_timezone_location(get_zone(zone_name), locale=_locale(lang),
+        city = get_timezone_location(get_zone(zone_name), locale=babel_locale(lang),
                                      return_city=True)
     except (LookupError, ValueError):  # ZoneNameError is a ValueError
         city = ""
@@ -49,10 +53,9 @@ def zone_pattern(lang: str) -> str:
     base = base_language(lang)
     if base in PATTERNS:
         return PATTERNS[base]
-    try:
-        region = str(Locale.parse(lang.replace("-", "_")).zone_formats.get("region") or "")
-    except (UnknownLocaleError, ValueError):
-        region = ""
+    region = ""
+    if has_locale_data(lang):
+        region = str(babel_locale(lang).zone_formats.get("region") or "")
     return region.replace("%s", "{city}") if "%s" in region else PATTERNS["en"]
 
 
@@ -60,11 +63,14 @@ def zone_label(zone_name: str, lang: str) -> str:
     """How a zone is named next to a time: "Lima time", "hora de Lima", "horário de Lima"."""
     if _placeless(zone_name):
         return zone_name
-    return zone_pattern(lang).replace("{city}", zone_city(zone_name, lang))
+    city = zone_city(zone_name, lang)
+    label = zone_pattern(lang).replace("{city}", city)
+    if base_language(lang) == "fr" and _starts_with_vowel(city):
+        label = label.replace(f"de {city}", f"d’{city}")
+    return label
 
 
-def _locale(lang: str) -> Locale:
-    try:
-        return Locale.parse(lang.replace("-", "_"))
-    except (UnknownLocaleError, ValueError):
-        return Locale.parse("en")
+def _starts_with_vowel(word: str) -> bool:
+    """True before "Amsterdam", "Oslo", "Érevan": French writes "d’" there, not "de"."""
+    first = unicodedata.normalize("NFD", word[:1])[:1].lower()
+    return first in "aeiouy"

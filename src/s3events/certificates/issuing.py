@@ -137,7 +137,7 @@ class CertificateMaker:
         context: dict[str, Any] = self.renderer.context(TEMPLATE, lang=lang, zone=zone,
                                                         session=None, sessions=sessions)
         context.update(name=person.name, email=person.email, code=code)
-        template = self.renderer.env.select_template(
+        template = self.renderer.environment(lang).select_template(
             [f"{TEMPLATE}.{lang}.pdf.txt", f"{TEMPLATE}.pdf.txt"])
         return template.render(context)
 

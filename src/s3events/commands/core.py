@@ -75,9 +75,19 @@ def validate(series_path: str) -> None:
     """Check a series file and report every problem (exit 2 when there are errors).
 
     Problems are listed with file, line and field. Warnings (a session outside the
-    series window) are printed but do not fail the check.
+    series window, a catalog that lacks some messages) are printed but do not fail the
+    check. Every declared language needs a catalog of s3events' phrases (see `s3events
+    translations`).
     """
+    from ..checks import check_language_support
+    from ..errors import SeriesError
+
     series = _load(series_path)
+    problems = check_language_support(series)
+    if any(p.severity == "error" for p in problems):
+        raise SeriesError(problems, file=series_path)
+    for problem in problems:
+        click.echo(str(problem), err=True)
     first = series.sessions[0].start.astimezone(series.zone).date()
     last = series.sessions[-1].start.astimezone(series.zone).date()
     cancelled = sum(1 for s in series.sessions if s.cancelled)
@@ -134,7 +144,7 @@ def _print_table(rows: list[TimetableRow], lang: str) -> None:
     """
     from rich.console import Console
 
-    from ..agenda import babel_locale
+    from ..i18n import babel_locale
 
     locale = babel_locale(lang)
     console = Console(highlight=False, emoji=False)

@@ -22,13 +22,13 @@ from rich.table import Table
 
 from ..cli import now_option, parse_now, series_argument, state_option
 from ..errors import InputError
-from ..importing import import_registrations
 from ..loading import load_series
 from ..registrations import (
     Registration,
     cancel_registration,
     erase_person,
     export_person,
+    import_registrations,
     list_registrations,
 )
 from ..store import Store, open_store
@@ -58,27 +58,72 @@ def registrations() -> None:
     """Import, list, cancel, export and erase the registrations of a series."""
 
 
-@registrations.command("import")
+def _presets_help() -> str:
+    from ..registrations.presets import PRESETS
+
+    return "\b\n" + "\n".join(f"{p.name:<16} {p.title}: {p.formats}" for p in PRESETS)
+
+
+def _parse_maps(values: Sequence[str]) -> dict[str, str]:
+    """``--map "SOURCE COLUMN=field"`` options as a mapping (the last ``=`` splits)."""
+    mapping: dict[str, str] = {}
+    for value in values:
+        source, sep, target = value.rpartition("=")
+        if not sep or not source.strip() or not target.strip():
+            raise click.BadParameter(f"'{value}' is not SOURCE COLUMN=field, such as "
+                                     "\"Correo institucional=email\"", param_hint="--map")
+        mapping[source.strip()] = target.strip()
+    return mapping
+
+
+def _preset_names() -> list[str]:
+    from ..registrations.presets import PRESETS
+
+    return [p.name for p in PRESETS]
+
+
+@registrations.command("import", epilog="Exports recognised by their headers (--preset "
+                       "forces one):\n\n" + _presets_help())
 @series_argument
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--map", "maps", multiple=True, metavar="'SOURCE COLUMN=field'",
+              help="Read a column as a field (name, first_name, last_name, email, language, "
+                   "timezone, city, country, organisation, sector, sessions, whatsapp, "
+                   "telegram, slack, matrix, apprise, consent, consent_<flag>) or drop it "
+                   "with =ignore; repeatable.")
+@click.option("--preset", type=click.Choice(_preset_names()), default=None,
+              help="Read the file as this tool's export (normally recognised by its "
+                   "headers).")
+@click.option("--on-duplicate", "on_duplicate", type=click.Choice(["latest", "first", "error"]),
+              default="latest", show_default=True,
+              help="The same person again (in the file or from an earlier import): the "
+                   "later answer updates the registration, the first stays, or it is a bad "
+                   "row.")
 @click.option("--require-consent", "required", multiple=True, metavar="FLAG",
               help="Refuse rows without this consent (e.g. data_processing); repeatable.")
 @state_option
 @now_option
-def import_command(series_path: str, file: Path, required: Sequence[str], state: str | None,
+def import_command(series_path: str, file: Path, maps: Sequence[str], preset: str | None,
+                   on_duplicate: str, required: Sequence[str], state: str | None,
                    now: str | None) -> None:
-    """Import a CSV or XLSX FILE of registrations (any encoding, Spanish or English headers).
+    """Import a CSV or XLSX FILE of registrations, as a form or event tool exported it.
 
-    Good rows are kept and bad ones listed as FILE:LINE: reason. Importing the same file
-    again changes nothing. Exit status 2 when some rows were not imported.
+    The tool is recognised by its headers (in English, Spanish, Portuguese, French, German
+    or Italian); other columns are matched by name, and --map (or the series file's
+    import.columns) maps the rest. Bad rows are listed as FILE:LINE: field: reason and
+    the good ones kept; importing the same file again changes nothing. Exit status 2
+    when some rows were not imported.
     """
     series = load_series(series_path)
     moment = parse_now(now)
     with _opened(state, create=True) as store:
-        report = import_registrations(store, series, file, now=moment,
-                                      required_consent=required)
-    for problem in report.problems:  # rows hold what people typed: no control characters
-        click.echo(clean(problem), err=True)
+        report = import_registrations(  # rows hold what people typed: printed cleaned
+            store, series, file, now=moment, required_consent=required,
+            on_duplicate=on_duplicate,  # type: ignore[arg-type]  # a click.Choice
+            columns=_parse_maps(maps), preset=preset,
+            on_problem=lambda problem: click.echo(clean(problem), err=True))
+    for note in report.notes:
+        click.echo(f"note: {clean(note)}", err=True)
     click.echo(clean(report.summary()))
     if report.errors:
         raise InputError(
@@ -90,9 +135,14 @@ def _sessions(registration: Registration) -> str:
     return "all" if registration.sessions is None else " ".join(registration.sessions)
 
 
+_ZONE_FROM = {"city": "from the city", "country": "from the country",
+              "country-guess": "guessed from the country", "series": "the series' zone"}
+
+
 def _zone(registration: Registration) -> str:
-    source = registration.timezone_source
-    return registration.timezone + ("" if source == "given" else f" (from {source})")
+    source = _ZONE_FROM.get(registration.timezone_source)
+    return registration.timezone + (f" ({source})" if source else "")
+
 
 
 def _table(rows: list[Registration]) -> Table:
@@ -101,7 +151,7 @@ def _table(rows: list[Registration]) -> Table:
                   "sessions", "channels"):
         table.add_column(title, no_wrap=title in ("email", "time zone"))
     for reg in rows:
-        channels = " ".join(k for k, v in reg.channels.model_dump().items() if v)
+        channels = " ".join(reg.channels)
         cells = (str(reg.position), reg.status, reg.name, reg.email, reg.language, _zone(reg),
                  reg.country or "", reg.sector or "", _sessions(reg), channels)
         table.add_row(*(safe(cell) for cell in cells))  # people's values: no markup

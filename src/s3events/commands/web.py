@@ -7,8 +7,12 @@ Thin layers over :func:`s3events.site.build_site` and :func:`s3events.web.create
 from __future__ import annotations
 
 import logging
+import signal
+import socket
+import threading
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import click
 
@@ -87,18 +91,21 @@ def _base_url(host: str, port: int, given: str | None) -> str:
 @click.option("--dispatch/--no-dispatch", "dispatch", default=True, show_default=True,
               help="Send the opt-in email while the person waits and confirmations right "
                    "after each change (else `s3events dispatch` from cron sends them).")
+@click.option("--threads", "threads", default=8, show_default=True,
+              type=click.IntRange(1, 256), help="Requests served at once.")
 @now_option
 def serve(series_path: str, host: str, port: int, state: str | None, transport: str | None,
-          base_url: str | None, rate_limit: str, proxies: int, dispatch: bool,
+          base_url: str | None, rate_limit: str, proxies: int, dispatch: bool, threads: int,
           now: str | None) -> None:
     """Serve the event page with online registration (needs `pip install 's3events[web]'`).
 
-    Registrations land in the state database as pending; the emailed link confirms them
-    (double opt-in), and the cancel link in every message cancels them. Set
-    S3EVENTS_WEB_SECRET in production (see docs/web.md).
+    Runs on waitress, a production WSGI server. Registrations land in the state database
+    as pending; the emailed link confirms them (double opt-in), and the cancel link in
+    every message cancels them. Set S3EVENTS_WEB_SECRET in production (see docs/web.md).
     """
     from ..store import open_store
     from ..web import create_app, parse_rate_limit, require_flask
+    from ..web.server import listen
 
     require_flask()
     try:
@@ -106,23 +113,38 @@ def serve(series_path: str, host: str, port: int, state: str | None, transport: 
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--rate-limit") from None
     series = _load(series_path)
-    url = _base_url(host, port, base_url or series.dispatch.base_url)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    with open_store(state) as store:
-        app = create_app(series, store=store, base_url=url, transport=transport,
-                         clock=_clock(now), rate_limit=limit, dispatch=dispatch,
-                         trusted_proxies=proxies)
-        _run(app, host, port, url)
+    given = base_url or series.dispatch.base_url
+    _base_url(host, port, given)  # refuse a public address without one before listening
+    sock = listen(host, port)  # port 0: the port chosen here is the one in the links
+    try:
+        url = _base_url(host, sock.getsockname()[1], given)
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+        with open_store(state) as store:
+            app = create_app(series, store=store, base_url=url, transport=transport,
+                             clock=_clock(now), rate_limit=limit, dispatch=dispatch,
+                             trusted_proxies=proxies, absolute_redirects=given is not None)
+            _run(app, sock, url, threads)
+    finally:
+        sock.close()
 
 
-def _run(app: object, host: str, port: int, url: str) -> None:
+def _run(app: Any, sock: socket.socket, url: str, threads: int) -> None:
     from ..web.server import make_server
 
-    server = make_server(host, port, app)
-    click.echo(f"serving on http://{host}:{server.server_port}/ (links in emails: {url}/); "
-               "Ctrl+C stops", err=True)
+    server = make_server(app, sock=sock, threads=threads)
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"serving on http://{shown}:{port}/ (links in emails: {url}/); Ctrl+C stops",
+               err=True)
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if main else None  # systemd's stop
     try:
-        server.serve_forever()  # returns on Ctrl+C (Werkzeug handles KeyboardInterrupt)
+        server.serve_forever()  # returns on Ctrl+C or SIGTERM
     finally:
-        server.server_close()
+        if main:
+            signal.signal(signal.SIGTERM, previous)
         click.echo("stopped", err=True)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigurationError
-from .security import RateLimit, parse_rate_limit
+from .ratelimit import RateLimit, parse_rate_limit
 
 if TYPE_CHECKING:
     import flask
@@ -40,7 +40,8 @@ def require_flask() -> None:
 def create_app(series: Series, *, store: Store, base_url: str, transport: str | None = None,
                clock: Callable[[], datetime] | None = None, rate_limit: RateLimit | None = None,
                dispatch: bool = True, trusted_proxies: int = 0,
-               environ: Mapping[str, str] | None = None) -> flask.Flask:
+               environ: Mapping[str, str] | None = None,
+               absolute_redirects: bool | None = None) -> flask.Flask:
     """The WSGI app serving ``series``' event page with registration.
 
     ``base_url`` is the page's public address (links in emails are built from it, never
@@ -51,16 +52,22 @@ def create_app(series: Series, *, store: Store, base_url: str, transport: str | 
     that person), and every change starts a dispatch run in the background, so
     confirmations go out at once; without it everything waits for ``s3events dispatch``.
     ``trusted_proxies`` is the number of reverse proxies in front whose
-    ``X-Forwarded-For``/``-Proto`` headers are believed.
+    ``X-Forwarded-For``/``-Proto`` headers are believed. Redirects never follow the
+    request's ``Host`` header: with ``absolute_redirects`` their ``Location`` is absolute
+    on ``base_url``'s host, else a path on the same site (default: absolute when the series
+    sets ``dispatch.base_url``).
     """
     require_flask()
     from ..store import utcnow
-    from .app import WebSettings, build_app
+    from .app import WebSettings
+    from .factory import build_app
 
     return build_app(WebSettings(
         series=series, store=store, base_url=base_url, transport=transport,
         clock=clock or utcnow, rate_limit=rate_limit or RateLimit(), dispatch=dispatch,
-        trusted_proxies=trusted_proxies, environ=environ))
+        trusted_proxies=trusted_proxies, environ=environ,
+        absolute_redirects=(series.dispatch.base_url is not None if absolute_redirects is None
+                            else absolute_redirects)))
 
 
 def app_from_environment(environ: Mapping[str, str] | None = None) -> flask.Flask:
@@ -93,4 +100,5 @@ def app_from_environment(environ: Mapping[str, str] | None = None) -> flask.Flas
     return create_app(series, store=open_store(env.get("S3EVENTS_STATE"), environ=env),
                       base_url=base_url, transport=env.get("S3EVENTS_TRANSPORT"),
                       rate_limit=limit, trusted_proxies=proxies,
-                      dispatch=env.get("S3EVENTS_WEB_DISPATCH", "1") != "0", environ=env)
+                      dispatch=env.get("S3EVENTS_WEB_DISPATCH", "1") != "0", environ=env,
+                      absolute_redirects=True)

@@ -13,10 +13,11 @@ Routes (``/es/…`` for every language other than the default one):
   :mod:`s3events.attendance.callback`);
 - everything else the static site has (``static/``, ``calendar/``, ``agenda.html``, ``files/``).
 
-Every post is rate limited per address and needs the form's CSRF token; a post that fills
-the honeypot is refused. Refused and invalid posts store nothing. The base URL given to
-:func:`~s3events.web.create_app` (never the request's Host header) makes the links in
-emails.
+Every post is rate limited per address (across processes, in the state database) and needs
+the form's CSRF token; a post that fills the honeypot is refused. Refused and invalid posts
+store nothing. The base URL given to :func:`~s3events.web.create_app` (never the request's
+Host header) makes the links in emails. :mod:`s3events.web.factory` builds the Flask app
+around these handlers.
 """
 
 from __future__ import annotations
@@ -35,10 +36,13 @@ from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.wrappers import Response
 
+from ..catalogs import series_catalogs
 from ..errors import InputError
-from ..i18n import base_language
+from ..i18n import series_language
 from ..ledger import scrub_error
+from ..masking import mask_credentials
 from ..models import Series
+from ..plugins import get_plugin_manager
 from ..registrations import (
     Registration,
     UnknownRegistration,
@@ -53,15 +57,16 @@ from ..site import (
     language_prefix,
     page_context,
     render_page,
-    translate,
 )
 from ..site import site_files as build_site_files
 from ..store import Store, registrations, utcnow
+from ..templating import phrases
 from .forms import CONSENT, HONEYPOT, FormData, form_context, read_form, validate
 from .mail import BackgroundDispatch, dispatch_runner
-from .security import SECURITY_HEADERS, CsrfTokens, RateLimit, RateLimiter, web_secret
+from .ratelimit import PostLimiter, RateLimit
+from .security import CsrfTokens
 
-__all__ = ["WebSettings", "build_app"]
+__all__ = ["Web", "WebSettings"]
 
 log = logging.getLogger("s3events.web")
 #: The largest attendance report a platform may post (bytes).
@@ -81,19 +86,24 @@ class WebSettings:
     dispatch: bool = True
     trusted_proxies: int = 0
     environ: Mapping[str, str] | None = None
+    absolute_redirects: bool = False
 
 
-class _Web:
-    """The app's state and request handlers."""
+class Web:
+    """The app's state and request handlers (:mod:`s3events.web.factory` routes to them)."""
 
     def __init__(self, settings: WebSettings, secret: bytes) -> None:
         self.s = settings
         self.series = settings.series
         self.base_url = settings.base_url.rstrip("/")
         self.root = (urlsplit(self.base_url).path.rstrip("/") or "") + "/"
-        self.files = build_site_files(self.series, base_url=self.base_url, pages=False)
+        self.pm = get_plugin_manager()
+        self.catalogs = series_catalogs(self.series, pm=self.pm)
+        self.files = build_site_files(self.series, base_url=self.base_url, pages=False,
+                                      pm=self.pm)
         self.csrf = CsrfTokens(secret)
-        self.limiter = RateLimiter(settings.rate_limit)
+        self.limiter = PostLimiter(settings.store, settings.rate_limit, key=secret,
+                                   series_id=self.series.id)
         self.runner = dispatch_runner(settings.store, self.series, transport=settings.transport,
                                       base_url=self.base_url, clock=settings.clock)
         self.notifier = BackgroundDispatch(self.runner)
@@ -102,16 +112,15 @@ class _Web:
     # -- helpers -----------------------------------------------------------------------
     def _page_context(self, lang: str) -> dict[str, Any]:
         return page_context(self.series, lang=lang, pretty_urls=True,
-                            base_url=self.base_url, root=self.root)
+                            base_url=self.base_url, root=self.root, pm=self.pm)
 
     def lang_of(self, lang: str | None) -> str:
-        """``lang`` when it is one of the series' languages, else the default one."""
-        if not lang:
-            return self.series.default_language
-        for candidate in (lang, base_language(lang)):
-            if candidate in self.series.languages:
-                return candidate
-        return self.series.default_language
+        """The series' language ``lang`` names, else the default one."""
+        return series_language(self.series, lang) or self.series.default_language
+
+    def phrases(self, lang: str) -> Callable[..., str]:
+        """``_(message, **values)``: a fixed phrase in ``lang``, values filled in."""
+        return phrases(self.catalogs.translations(lang))
 
     def page_url(self, lang: str) -> str:
         """The address of the page in ``lang``, from the site's root."""
@@ -153,26 +162,27 @@ class _Web:
         sessions: list[PageSession] = [s for s in context["sessions"] if s.id in offered]
         if self.series.registration.open:
             context["form"] = form_context(
-                self.series, lang=lang, sessions=sessions,
+                self.series, lang=lang, translations=self.catalogs.translations(lang),
+                sessions=sessions,
                 values=data.values if data else None, ticked=data.sessions if data else None,
                 consent=data.consent if data else False, errors=errors,
                 csrf=self.csrf_token(), full=self.full())
-        return _html(render_page("index.html", context), status)
+        return _html(self.page("index.html", context, lang), status)
+
+    def page(self, template: str, context: Mapping[str, Any], lang: str) -> str:
+        """One of the site's templates, rendered in ``lang``."""
+        return render_page(template, context, translations=self.catalogs.translations(lang),
+                           pm=self.pm)
 
     def render_message(self, lang: str, heading: str, *paragraphs: str, status: int = 200,
                        problem: bool = False, form: dict[str, Any] | None = None,
                        ) -> Response:
         """A short page: a heading, a few paragraphs, a button (``form``), a link back."""
         context = dict(self._context(lang))
-        context.update(languages=[], heading=self.t(lang, heading), problem=problem,
+        context.update(languages=[], heading=heading, problem=problem,
                        paragraphs=[p for p in paragraphs if p], form=form,
                        back=self.page_url(lang))
-        return _html(render_page("message.html", context), status)
-
-    @staticmethod
-    def t(lang: str, msgid: str, **values: Any) -> str:
-        """A fixed phrase in ``lang``."""
-        return translate(lang, msgid, **values)
+        return _html(self.page("message.html", context, lang), status)
 
     # -- the page and the form ---------------------------------------------------------
     def index(self, lang: str | None = None) -> Response:
@@ -187,26 +197,28 @@ class _Web:
     def register(self, lang: str | None = None) -> Response:
         """``POST /register``: check, store as pending, send the opt-in message."""
         lang = self._lang_in_path(lang)
+        _ = self.phrases(lang)
         refused = self.refuse_post(lang)
         if refused is not None:
             return refused
         if flask.request.form.get(HONEYPOT):
             log.info("registration refused: honeypot filled")
-            return self.render_message(lang, "Your registration could not be accepted.",
+            return self.render_message(lang, _("Your registration could not be accepted."),
                                        status=400, problem=True)
         if not self.series.registration.open:
             return self.render_index(lang, status=403)
         data = read_form(flask.request.form)
         offered = self.offered()
-        errors = validate(self.series, data, lang=lang, offered=offered)
+        errors = validate(self.series, data, translations=self.catalogs.translations(lang),
+                          offered=offered)
         if errors:
             return self.render_index(lang, status=422, data=data, errors=errors)
         try:
             self.save(data, offered)
         except InputError:  # a rule the form's own checks do not know (e.g. just closed)
             return self.render_index(lang, status=422, data=data, errors={
-                "email": self.t(lang, "Your registration could not be saved. Check the "
-                                      "details and try again.")})
+                "email": _("Your registration could not be saved. Check the details and try "
+                           "again.")})
         return flask.redirect(self.page_url(lang) + "registered", 303)
 
     def _lang_in_path(self, lang: str | None) -> str:
@@ -217,20 +229,21 @@ class _Web:
 
     def refuse_post(self, lang: str) -> Response | None:
         """The answer to a post over the rate limit or without a valid CSRF token."""
+        _ = self.phrases(lang)
         if not self.limiter.allow(flask.request.remote_addr or "-"):
             log.info("post refused: rate limit")
             response = self.render_message(
-                lang, "Too many attempts",
-                self.t(lang, "Too many forms were sent from your address. Please wait a few "
-                             "minutes and try again."), status=429, problem=True)
+                lang, _("Too many attempts"),
+                _("Too many forms were sent from your address. Please wait a few minutes and "
+                  "try again."), status=429, problem=True)
             response.headers["Retry-After"] = str(int(self.s.rate_limit.window))
             return response
         if not self.csrf_ok():
             log.info("post refused: missing or invalid CSRF token")
             return self.render_message(
-                lang, "This form has expired",
-                self.t(lang, "For your security, forms expire. Go back, reload the page and "
-                             "send the form again."), status=400, problem=True)
+                lang, _("This form has expired"),
+                _("For your security, forms expire. Go back, reload the page and send the "
+                  "form again."), status=400, problem=True)
         return None
 
     def save(self, data: FormData, offered: list[str]) -> None:
@@ -256,23 +269,24 @@ class _Web:
             self.runner(registration_ids)
         except Exception as exc:  # the registration is saved; the row waits for a later run
             log.error("dispatch after a registration failed: %s",
-                      scrub_error(f"{type(exc).__name__}: {exc}"))
+                      scrub_error(mask_credentials(f"{type(exc).__name__}: {exc}")))
         self.after_change()
 
     def registered(self, lang: str | None = None) -> Response:
         """``GET /registered``: what happens next."""
         lang = self._lang_in_path(lang)
-        full = self.t(lang, "All seats are taken at the moment: you join the waiting list, "
+        _ = self.phrases(lang)
+        full = _("All seats are taken at the moment: you join the waiting list, "
                             "and we write to you as soon as a seat becomes free.")
         if self.series.registration.double_opt_in:
             return self.render_message(
-                lang, "Check your inbox",
-                self.t(lang, "We will send you an email. Your registration counts once you "
+                lang, _("Check your inbox"),
+                _("We will send you an email. Your registration counts once you "
                              "follow the link in it."),
                 full if self.full() else "")
         return self.render_message(
-            lang, "Thank you for registering",
-            self.t(lang, "You will receive a confirmation by email."),
+            lang, _("Thank you for registering"),
+            _("You will receive a confirmation by email."),
             full if self.full() else "")
 
     def after_change(self) -> None:
@@ -291,6 +305,7 @@ class _Web:
         if reg is None:
             return self.invalid_link()
         lang = self.lang_of(reg.language)
+        _ = self.phrases(lang)
         if flask.request.method == "POST":
             refused = self.refuse_post(lang)
             if refused is not None:
@@ -303,29 +318,30 @@ class _Web:
         elif reg.status == "pending":
             title = self.series.text(self.series.title, lang)
             return self.render_message(
-                lang, "Confirm your registration",
-                self.t(lang, "Press the button to confirm your registration for %(series)s.",
+                lang, _("Confirm your registration"),
+                _("Press the button to confirm your registration for %(series)s.",
                        series=title),
-                form=self.action_form(self.t(lang, "Confirm my registration")))
+                form=self.action_form(_("Confirm my registration")))
         return self.registration_status(lang, reg)
 
     def registration_status(self, lang: str, reg: Registration) -> Response:
         """The page after the opt-in link: confirmed, on the waiting list, or cancelled."""
+        _ = self.phrases(lang)
         if reg.status == "confirmed":
             return self.render_message(
-                lang, "Your registration is confirmed",
-                self.t(lang, "You will receive a confirmation by email, and the link to each "
+                lang, _("Your registration is confirmed"),
+                _("You will receive a confirmation by email, and the link to each "
                              "of your sessions before it starts."),
                 self.series.text(self.series.registration.note, lang)
                 if self.series.registration.note else "")
         if reg.status == "waitlisted":
             return self.render_message(
-                lang, "You are on the waiting list",
-                self.t(lang, "All seats are taken. We write to you as soon as a seat becomes "
+                lang, _("You are on the waiting list"),
+                _("All seats are taken. We write to you as soon as a seat becomes "
                              "free."))
         return self.render_message(
-            lang, "This registration was cancelled",
-            self.t(lang, "To take part, register again on the event page."))
+            lang, _("This registration was cancelled"),
+            _("To take part, register again on the event page."))
 
     def action_form(self, label: str, *, danger: bool = False) -> dict[str, Any]:
         """A one-button form that posts to this page with a CSRF token."""
@@ -338,6 +354,7 @@ class _Web:
         if reg is None:
             return self.invalid_link()
         lang = self.lang_of(reg.language)
+        _ = self.phrases(lang)
         if flask.request.method == "POST":
             refused = self.refuse_post(lang)
             if refused is not None:
@@ -347,22 +364,23 @@ class _Web:
             reg = get_by_token(self.s.store, token, series_id=self.series.id) or reg
         if reg.status == "cancelled":
             return self.render_message(
-                lang, "Your registration is cancelled",
-                self.t(lang, "You will receive no more messages about this series. You can "
+                lang, _("Your registration is cancelled"),
+                _("You will receive no more messages about this series. You can "
                              "register again on the event page at any time."))
         title = self.series.text(self.series.title, lang)
         return self.render_message(
-            lang, "Cancel your registration?",
-            self.t(lang, "You will no longer receive the messages and links of %(series)s.",
+            lang, _("Cancel your registration?"),
+            _("You will no longer receive the messages and links of %(series)s.",
                    series=title),
-            form=self.action_form(self.t(lang, "Yes, cancel my registration"), danger=True))
+            form=self.action_form(_("Yes, cancel my registration"), danger=True))
 
     def invalid_link(self) -> Response:
         """The answer to a confirm or cancel link that matches no registration."""
-        lang = self.lang_of(flask.request.accept_languages.best_match(self.series.languages))
+        lang = self.visitor_language()
+        _ = self.phrases(lang)
         return self.render_message(
-            lang, "This link is not valid",
-            self.t(lang, "It may be incomplete, or the registration was deleted. Register "
+            lang, _("This link is not valid"),
+            _("It may be incomplete, or the registration was deleted. Register "
                          "again on the event page if you want to take part."),
             status=404, problem=True)
 
@@ -401,56 +419,25 @@ class _Web:
 
     def not_found(self, error: HTTPException) -> Response:
         """Any 404, as a page in the visitor's language."""
-        lang = self.lang_of(flask.request.accept_languages.best_match(self.series.languages))
-        return self.render_message(lang, "Page not found", status=404, problem=True)
+        lang = self.visitor_language()
+        _ = self.phrases(lang)
+        return self.render_message(lang, _("Page not found"), status=404, problem=True)
+
+    def problem(self, status: int) -> Response:
+        """A page saying the request failed on the server's side (500, or 503)."""
+        lang = self.visitor_language()
+        _ = self.phrases(lang)
+        return self.render_message(
+            lang, _("Something went wrong"),
+            _("Your request could not be completed because of a problem on our side. "
+              "Please try again in a few minutes."), status=status, problem=True)
+
+    def visitor_language(self) -> str:
+        """The series' language the visitor's browser prefers (else the default one)."""
+        return self.lang_of(flask.request.accept_languages.best_match(self.series.languages))
 
 
 def _html(text: str, status: int) -> Response:
     response = Response(text, status=status, content_type="text/html; charset=utf-8")
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def _secure(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    return response
-
-
-def _routes(app: flask.Flask, web: _Web) -> None:
-    add = app.add_url_rule
-    add("/", "index", web.index)
-    add("/<lang>/", "index_lang", web.index)
-    add("/register", "register", web.register, methods=["POST"])
-    add("/<lang>/register", "register_lang", web.register, methods=["POST"])
-    add("/registered", "registered", web.registered)
-    add("/<lang>/registered", "registered_lang", web.registered)
-    add("/confirm/<token>", "confirm", web.confirm, methods=["GET", "POST"])
-    add("/cancel/<token>", "cancel", web.cancel, methods=["GET", "POST"])
-    add("/callbacks/attendance/<session_id>/<signature>", "attendance_callback",
-        web.attendance_callback, methods=["POST"])
-    add("/<path:path>", "file", web.file)
-    app.register_error_handler(404, web.not_found)
-    app.after_request(_secure)
-
-
-def build_app(settings: WebSettings) -> flask.Flask:
-    """The Flask app for ``settings`` (use :func:`s3events.web.create_app`)."""
-    secret = web_secret(settings.store, settings.environ)
-    web = _Web(settings, secret)
-    app = flask.Flask("s3events.web", static_folder=None)
-    app.secret_key = secret
-    app.config.update(
-        SESSION_COOKIE_NAME="s3e_session", SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
-        SESSION_COOKIE_PATH=web.root, MAX_CONTENT_LENGTH=64 * 1024,
-    )
-    _routes(app, web)
-    if settings.trusted_proxies:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        n = settings.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
-    app.extensions["s3events"] = web
-    return app

@@ -20,6 +20,7 @@ from datetime import datetime
 
 from ..dispatch import dispatch
 from ..ledger import scrub_error
+from ..masking import mask_credentials
 from ..models import Series
 from ..store import Store
 
@@ -62,7 +63,7 @@ class BackgroundDispatch:
                 self._run()
             except Exception as exc:  # the page has answered already: log and go on
                 log.error("dispatch after a web change failed: %s",
-                          scrub_error(f"{type(exc).__name__}: {exc}"))
+                          scrub_error(mask_credentials(f"{type(exc).__name__}: {exc}")))
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until no run is going on or wanted; False on timeout."""

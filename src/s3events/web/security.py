@@ -1,8 +1,7 @@
 """What keeps bots and other sites out of the registration form, and secrets out of logs.
 
-- :class:`RateLimiter`: at most ``limit`` form posts per address in a sliding window of
-  ``window`` seconds, in memory (one process; behind several processes, each counts its
-  own). Refused posts are answered 429 and stored nowhere.
+(The limit of form posts per address is :mod:`s3events.web.ratelimit`.)
+
 - :class:`CsrfTokens`: the form carries a token signed with the app's secret that names the
   visitor's session id (kept in the signed session cookie) and expires; a post whose token
   is missing, forged, expired or from another session is refused.
@@ -19,11 +18,7 @@ import hashlib
 import hmac
 import os
 import re
-import threading
-import time
-from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigurationError
@@ -34,9 +29,6 @@ if TYPE_CHECKING:
 __all__ = [
     "SECURITY_HEADERS",
     "CsrfTokens",
-    "RateLimit",
-    "RateLimiter",
-    "parse_rate_limit",
     "redact_path",
     "web_secret",
 ]
@@ -55,61 +47,10 @@ SECURITY_HEADERS: dict[str, str] = {
 }
 
 _MIN_SECRET = 32
-_TOKEN_PATH = re.compile(r"^(.*/(?:confirm|cancel|callbacks/attendance/[^/?#]+)/)[^/?#]+")
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    """At most ``limit`` posts per address in ``window`` seconds."""
-
-    limit: int = 5
-    window: float = 600.0
-
-    def __str__(self) -> str:
-        return f"{self.limit}/{self.window:g}"
-
-
-def parse_rate_limit(text: str) -> RateLimit:
-    """``"5/600"`` (posts per seconds) as a :class:`RateLimit`; ``ValueError`` if malformed."""
-    count, _, seconds = text.partition("/")
-    try:
-        limit = RateLimit(int(count), float(seconds or 600))
-    except ValueError:
-        raise ValueError(f"'{text}' is not N/SECONDS, such as 5/600") from None
-    if limit.limit < 1 or limit.window <= 0:
-        raise ValueError(f"'{text}': N and SECONDS must be positive, such as 5/600")
-    return limit
-
-
-class RateLimiter:
-    """A sliding-window counter per address, in memory, safe across threads.
-
-    At most ``max_keys`` addresses are remembered (the least recently seen go first), so
-    a flood of addresses cannot exhaust memory.
-    """
-
-    def __init__(self, limit: RateLimit, *, clock: Callable[[], float] = time.monotonic,
-                 max_keys: int = 100_000) -> None:
-        self.limit = limit
-        self.clock = clock
-        self.max_keys = max_keys
-        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def allow(self, key: str) -> bool:
-        """Count one attempt from ``key``; False when it is over the limit (not counted)."""
-        now = self.clock()
-        with self._lock:
-            hits = self._hits.pop(key, None) or deque()
-            while hits and hits[0] <= now - self.limit.window:
-                hits.popleft()
-            allowed = len(hits) < self.limit.limit
-            if allowed:
-                hits.append(now)
-            self._hits[key] = hits
-            while len(self._hits) > self.max_keys:
-                self._hits.popitem(last=False)
-            return allowed
+# Everything after /confirm/, /cancel/ or /callbacks/attendance/SESSION/, in any case and
+# with doubled slashes too: the rest of such a path may be (part of) a secret.
+_TOKEN_PATH = re.compile(r"(/(?:confirm|cancel)/+|/callbacks/+attendance/+[^/?#]*/+)[^?#]+",
+                         re.IGNORECASE)
 
 
 class CsrfTokens:
@@ -163,6 +104,7 @@ def web_secret(store: Store, environ: Mapping[str, str] | None = None) -> bytes:
 def redact_path(path: str) -> str:
     """A request path for logs: the secret token of confirm and cancel links blanked.
 
-    The signature of an attendance callback address is blanked too.
+    The signature of an attendance callback address is blanked too, and so is whatever
+    follows a token (a path that holds one in any form keeps none of it).
     """
     return _TOKEN_PATH.sub(r"\1…", path)

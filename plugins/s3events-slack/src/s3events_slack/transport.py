@@ -17,7 +17,8 @@ idempotency key, so a send is never repeated after a 5xx or a timeout; the dispa
 decides what happens next.
 
 Message facts used (all optional): ``link`` (adds a button opening the join link) and
-``link_label`` (the button's text; otherwise "Join" in the message's language).
+``link_label`` (the button's text, from the series' catalog; otherwise "Join" from
+s3events' built-in catalog of the message's language).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any, ClassVar
 import requests
 from pydantic import Field, SecretStr
 
+from s3events.catalogs import builtin_phrase
 from s3events.errors import (
     AuthenticationError,
     InvalidRequest,
@@ -54,8 +56,6 @@ DEFAULT_API_BASE_URL = "https://slack.com/api"
 #: Slack renders at most 3000 characters in a section block; longer messages go as text only.
 SECTION_LIMIT = 3000
 
-JOIN_LABELS = {"en": "Join", "es": "Unirse", "pt": "Entrar", "fr": "Rejoindre",
-               "de": "Teilnehmen", "it": "Partecipa"}
 
 _REINSTALL = "reinstall the Slack app to the workspace and use its new bot token (xoxb-…)"
 
@@ -143,11 +143,7 @@ def _mrkdwn(message: OutgoingMessage) -> str:
 
 def join_label(message: OutgoingMessage) -> str:
     """The join button's text: ``facts["link_label"]`` or "Join" in the message's language."""
-    label = message.facts.get("link_label")
-    if label:
-        return label
-    base = message.language.replace("_", "-").split("-")[0].lower()
-    return JOIN_LABELS.get(base, JOIN_LABELS["en"])
+    return message.facts.get("link_label") or builtin_phrase(message.language, "Join")
 
 
 def slack_payload(message: OutgoingMessage) -> dict[str, Any]:

@@ -20,8 +20,9 @@ Errors are ``{"ok": false, "error_code", "description", "parameters"}``: 429 wai
 became a supergroup with a new id, 401 a bad token, 403 a participant who blocked the bot.
 ``sendMessage`` has no idempotency key, so a send is never repeated after a 5xx or a timeout.
 
-Message facts used (all optional): ``link`` (the join button) and ``link_label`` (its text;
-otherwise "Join" in the message's language).
+Message facts used (all optional): ``link`` (the join button) and ``link_label`` (its text,
+from the series' catalog; otherwise "Join" from s3events' built-in catalog of the message's
+language).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from typing import Any, ClassVar
 import requests
 from pydantic import Field, SecretStr
 
+from s3events.catalogs import builtin_phrase
 from s3events.errors import (
     AuthenticationError,
     InvalidRequest,
@@ -75,8 +77,6 @@ DEFAULT_API_BASE_URL = "https://api.telegram.org"
 #: ``sendMessage`` accepts 1–4096 characters of text after entities parsing.
 TEXT_LIMIT = 4096
 
-JOIN_LABELS = {"en": "Join", "es": "Unirse", "pt": "Entrar", "fr": "Rejoindre",
-               "de": "Teilnehmen", "it": "Partecipa"}
 
 _TOKEN_IN_URL = re.compile(r"bot\d+:[A-Za-z0-9_-]+")
 _NUMERIC_ID = re.compile(r"-?\d+")
@@ -221,11 +221,7 @@ def telegram_text(message: OutgoingMessage) -> str:
 
 def join_label(message: OutgoingMessage) -> str:
     """The join button's text: ``facts["link_label"]`` or "Join" in the message's language."""
-    label = message.facts.get("link_label")
-    if label:
-        return label
-    base = message.language.replace("_", "-").split("-")[0].lower()
-    return JOIN_LABELS.get(base, JOIN_LABELS["en"])
+    return message.facts.get("link_label") or builtin_phrase(message.language, "Join")
 
 
 def telegram_payload(message: OutgoingMessage) -> dict[str, Any]:

@@ -20,18 +20,18 @@
     try { return JSON.parse(node.textContent || "{}"); } catch (e) { return {}; }
   }
 
-  function cityOf(zone, names) {
+  function labelOf(zone, names, pattern) {
     if (names[zone]) { return names[zone]; }
     var parts = zone.split("/");
-    return parts[parts.length - 1].replace(/_/g, " ");
+    return pattern.replace("{city}", parts[parts.length - 1].replace(/_/g, " "));
   }
 
   function showLocalTimes(zone) {
     var programme = document.getElementById("programme");
     if (!programme || !zone || zone === programme.getAttribute("data-zone")) { return; }
     var lang = root.lang || "en";
-    var label = (programme.getAttribute("data-zone-pattern") || "{city}")
-      .replace("{city}", cityOf(zone, zoneNames()));
+    var label = labelOf(zone, zoneNames(),
+                        programme.getAttribute("data-zone-pattern") || "{city}");
     var yours = programme.getAttribute("data-yours") || "";
     var day = new Intl.DateTimeFormat(lang, { dateStyle: "full", timeZone: zone });
     var time = new Intl.DateTimeFormat(lang, {
@@ -45,7 +45,7 @@
       var startDay = day.format(start);
       var endDay = day.format(end);
       var until = endDay === startDay ? time.format(end) : endDay + ", " + time.format(end);
-      item.textContent = yours + ": " + startDay + ", " + time.format(start) + "\u2013" +
+      item.textContent = yours + " " + startDay + ", " + time.format(start) + "\u2013" +
         until + " (" + label + ")";
       item.setAttribute("data-zone", zone);
       item.hidden = false;
