@@ -68,6 +68,8 @@ translations: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/dispatch.py
+	$(BIN)/python benchmarks/dispatch.py --schedule-only
+	$(BIN)/python benchmarks/latency.py
 	$(BIN)/python benchmarks/importing.py
 
 clean:

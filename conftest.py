@@ -8,6 +8,7 @@ pytest_plugins = [
     "tests.fixtures.series",
     "tests.fixtures.postgres",
     "tests.fixtures.smtp",
+    "tests.fixtures.chat",
     "tests.fixtures.browser",
     "tests.skip_gate",
 ]

@@ -16,6 +16,17 @@ is shared and a single baseline run can be unusually fast or slow.
 
     python benchmarks/dispatch.py                 # 10,000 participants
     python benchmarks/dispatch.py --count 200     # quick
+    python benchmarks/dispatch.py --schedule-only # scheduling at 10,000 and 100,000
+
+``--schedule-only`` times, at 10,000 and 100,000 registrations (each in all five sessions:
+six ledger rows a person), the first scheduling pass (it creates every row) and a second
+one (nothing new), against a baseline on a copy of the same database that reads the same
+registrations and inserts the same rows with plain SQL ``executemany``; and the most memory
+each pass held (tracemalloc, in separate passes). Each time is the best of three runs,
+on the wall clock and in this process's CPU time: on a machine shared with other work the
+CPU ratios move less than the wall-clock ones.
+Goals: first pass <= 5 x the baseline, second pass <= 1 x, memory flat from 10,000 to
+100,000.
 
 Apprise runs on ``--apprise-count`` participants (default: up to 500) to keep the run
 short; its rate does not depend on the count, it opens one connection per message.
@@ -26,14 +37,18 @@ from __future__ import annotations
 import argparse
 import logging
 import secrets
+import shutil
 import smtplib
 import socket
+import sqlite3
 import sys
 import tempfile
 import time
+import tracemalloc
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import update
 
@@ -49,6 +64,7 @@ UTC = timezone.utc
 PEOPLE = [("es", "America/Mexico_City"), ("es", "America/Santiago"), ("es", "America/Lima"),
           ("en", "Europe/Brussels"), ("pt", "America/Sao_Paulo"), ("es", "America/Bogota")]
 NAMES = ["José Peña", "María Fernanda Gutiérrez", "Ana Souza", "Kim Lee", "Luc Martin"]
+SESSIONS = ["day-1"]
 
 
 class _Spool:
@@ -116,7 +132,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _people(store: Any, series_id: str, count: int, at: datetime) -> None:
+def _people(store: Any, series_id: str, count: int, at: datetime, *,
+            sessions: list[str] | None = SESSIONS) -> None:
     batch = []
     for i in range(count):
         lang, zone = PEOPLE[i % len(PEOPLE)]
@@ -125,7 +142,7 @@ def _people(store: Any, series_id: str, count: int, at: datetime) -> None:
             "id": f"r{i:08d}{secrets.token_hex(8)}", "series_id": series_id,
             "email_key": email, "email": email, "name": f"{NAMES[i % len(NAMES)]} {i}",
             "language": lang, "timezone": zone, "timezone_source": "given", "channels": {},
-            "sessions": ["day-1"], "consent": {}, "status": "confirmed", "position": i,
+            "sessions": sessions, "consent": {}, "status": "confirmed", "position": i,
             "token": secrets.token_urlsafe(16), "registered_at": at, "confirmed_at": at,
             "updated_at": at})
         if len(batch) == 2000 or i == count - 1:
@@ -197,19 +214,166 @@ def run_apprise(messages: list[tuple[str, list[str], bytes]], port: int, folder:
     return time.perf_counter() - start
 
 
-def schedule_only(count: int) -> int:
-    """Time a scheduling pass over ``count`` registrations whose rows exist (the steady state)."""
+# -- the scheduling pass at scale --------------------------------------------------------------
+
+def _registered(folder: Path, count: int) -> tuple[Any, Path]:
+    """A state file with the series' meetings and ``count`` people in every session."""
+    series = load_series(SERIES)
+    path = folder / f"fresh-{count}.db"
+    with open_store(path) as store:
+        early = datetime(2021, 10, 1, tzinfo=UTC)
+        apply(series, load_adapter(series), store, now=early)
+        _people(store, series.id, count, early, sessions=None)
+    return series, path
+
+
+def _copy(path: Path, name: str) -> Path:
+    target = path.with_name(name)
+    shutil.copyfile(path, target)
+    return target
+
+
+_INFO = ("id, email, name, language, timezone, channels, sessions, status, registered_at, "
+         "confirmed_at, token")
+
+
+class Timing(NamedTuple):
+    """Seconds on the wall clock and of this process's CPU (user and system)."""
+
+    wall: float
+    cpu: float
+
+    @classmethod
+    def start(cls) -> Timing:
+        return cls(time.perf_counter(), time.process_time())
+
+    def since(self) -> Timing:
+        """The time from ``self`` (a start) to now."""
+        return Timing(time.perf_counter() - self.wall, time.process_time() - self.cpu)
+
+
+def _best(timings: list[Timing]) -> Timing:
+    return Timing(min(t.wall for t in timings), min(t.cpu for t in timings))
+
+
+def baseline(path: Path, series_id: str, rows: list[dict[str, Any]]) -> Timing:
+    """Plain SQL: read the registrations, ``executemany`` the same ledger rows."""
+    columns = list(rows[0])
+    insert = (f"INSERT INTO s3e_ledger ({', '.join(columns)}) "
+              f"VALUES ({', '.join('?' for _ in columns)})")
+    values = [tuple(row[c] for c in columns) for row in rows]
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA synchronous=NORMAL")  # as the state database is opened
+    try:
+        start = Timing.start()
+        people = conn.execute(f"SELECT {_INFO} FROM s3e_registrations WHERE series_id = ?",
+                              (series_id,)).fetchall()
+        conn.executemany(insert, values)
+        conn.commit()
+        elapsed = start.since()
+    finally:
+        conn.close()
+    assert len(people) > 0
+    return elapsed
+
+
+def _created_rows(path: Path) -> list[dict[str, Any]]:
+    conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    try:
+        found = conn.execute("SELECT key, series_id, registration_id, session_id, kind, "
+                             "revision, channel, due_at, state, attempts, created_at "
+                             "FROM s3e_ledger").fetchall()
+    finally:
+        conn.close()
+    return [dict(row) for row in found]
+
+
+def _timed(path: Path, series: Any, now: datetime) -> tuple[Timing, int]:
+    with open_store(path) as store:
+        start = Timing.start()
+        report = schedule(store, series, now=now)
+        return start.since(), report.inserted
+
+
+def _peak(path: Path, series: Any, now: datetime) -> int:
+    """The most memory (bytes, Python allocations) one scheduling pass held at once."""
+    with open_store(path) as store:
+        tracemalloc.start()
+        try:
+            schedule(store, series, now=now)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+
+@dataclass
+class PassResult:
+    """One count's scheduling measurements."""
+
+    count: int
+    rows: int
+    first: Timing
+    second: Timing
+    raw: Timing
+    first_peak: int
+    second_peak: int
+
+
+def measure_schedule(folder: Path, count: int, repeat: int = 3) -> PassResult:
+    """First pass (creating every row), second pass (nothing new), the baseline, memory.
+
+    Each time is the best of ``repeat`` runs on fresh copies of one database: the machine
+    may be busy with other work, and the best run is the one it disturbed least.
+    """
+    series, fresh = _registered(folder, count)
+    now = datetime(2021, 10, 1, 12, tzinfo=UTC)
+    firsts, seconds, raws, inserted = [], [], [], 0
+    for run in range(repeat):
+        ours = _copy(fresh, f"ours-{count}-{run}.db")
+        first, inserted = _timed(ours, series, now)
+        second, again = _timed(ours, series, now)
+        assert again == 0, "a second pass inserted rows"
+        raw = baseline(_copy(fresh, f"raw-{count}-{run}.db"), series.id, _created_rows(ours))
+        firsts.append(first)
+        seconds.append(second)
+        raws.append(raw)
+        for path in folder.glob(f"*-{count}-{run}.db*"):
+            path.unlink()
+    traced = _copy(fresh, f"traced-{count}.db")
+    first_peak, second_peak = _peak(traced, series, now), _peak(traced, series, now)
+    return PassResult(count, inserted, _best(firsts), _best(seconds), _best(raws),
+                      first_peak, second_peak)
+
+
+def _line(label: str, t: Timing, r: PassResult, goal: float | None) -> str:
+    text = (f"  {label:33}{t.wall:6.2f} s wall, {t.cpu:6.2f} s CPU, "
+            f"{t.wall / r.count * 1e6:4.0f} us/registration")
+    if goal is not None:
+        text += (f"; ratio {t.wall / r.raw.wall:.2f} wall, {t.cpu / r.raw.cpu:.2f} CPU "
+                 f"(goal <= {goal:g})")
+    return text
+
+
+def schedule_only(counts: list[int]) -> int:
+    """Time scheduling passes against the plain-SQL baseline at each count; print ratios."""
+    results = []
     with tempfile.TemporaryDirectory() as tmp:
-        series, store, now = setup(Path(tmp), count)
-        schedule(store, series, now=now)  # the rows owed at ``now`` exist from here on
-        elapsed = float("inf")
-        for _ in range(3):  # the best of three: the machine may be busy with other work
-            start = time.perf_counter()
-            report = schedule(store, series, now=now)
-            elapsed = min(elapsed, time.perf_counter() - start)
-        store.close()
-    print(f"scheduling pass over {report.registrations} registrations: {elapsed:.2f} s, "
-          f"{elapsed / count * 1e6:.0f} us per registration ({report.inserted} new rows)")
+        for count in counts:
+            r = measure_schedule(Path(tmp), count)
+            results.append(r)
+            print(f"{r.count:7} registrations, {r.rows} ledger rows created:")
+            print(_line("plain SQL (read, executemany):", r.raw, r, None))
+            print(_line("first pass (creates the rows):", r.first, r, 5))
+            print(_line("second pass (nothing new):", r.second, r, 1))
+            print(f"  memory at most: first pass {r.first_peak / 2**20:.1f} MiB, second pass "
+                  f"{r.second_peak / 2**20:.1f} MiB")
+    if len(results) > 1:
+        small, large = results[0], results[-1]
+        growth = max(large.first_peak, large.second_peak) / max(small.first_peak,
+                                                                small.second_peak)
+        print(f"memory from {small.count} to {large.count} registrations: x{growth:.2f} "
+              "(goal: flat, about 1)")
     return 0
 
 
@@ -222,10 +386,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of the raw baseline; the median counts (default 3)")
     parser.add_argument("--schedule-only", action="store_true",
-                        help="only time a scheduling pass over --count registrations")
+                        help="only the scheduling passes, at 10,000 and --count registrations "
+                             "(default 100,000), against plain SQL")
     args = parser.parse_args(argv)
     if args.schedule_only:
-        return schedule_only(args.count)
+        count = args.count if "--count" in (argv or sys.argv) else 100_000
+        return schedule_only(sorted({min(10_000, count), count}))
     apprise_count = args.apprise_count or min(args.count, 500)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

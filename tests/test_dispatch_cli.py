@@ -1,7 +1,8 @@
 """The dispatch, status and preview commands, run as a person runs them: the real executable.
 
-Includes the crash test (SIGKILL at random points, then run again) and two workers started
-at once on one PostgreSQL database.
+Includes the crash tests (SIGKILL at random points, then run again; one message at a time
+and several in flight, on SMTP and on a chat API) and two workers on one PostgreSQL database
+that provably both send.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -152,48 +154,106 @@ def test_unreachable_server_exits_1_and_loses_nothing(tmp_path, write_series):
         assert {r.state for r in rows(store)} == {"pending"}
 
 
-@pytest.mark.slow
-def test_sigkill_at_random_points_loses_nothing_and_doubles_only_in_flight(
-        state_url, write_series, smtp_server):
-    path = _series_file(write_series)
-    expected = _populate(state_url, path, 40)
-    url = smtp_server.url + "?rate=150"
-    rng = random.Random(20211028)
+def _kill_at_random_points(command: list[str], received: Callable[[], int], expected: int,
+                           seed: int) -> int:
+    """Run ``command`` again and again, SIGKILLing it after a random number of messages."""
+    rng = random.Random(seed)
     kills = 0
-    while len(smtp_server.messages) < expected and kills < 4:
-        target = len(smtp_server.messages) + rng.randint(5, 40)
-        proc = subprocess.Popen([EXE, "dispatch", str(path), "--state", state_url, "--now",
-                                 AFTER_ALL, "--transport", url, "--batch-size", "7"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        while proc.poll() is None and len(smtp_server.messages) < target:
+    while received() < expected and kills < 4:
+        target = received() + rng.randint(5, 40)
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        while proc.poll() is None and received() < target:
             time.sleep(0.002)
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             kills += 1
         proc.wait()
     assert kills >= 2, "the runs finished before they could be killed"
-    _run("dispatch", str(path), "--state", state_url, "--now", AFTER_ALL, "--transport", url)
+    return kills
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_sigkill_at_random_points_loses_nothing_and_doubles_only_in_flight(
+        state_url, write_series, smtp_server, concurrency):
+    path = _series_file(write_series)
+    expected = _populate(state_url, path, 40)
+    smtp_server.delay = 0.02
+    command = [EXE, "dispatch", str(path), "--state", state_url, "--now", AFTER_ALL,
+               "--transport", smtp_server.url, "--batch-size", "7",
+               "--concurrency", str(concurrency)]
+    kills = _kill_at_random_points(command, lambda: len(smtp_server.messages), expected,
+                                   seed=20211028 + concurrency)
+    _run(*command[1:])
     copies = Counter(smtp_server.message_ids())
     assert len(copies) == expected  # every message arrived
     doubled = sum(n - 1 for n in copies.values())
-    assert doubled <= kills  # at most the one in flight at each kill
+    assert doubled <= kills * concurrency  # at most the ones in flight at each kill
     with open_store(state_url) as store:
+        assert {r.state for r in rows(store)} == {"sent"}
+
+
+@pytest.mark.slow
+def test_sigkill_of_a_chat_channel_doubles_only_what_was_in_flight(
+        tmp_path, write_series, chat_server):
+    from tests.fixtures.chat import TOKEN
+
+    data = minimal_series_data(dispatch={"channels": ["telegram"], "transports": {
+        "telegram": {"bot_token": TOKEN, "api_base_url": chat_server.url, "concurrency": 4}}})
+    path, state = write_series(data), str(tmp_path / "state.db")
+    from s3events.loading import load_series
+
+    series = load_series(path)
+    with open_store(state) as store:
+        provision(store, series)
+        for i in range(40):
+            add_person(store, series, f"c{i:03d}@example.org", name=f"Chat {i}",
+                       channels={"telegram": str(700000000 + i)})
+    expected = 40 * 3
+    chat_server.delay = 0.02
+    command = [EXE, "dispatch", str(path), "--state", state, "--now", AFTER_ALL,
+               "--batch-size", "7"]
+    kills = _kill_at_random_points(command, lambda: len(chat_server.received), expected,
+                                   seed=31)
+    _run(*command[1:])
+    copies = Counter(chat_server.keys())
+    assert len(copies) == expected
+    assert sum(n - 1 for n in copies.values()) <= kills * 4
+    with open_store(state) as store:
         assert {r.state for r in rows(store)} == {"sent"}
 
 
 @pytest.mark.postgres
 @pytest.mark.slow
-def test_two_workers_on_postgresql_send_each_message_once(postgres_database, write_series,
-                                                          smtp_server):
+def test_two_workers_on_postgresql_both_send_and_each_message_goes_once(
+        postgres_database, write_series, smtp_server):
     path = _series_file(write_series)
     expected = _populate(postgres_database, path, 60)
-    url = smtp_server.url + "?rate=400"
+    # No reply until two messages are in flight at once: with one message at a time per
+    # worker, the first worker waits for the second to claim and send, however late it
+    # starts. A worker alone could not get past its first message.
+    smtp_server.hold_until = 2
+    smtp_server.hold_timeout = 120
     procs = [subprocess.Popen([EXE, "dispatch", str(path), "--state", postgres_database,
-                               "--now", AFTER_ALL, "--transport", url, "--batch-size", "5"],
+                               "--now", AFTER_ALL, "--transport", smtp_server.url,
+                               "--batch-size", "5", "--concurrency", "1"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
     outputs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), [err for _, err in outputs]
+    assert not smtp_server.held_out and smtp_server.peak_in_flight == 2
     copies = Counter(smtp_server.message_ids())
     assert len(copies) == expected and set(copies.values()) == {1}
     assert all(re.search(r"^sent \d+ ", out, re.M) for out, _ in outputs)  # both took part
+
+
+def test_concurrency_flag_sets_the_messages_in_flight(tmp_path, write_series, smtp_server):
+    path, state = _series_file(write_series), str(tmp_path / "state.db")
+    expected = _populate(state, path, 4)
+    smtp_server.hold_until = 3
+    _run("dispatch", str(path), "--state", state, "--now", AFTER_ALL, "--transport",
+         smtp_server.url, "--concurrency", "3")
+    assert not smtp_server.held_out and smtp_server.peak_in_flight == 3
+    assert len(smtp_server.messages) == expected
+    refused = _run("dispatch", str(path), "--state", state, "--concurrency", "0", check=False)
+    assert refused.returncode == 2 and "--concurrency" in refused.stderr

@@ -499,6 +499,30 @@ def test_http_backed_close_closes_only_a_session_the_client_made(
     assert made.http.owns_session and not Backed(given).http.owns_session
 
 
+def test_a_client_told_not_to_wait_raises_a_429_at_once_with_the_wait(
+    mocked: responses.RequestsMock, waits: list[float], clock: Clock
+) -> None:
+    mocked.post(f"{API}/messages", status=429, headers={"Retry-After": "4"})
+    client = make_client(waits, clock, retry=RetryPolicy(wait_rate_limits=False))
+    with pytest.raises(RateLimited) as caught:
+        client.request("POST", "/messages", json={})
+    assert caught.value.retry_after == 4.0 and waits == [] and len(mocked.calls) == 1
+    mocked.get(f"{API}/meetings/1", status=503)  # other errors are retried as before
+    mocked.get(f"{API}/meetings/1", json={"id": 1})
+    assert client.json("GET", "/meetings/1") == {"id": 1} and len(waits) == 1
+
+
+def test_use_connections_pools_enough_for_that_many_calls_at_once() -> None:
+    made = Backed(None)
+    made.use_connections(24)
+    adapter = made.http.session.get_adapter("https://api.video.example/")
+    assert adapter._pool_maxsize == 24  # type: ignore[attr-defined]
+    given = requests.Session()
+    before = given.get_adapter("https://api.video.example/")
+    Backed(given).use_connections(24)  # a session the caller made is the caller's to size
+    assert given.get_adapter("https://api.video.example/") is before
+
+
 def test_json_object_is_the_body_only_when_it_is_a_json_object() -> None:
     def response(content: bytes) -> requests.Response:
         built = requests.Response()

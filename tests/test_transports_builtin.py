@@ -109,18 +109,11 @@ def test_refused_credentials_never_show_the_password(smtp_server_factory):
     assert "wrong-pass-123" not in repr(transport)
 
 
-def test_rate_limit_paces_sends(smtp_server):
-    clock, slept = [0.0], []
-
-    def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        clock[0] += seconds
-
-    transport = _smtp(smtp_server.url + "?rate=2", sleep=sleep, clock=lambda: clock[0])
-    with transport:
-        for n in range(3):
-            transport.send(_message(n))
-    assert slept == [0.5, 0.5]
+def test_the_url_rate_is_the_transports_own_ceiling_for_the_channel(smtp_server):
+    assert _smtp(smtp_server.url + "?rate=2").rate_limit == 2.0
+    assert SmtpTransport.from_options({"url": smtp_server.url, "rate_limit": 7},
+                                      environ={}).rate_limit == 7.0
+    assert _smtp(smtp_server.url).rate_limit is None
 
 
 def test_outbox_writes_one_eml_per_key(tmp_path):

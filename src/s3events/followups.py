@@ -22,7 +22,6 @@ Rows are keyed like every ledger row, so a second pass adds nothing.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -38,10 +37,11 @@ from .store import Store, ledger, registrations
 
 if TYPE_CHECKING:
     from .certificates import CertificateMaker
-    from .scheduler import RegistrationInfo
+    from .registrations.model import Registration as RegistrationInfo
+    from .render import MessageRenderer
     from .transports.base import Attachment
 
-__all__ = ["AFTER_KINDS", "AfterSession", "after_session", "plan_after_sessions"]
+__all__ = ["AFTER_KINDS", "AfterSession", "plan_after_sessions"]
 
 #: The kinds planned here.
 AFTER_KINDS = ("followup", "missed", "certificate")
@@ -183,8 +183,8 @@ def _write(store: Store, plan: _Plan) -> None:
 class AfterSession:
     """What a dispatch run needs for these kinds: the sessions they list, the certificate."""
 
-    def __init__(self, composer: Any) -> None:
-        self.composer = composer
+    def __init__(self, store: Store, series: Series, *, renderer: MessageRenderer) -> None:
+        self.store, self.series, self.renderer = store, series, renderer
         self._maker: CertificateMaker | None = None
 
     def maker(self) -> CertificateMaker:
@@ -192,8 +192,7 @@ class AfterSession:
         if self._maker is None:
             from .certificates import CertificateMaker
 
-            self._maker = CertificateMaker(self.composer.store, self.composer.series,
-                                           renderer=self.composer.renderer)
+            self._maker = CertificateMaker(self.store, self.series, renderer=self.renderer)
         return self._maker
 
     def sessions(self, kind: str, reg: RegistrationInfo, session: Session | None
@@ -201,7 +200,7 @@ class AfterSession:
         """``missed``: the person's next session; ``certificate``: those they attended."""
         if kind == "certificate":
             return self.maker().attended(reg.id)
-        later = [s for s in self.composer.series.sessions
+        later = [s for s in self.series.sessions
                  if session is not None and s.start > session.start and not s.cancelled
                  and (reg.sessions is None or s.id in reg.sessions)]
         return later[:1]
@@ -215,14 +214,3 @@ class AfterSession:
             return None
         return (Attachment(filename=certificate.file_name(), content_type="application/pdf",
                            data=certificate.pdf),)
-
-
-_RUNS: weakref.WeakKeyDictionary[Any, AfterSession] = weakref.WeakKeyDictionary()
-
-
-def after_session(composer: Any) -> AfterSession:
-    """The :class:`AfterSession` of a dispatch run's composer (made on first use)."""
-    found = _RUNS.get(composer)
-    if found is None:
-        found = _RUNS[composer] = AfterSession(composer)
-    return found

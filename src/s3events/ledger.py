@@ -33,6 +33,7 @@ import os
 import re
 import secrets
 import socket
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -56,7 +57,6 @@ __all__ = [
     "ledger_key",
     "mark_retry",
     "mark_sent",
-    "mark_sent_many",
     "message_id_for",
     "queue_message",
     "reclaim_stale",
@@ -258,12 +258,14 @@ class SentMarker:
     """Marks rows sent one at a time, each in its own short transaction, on one connection.
 
     A dispatch run keeps one open for its whole run: no pool checkout and no statement
-    building per message, so marking costs little more than the commit itself.
+    building per message, so marking costs little more than the commit itself. Safe to
+    share between the threads sending on a channel (marks take turns on the connection).
     """
 
     def __init__(self, store: Store, *, worker: str) -> None:
         self.store, self.worker = store, worker
         self._conn: Any = None
+        self._lock = threading.Lock()
 
     def __enter__(self) -> SentMarker:
         self._conn = self.store.engine.connect()
@@ -276,7 +278,11 @@ class SentMarker:
 
     def mark(self, row_id: int, *, sent_at: datetime, message_id: str | None = None,
              provider_id: str | None = None) -> bool:
-        """Record that row ``row_id`` was delivered (committed before returning)."""
+        """Record that row ``row_id`` was delivered (committed before returning).
+
+        False when the row is no longer this worker's (its lease ran out and another worker
+        took it): the row is left to that worker and must not be counted as sent.
+        """
         from sqlalchemy.exc import SQLAlchemyError
 
         from .errors import StoreError
@@ -284,28 +290,11 @@ class SentMarker:
         params = {"row_id": row_id, "worker": self.worker, "sent_at": sent_at,
                   "mid": message_id, "pid": provider_id}
         try:
-            with self._conn.begin():
+            with self._lock, self._conn.begin():
                 return bool(self._conn.execute(_MARK_SENT, params).rowcount)
         except SQLAlchemyError as exc:
             raise StoreError(f"state database {self.store.url}: cannot mark a message sent: "
                              f"{type(exc).__name__}") from exc
-
-
-def mark_sent_many(store: Store, done: Sequence[tuple[int, str | None, str | None]], *,
-                   worker: str, sent_at: datetime) -> int:
-    """Mark several rows sent in one transaction: ``(row_id, message_id, provider_id)``."""
-    if not done:
-        return 0
-    stmt = (update(ledger)
-            .where(ledger.c.id == bindparam("row_id"), ledger.c.state == "sending",
-                   ledger.c.claimed_by == worker)
-            .values(state="sent", sent_at=sent_at, message_id=bindparam("mid"),
-                    provider_id=bindparam("pid"), attempts=ledger.c.attempts + 1,
-                    last_error=None, next_attempt_at=None, claimed_by=None, claimed_at=None))
-    params = [{"row_id": i, "mid": m, "pid": p} for i, m, p in done]
-    with store.begin() as conn:
-        conn.execute(stmt, params)
-    return len(params)
 
 
 def backoff_delay(attempt: int, *, base: timedelta, retry_after: float | None = None) -> timedelta:
@@ -339,8 +328,13 @@ def mark_retry(store: Store, row: LedgerRow, *, worker: str, error: str, now: da
 
 
 def release(store: Store, rows: Iterable[LedgerRow], *, worker: str,
-            state: str = "pending", error: str | None = None) -> int:
-    """Give claimed rows back without counting an attempt (or close them as ``state``)."""
+            state: str = "pending", error: str | None = None,
+            not_before: datetime | None = None) -> int:
+    """Give claimed rows back without counting an attempt (or close them as ``state``).
+
+    ``not_before`` keeps given-back rows from being claimed again until then (a meeting
+    that could not be prepared: its messages wait for a later run).
+    """
     ids = [r.id for r in rows]
     for chunk in _chunks(ids, 500):
         with store.begin() as conn:
@@ -348,7 +342,7 @@ def release(store: Store, rows: Iterable[LedgerRow], *, worker: str,
                                               ledger.c.claimed_by == worker,
                                               ledger.c.state == "sending")
                          .values(state=state, claimed_by=None, claimed_at=None,
-                                 last_error=error))
+                                 last_error=error, next_attempt_at=not_before))
     return len(ids)
 
 

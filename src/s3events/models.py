@@ -348,7 +348,9 @@ class DispatchSettings(_Model):
         "with it",
     )
     transports: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="Options per messaging transport (slack, telegram …)."
+        default_factory=dict,
+        description="Options per transport (slack, telegram, smtp …); `concurrency` and "
+        "`rate_limit` there set them for that transport's channel",
     )
     templates: str | None = Field(
         default=None, description="Folder of template overrides, relative to the series file."
@@ -358,7 +360,14 @@ class DispatchSettings(_Model):
         default=timedelta(minutes=1), description="First retry delay; doubles each attempt."
     )
     rate_limit: float | None = Field(
-        default=None, gt=0, description="At most this many messages per second per transport."
+        default=None, gt=0,
+        description="At most this many messages per second on each channel, over all its "
+        "connections and every dispatch worker sharing the state database",
+    )
+    concurrency: int | None = Field(
+        default=None, ge=1, le=256,
+        description="Messages in flight at once on each channel (default per transport: 4 "
+        "for smtp and the chat APIs, 1 for outbox and console); --concurrency wins",
     )
     followup: FollowupSettings | None = Field(
         default=None,
@@ -378,6 +387,22 @@ class DispatchSettings(_Model):
             raise ValueError("at least one channel is needed, e.g. [email]")
         if len(set(value)) != len(value):
             raise ValueError("a channel is listed twice")
+        return value
+
+    @field_validator("transports")
+    @classmethod
+    def _channel_settings(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for name, options in value.items():
+            concurrency = options.get("concurrency")
+            if concurrency is not None and not (
+                    isinstance(concurrency, int) and not isinstance(concurrency, bool)
+                    and 1 <= concurrency <= 256):
+                raise ValueError(f"{name}.concurrency must be a whole number from 1 to 256")
+            rate = options.get("rate_limit")
+            if rate is not None and not (isinstance(rate, (int, float))
+                                         and not isinstance(rate, bool) and rate > 0):
+                raise ValueError(f"{name}.rate_limit must be a number of messages per "
+                                 "second above 0")
         return value
 
 

@@ -28,23 +28,26 @@ One row per channel in use (``dispatch.channels``) for which the person has an a
 a failing channel never makes another resend. Cancelled, waitlisted and not yet confirmed
 (double opt-in) registrations get no links; erased people have no rows at all. A person
 with a message in flight (``sending``) for a session is left alone until it settles.
+
+What one registration is owed is worked out by :class:`s3events.owed.Planner`. A pass
+reads rows as the database driver gives them and inserts with one ``executemany`` per
+batch: ``benchmarks/dispatch.py --schedule-only`` compares it with plain SQL doing the
+same reads and inserts.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, select, type_coerce, update
+from sqlalchemy.types import NullType
 
 from .followups import plan_after_sessions
-from .ledger import LedgerRow, ledger_key
-from .models import ReleaseRule, Series, Session
+from .models import Series
+from .owed import Group, Person, Plan, Planner, release_time
 from .provision import meeting_rows
 from .registrations.model import Registration as RegistrationInfo
 from .store import Store, ledger, registrations
@@ -59,54 +62,34 @@ __all__ = [
     "stream_registrations",
 ]
 
-_UTC = timezone.utc
-_SESSION_KINDS = ("link", "update", "reminder")
-
-
-def release_time(rule: ReleaseRule, start: datetime, zone: ZoneInfo) -> datetime:
-    """When a message under ``rule`` goes out for a session starting at ``start`` (UTC).
-
-    With ``rule.local_time``: that wall time in ``zone`` on the session's date there minus
-    ``days_before``. A wall time in a daylight-saving gap is read with the offset before
-    the gap (RFC 5545's rule: it moves forward by the gap's length); one that happens twice
-    is the first. Without ``local_time``: ``start`` minus ``days_before`` and
-    ``hours_before``. Never later than ``start``.
-    """
-    if rule.local_time is None:
-        moment = start - timedelta(days=rule.days_before, hours=rule.hours_before)
-    else:
-        day = start.astimezone(zone).date() - timedelta(days=rule.days_before)
-        wall = datetime.combine(day, rule.local_time).replace(tzinfo=zone, fold=0)
-        moment = wall.astimezone(_UTC)
-    return min(moment, start)
-
-
 def attends(registration: RegistrationInfo, session_id: str) -> bool:
     """Whether the person registered for ``session_id`` (no list means all sessions)."""
     return registration.sessions is None or session_id in registration.sessions
 
 
-#: The columns :class:`RegistrationInfo` reads (not consent, address keys, positions…).
-_INFO_COLUMNS = (
-    registrations.c.id, registrations.c.email, registrations.c.name, registrations.c.language,
-    registrations.c.timezone, registrations.c.channels, registrations.c.sessions,
-    registrations.c.status, registrations.c.registered_at, registrations.c.confirmed_at,
-    registrations.c.token,
-)
-
-
 def stream_registrations(store: Store, series_id: str, *, batch_size: int = 500,
                          ids: Sequence[str] | None = None) -> Iterator[list[RegistrationInfo]]:
     """The registrations of a series in batches, by id (keyset paging: flat memory)."""
+    for batch in _people(store, series_id, batch_size=batch_size, ids=ids):
+        yield [RegistrationInfo.from_row(person._asdict()) for person in batch]
+
+
+def _people(store: Store, series_id: str, *, batch_size: int = 500,
+            ids: Sequence[str] | None = None) -> Iterator[list[Person]]:
+    """The registrations as the planner reads them, in batches, by id."""
+    reader = _Reader(store)
     last = ""
     while True:
-        query = (select(*_INFO_COLUMNS).where(registrations.c.series_id == series_id,
-                                             registrations.c.id > last)
-                 .order_by(registrations.c.id).limit(batch_size))
-        if ids is not None:
-            query = query.where(registrations.c.id.in_(list(ids)))
-        with store.connect() as conn:
-            batch = [RegistrationInfo.from_row(r) for r in conn.execute(query)]
+        if ids is None:  # every registration: the query a pass over thousands repeats
+            rows: Sequence[Any] = reader.raw(reader.info_sql, (series_id, last, batch_size))
+        else:
+            query = (select(*_INFO_COLUMNS).where(registrations.c.series_id == series_id,
+                                                 registrations.c.id > last,
+                                                 registrations.c.id.in_(list(ids)))
+                     .order_by(registrations.c.id).limit(batch_size))
+            with store.connect() as conn:
+                rows = conn.execute(query).all()
+        batch = [reader.person(r) for r in rows]
         if not batch:
             return
         yield batch
@@ -124,201 +107,6 @@ class ScheduleReport:
     waiting_for_meeting: set[str] = field(default_factory=set)
 
 
-@dataclass
-class _Plan:
-    inserts: list[dict[str, Any]] = field(default_factory=list)
-    cancels: list[int] = field(default_factory=list)
-    due_changes: list[tuple[int, datetime]] = field(default_factory=list)
-
-
-class _Planner:
-    """Works out, per registration, the rows to add, re-time and cancel."""
-
-    def __init__(self, series: Series, store: Store, now: datetime) -> None:
-        self.series = series
-        self.now = now
-        self.rows = meeting_rows(store, series.id)
-        self.channels = list(series.dispatch.channels)
-        self._release: dict[tuple[str, str, str], datetime] = {}
-        self.waiting: set[str] = set()
-
-    def revision(self, session: Session) -> int:
-        row = self.rows.get(session.id)
-        return row.sequence if row is not None else 0
-
-    def ready(self, session: Session) -> bool:
-        row = self.rows.get(session.id)
-        if row is None or row.state != "active" or not row.join_url:
-            self.waiting.add(session.id)
-            return False
-        return True
-
-    def release(self, kind: str, rule: ReleaseRule, session: Session, zone: ZoneInfo) -> datetime:
-        key = (kind, session.id, zone.key)
-        if key not in self._release:
-            self._release[key] = release_time(rule, session.start, zone)
-        return self._release[key]
-
-    def plan(self, reg: RegistrationInfo, existing: list[LedgerRow]) -> _Plan:
-        plan = _Plan()
-        if reg.status != "pending":  # confirmed (or cancelled) before the email went out
-            _cancel(plan, existing, kinds=("optin",))
-        by_key = {r.key: r for r in existing}
-        groups: dict[tuple[str | None, str], list[LedgerRow]] = defaultdict(list)
-        for row in existing:
-            groups[(row.session_id, row.channel)].append(row)
-        for channel in self.channels:
-            if not reg.address(channel):
-                continue
-            series_rows = groups.get((None, channel), [])
-            self._series_messages(plan, reg, channel, series_rows, by_key)
-            for session in self.series.sessions:
-                rows = groups.get((session.id, channel))
-                if rows is None and not attends(reg, session.id):
-                    continue  # nothing owed, nothing to cancel or re-time: the common case
-                _Session(self, plan, reg, session, channel, rows or [], by_key,
-                         series_rows).plan()
-        return plan
-
-    def _series_messages(self, plan: _Plan, reg: RegistrationInfo, channel: str,
-                         rows: list[LedgerRow], by_key: dict[str, LedgerRow]) -> None:
-        if reg.status == "confirmed":
-            _want(plan, by_key, self.row(reg, None, "confirmation", 0, channel, reg.since))
-            _cancel(plan, rows, kinds=("waitlisted",))
-        elif reg.status == "waitlisted":
-            _want(plan, by_key, self.row(reg, None, "waitlisted", 0, channel, reg.registered_at))
-        else:
-            _cancel(plan, rows, kinds=("confirmation", "waitlisted"))
-
-    def row(self, reg: RegistrationInfo, session_id: str | None, kind: str, revision: int,
-            channel: str, due: datetime) -> dict[str, Any]:
-        return {
-            "key": ledger_key(reg.id, session_id, kind, revision, channel),
-            "series_id": self.series.id, "registration_id": reg.id, "session_id": session_id,
-            "kind": kind, "revision": revision, "channel": channel, "due_at": due,
-            "state": "pending", "attempts": 0, "created_at": self.now,
-        }
-
-
-class _Session:
-    """The plan for one person, one session, one channel."""
-
-    def __init__(self, planner: _Planner, plan: _Plan, reg: RegistrationInfo, session: Session,
-                 channel: str, rows: list[LedgerRow], by_key: dict[str, LedgerRow],
-                 series_rows: list[LedgerRow]) -> None:
-        self.p, self.out, self.reg, self.session = planner, plan, reg, session
-        self.channel, self.rows, self.by_key, self.series_rows = channel, rows, by_key, series_rows
-
-    def plan(self) -> None:
-        if any(r.state == "sending" for r in self.rows):
-            return  # in flight: decide once it has settled
-        if self.session.cancelled:
-            self._cancelled()
-        elif not self._eligible():
-            _cancel(self.out, self.rows, kinds=(*_SESSION_KINDS, "cancellation"))
-        elif self.p.ready(self.session):
-            _cancel(self.out, self.rows, kinds=("cancellation",))
-            self._link_or_update(self.p.revision(self.session))
-            self._reminder()
-
-    def _eligible(self) -> bool:
-        session, reg = self.session, self.reg
-        assert session.end is not None
-        return (reg.status == "confirmed" and attends(reg, session.id)
-                and session.end > reg.since)
-
-    def _cancelled(self) -> None:
-        _cancel(self.out, self.rows, kinds=_SESSION_KINDS)
-        if self.reg.status != "confirmed" or not attends(self.reg, self.session.id):
-            return
-        told = any(r.state == "sent" and r.kind in ("link", "update") for r in self.rows) or any(
-            r.state == "sent" and r.kind == "confirmation" for r in self.series_rows)
-        if told and not any(r.kind == "cancellation" for r in self.rows):
-            self._want("cancellation", self.p.revision(self.session), self.p.now)
-
-    def _link_or_update(self, revision: int) -> None:
-        delivered = [r.revision for r in self.rows
-                     if r.kind in ("link", "update") and r.state == "sent"]
-        stale = [r for r in self.rows if r.kind in ("link", "update") and r.revision < revision]
-        _cancel(self.out, stale, kinds=("link", "update"))
-        if not delivered:
-            zone = self.reg.zone(self.p.series.zone)
-            release = self.p.release("link", self.p.series.dispatch.link, self.session, zone)
-            self._want("link", revision, max(release, self.reg.since))
-        elif max(delivered) < revision:
-            self._want("update", revision, self.p.now)
-
-    def _reminder(self) -> None:
-        rule = self.p.series.dispatch.reminder
-        if rule is None:
-            return
-        zone = self.reg.zone(self.p.series.zone)
-        release = self.p.release("reminder", rule, self.session, zone)
-        if release >= self.reg.since:
-            self._want("reminder", 0, release)
-
-    def _want(self, kind: str, revision: int, due: datetime) -> None:
-        row = self.p.row(self.reg, self.session.id, kind, revision, self.channel, due)
-        _want(self.out, self.by_key, row)
-
-
-def _want(plan: _Plan, by_key: dict[str, LedgerRow], row: dict[str, Any]) -> None:
-    found = by_key.get(row["key"])
-    if found is None:
-        plan.inserts.append(row)
-        by_key[row["key"]] = LedgerRow(0, row["key"], row["registration_id"], row["session_id"],
-                                       row["kind"], row["revision"], row["channel"],
-                                       row["due_at"], "pending", 0)
-    elif found.state == "pending" and found.id and found.due_at != row["due_at"]:
-        plan.due_changes.append((found.id, row["due_at"]))
-
-
-def _cancel(plan: _Plan, rows: list[LedgerRow], *, kinds: Sequence[str]) -> None:
-    plan.cancels.extend(r.id for r in rows if r.kind in kinds and r.state == "pending" and r.id)
-
-
-def _existing(store: Store, series_id: str, ids: list[str]) -> dict[str, list[LedgerRow]]:
-    # Only registration_id in SQL: with ``series_id = ?`` there too, SQLite picks the
-    # (series_id, state, due_at) index and reads every row of the series for each batch,
-    # which made a pass quadratic in the number of registrations. The series is checked
-    # here instead (a registration belongs to one series, so nothing is dropped).
-    query = select(ledger.c.id, ledger.c.key, ledger.c.registration_id, ledger.c.session_id,
-                   ledger.c.kind, ledger.c.revision, ledger.c.channel, ledger.c.due_at,
-                   ledger.c.state, ledger.c.attempts, ledger.c.series_id).where(
-        ledger.c.registration_id.in_(ids))
-    found: dict[str, list[LedgerRow]] = defaultdict(list)
-    with store.connect() as conn:
-        for row in conn.execute(query):
-            if row.series_id == series_id:
-                found[row.registration_id].append(LedgerRow.from_row(row))
-    return found
-
-
-def _insert_statement(store: Store) -> Any:
-    module: Any = postgresql if store.dialect == "postgresql" else sqlite
-    return module.insert(ledger).on_conflict_do_nothing(index_elements=["key"])
-
-
-def _write(store: Store, plan: _Plan, report: ScheduleReport) -> None:
-    if not (plan.inserts or plan.cancels or plan.due_changes):
-        return
-    with store.begin() as conn:
-        if plan.inserts:
-            result = conn.execute(_insert_statement(store).returning(ledger.c.id), plan.inserts)
-            report.inserted += len(result.all())
-        if plan.cancels:
-            result = conn.execute(
-                update(ledger).where(ledger.c.id.in_(plan.cancels), ledger.c.state == "pending")
-                .values(state="cancelled", next_attempt_at=None))
-            report.cancelled += result.rowcount
-        if plan.due_changes:
-            conn.execute(update(ledger).where(ledger.c.id == bindparam("row_id"),
-                                              ledger.c.state == "pending")
-                         .values(due_at=bindparam("due")),
-                         [{"row_id": i, "due": d} for i, d in plan.due_changes])
-            report.rescheduled += len(plan.due_changes)
-
-
 def schedule(store: Store, series: Series, *, now: datetime, batch_size: int = 500,
              dry_run: bool = False, registration_ids: Sequence[str] | None = None,
              ) -> ScheduleReport:
@@ -328,16 +116,13 @@ def schedule(store: Store, series: Series, *, now: datetime, batch_size: int = 5
     keys that exist). With ``dry_run`` nothing is written; the report counts what would be.
     """
     report = ScheduleReport()
-    planner = _Planner(series, store, now)
-    for batch in stream_registrations(store, series.id, batch_size=batch_size,
-                                      ids=registration_ids):
-        existing = _existing(store, series.id, [r.id for r in batch])
-        plan = _Plan()
+    reader = _Reader(store)
+    planner = Planner(series, meeting_rows(store, series.id), now, reader.stored)
+    for batch in _people(store, series.id, batch_size=batch_size, ids=registration_ids):
+        existing = reader.existing(series.id, batch)
+        plan = Plan()
         for reg in batch:
-            one = planner.plan(reg, existing.get(reg.id, []))
-            plan.inserts += one.inserts
-            plan.cancels += one.cancels
-            plan.due_changes += one.due_changes
+            planner.plan(reg, existing.get(reg.id, _NO_ROWS), plan)
         report.registrations += len(batch)
         if dry_run:
             report.inserted += len(plan.inserts)
@@ -355,3 +140,125 @@ def schedule_messages(store: Store, series: Series, *, now: datetime) -> int:
     """Insert the ledger rows owed at or after ``now``; return how many were new."""
     return schedule(store, series, now=now).inserted
 
+
+# -- reading and writing rows, in the database's own terms --------------------------------
+#: The columns :class:`RegistrationInfo` reads (not consent, address keys, positions…), as
+#: the driver gives them: the JSON and time columns are decoded by :class:`_Reader`.
+_INFO_COLUMNS = (
+    registrations.c.id, registrations.c.email, registrations.c.name, registrations.c.language,
+    registrations.c.timezone, type_coerce(registrations.c.channels, NullType()),
+    type_coerce(registrations.c.sessions, NullType()), registrations.c.status,
+    type_coerce(registrations.c.registered_at, NullType()),
+    type_coerce(registrations.c.confirmed_at, NullType()), registrations.c.token,
+)
+#: What the planner reads of a ledger row (the first five, see :data:`s3events.owed.ID`),
+#: then what rows are grouped by. One range of the registration_id index per batch; not
+#: ``series_id = ?`` in SQL: with it, SQLite picks the (series_id, state, due_at) index and
+#: reads every row of the series for each batch (a pass became quadratic), so rows of
+#: another series that fall in the range are left out afterwards.
+_EXISTING = ("SELECT id, kind, revision, due_at, state, registration_id, session_id, channel, "
+             "series_id FROM s3e_ledger WHERE registration_id >= {0} AND registration_id <= {0}")
+#: The next batch of registrations, keyset-paged by id (the columns of _INFO_COLUMNS). On
+#: SQLite, ``+series_id`` keeps the planner on the primary key's index: by the
+#: (series_id, status, position) index it read and sorted every registration of the series
+#: for each batch, and a pass became quadratic.
+_INFO = ("SELECT id, email, name, language, timezone, channels, sessions, status, "
+         "registered_at, confirmed_at, token FROM s3e_registrations "
+         "WHERE {1}series_id = {0} AND id > {0} ORDER BY id LIMIT {0}")
+_NO_ROWS: dict[Group, list[Any]] = {}
+_INSERTED = ("key", "series_id", "registration_id", "session_id", "kind", "revision",
+             "channel", "due_at", "state", "attempts", "created_at")
+
+
+class _Reader:
+    """Reads rows as the driver gives them and decodes only what planning uses.
+
+    Decoding goes through the columns' own types (the same processors SQLAlchemy uses), so
+    values read and written here are exactly those of every other query; times to store
+    are converted once per distinct value.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store, dialect = store, store.engine.dialect
+        self._time = registrations.c.registered_at.type.dialect_impl(dialect) \
+            .result_processor(dialect, None)
+        self._json = registrations.c.channels.type.dialect_impl(dialect) \
+            .result_processor(dialect, None)
+        self._bind = ledger.c.due_at.type.dialect_impl(dialect).bind_processor(dialect)
+        self._stored: dict[datetime, Any] = {}
+        sqlite = dialect.name == "sqlite"
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.existing_sql = _EXISTING.format(mark)
+        self.info_sql = _INFO.format(mark, "+" if sqlite else "")
+
+    def raw(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """The rows of ``sql`` as the driver's own tuples (no per-row objects on top)."""
+        with self.store.connect() as conn:
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(sql, params)
+                return list(cursor.fetchall())
+            finally:
+                cursor.close()
+
+    def _decode_time(self, raw: Any) -> Any:
+        return self._time(raw) if self._time is not None and raw is not None else raw
+
+    def _decode_json(self, raw: Any) -> Any:
+        return self._json(raw) if self._json is not None and raw is not None else raw
+
+    def person(self, row: Any) -> Person:
+        """A :class:`~s3events.owed.Person` from a row of :data:`_INFO_COLUMNS`."""
+        channels = self._decode_json(row[5]) or {}
+        sessions = self._decode_json(row[6])
+        return Person(row[0], row[1], row[2], row[3], row[4],
+                      {str(k): str(v) for k, v in channels.items() if v},
+                      tuple(sessions) if sessions is not None else None, row[7],
+                      self._decode_time(row[8]), self._decode_time(row[9]), row[10])
+
+    def stored(self, when: datetime) -> Any:
+        """``when`` as the database stores it (what a ``due`` read here compares with)."""
+        value = self._stored.get(when)
+        if value is None:
+            value = self._stored[when] = self._bind(when) if self._bind else when
+        return value
+
+    def existing(self, series_id: str, batch: list[Person],
+                 ) -> dict[str, dict[Group, list[Any]]]:
+        """The ledger rows of a batch (in id order), by registration, session and channel.
+
+        Each row is the tuple the planner reads (:data:`s3events.owed.ID` …), straight from
+        the driver.
+        """
+        wanted = {reg.id for reg in batch}  # a batch restricted to some ids skips others
+        found: dict[str, dict[Group, list[Any]]] = {}
+        for row in self.raw(self.existing_sql, (batch[0].id, batch[-1].id)):
+            if row[8] == series_id and row[5] in wanted:
+                found.setdefault(row[5], {}).setdefault((row[6], row[7]), []).append(row)
+        return found
+
+
+def _insert_sql(store: Store) -> str:
+    mark = "?" if store.engine.dialect.paramstyle == "qmark" else "%s"
+    return (f"INSERT INTO {ledger.name} ({', '.join(_INSERTED)}) "  # noqa: S608 - constants
+            f"VALUES ({', '.join([mark] * len(_INSERTED))}) ON CONFLICT (key) DO NOTHING")
+
+
+def _write(store: Store, plan: Plan, report: ScheduleReport) -> None:
+    if not (plan.inserts or plan.cancels or plan.due_changes):
+        return
+    with store.begin() as conn:
+        if plan.inserts:  # driver-level executemany: the values are stored forms already
+            result = conn.exec_driver_sql(_insert_sql(store), plan.inserts)
+            report.inserted += max(result.rowcount, 0)
+        if plan.cancels:
+            result = conn.execute(
+                update(ledger).where(ledger.c.id.in_(plan.cancels), ledger.c.state == "pending")
+                .values(state="cancelled", next_attempt_at=None))
+            report.cancelled += result.rowcount
+        if plan.due_changes:
+            conn.execute(update(ledger).where(ledger.c.id == bindparam("row_id"),
+                                              ledger.c.state == "pending")
+                         .values(due_at=bindparam("due")),
+                         [{"row_id": i, "due": d} for i, d in plan.due_changes])
+            report.rescheduled += len(plan.due_changes)

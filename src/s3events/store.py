@@ -27,6 +27,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Engine,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -69,6 +70,7 @@ __all__ = [
     "metadata",
     "open_store",
     "open_store_or_empty",
+    "rate_limits",
     "registrations",
     "resolve_state_url",
     "utcnow",
@@ -248,6 +250,16 @@ form_posts = Table(
 )
 Index("ix_form_posts_client", form_posts.c.series_id, form_posts.c.client,
       form_posts.c.posted_at)
+
+#: One row per rate-limited channel of a series: the earliest moment (seconds since the
+#: epoch, on the database's clock) at which its next message may go. Every dispatch worker
+#: sharing the database reserves its turns here (:mod:`s3events.delivery.throttle`).
+rate_limits = Table(
+    "s3e_rate_limits",
+    metadata,
+    Column("key", String(160), primary_key=True),
+    Column("next_at", Float(precision=53), nullable=False),
+)
 
 
 def lock(conn: Connection, name: str) -> None:

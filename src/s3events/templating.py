@@ -143,5 +143,7 @@ def template_environment(kind: Kind, *, translations: NullTranslations,
 
         pm = get_plugin_manager()
     # The registered plugins are part of the key: one added later gets its hook called.
-    return _build(kind, translations, templates, pm, frozenset(map(id, pm.get_plugins())))
+    # (By id, from the name list: a plugin object need not be hashable.)
+    plugins = frozenset(id(plugin) for _, plugin in pm.list_name_plugin() if plugin is not None)
+    return _build(kind, translations, templates, pm, plugins)
 

@@ -222,6 +222,50 @@ def test_dispatch_posts_the_confirmation_then_the_link_once_each(
     assert bodies[0]["idempotency_key"] != bodies[1]["idempotency_key"]
 
 
+def test_options_may_come_with_the_transport_on_the_command_line(
+    series_file: Path, rsps: VendorMock
+) -> None:
+    from click.testing import CliRunner
+
+    from s3events.cli import cli
+
+    other = "https://chat.acme.test/api/v2"
+    rsps.add(responses.POST, f"{other}/messages", json={"id": "msg_2"})
+    series = load_series(series_file)
+    environ = {"S3EVENTS_ACME_CHAT_TOKEN": TOKEN}
+    chosen = email_transport(series, f"acme-chat:api_base_url={other}&max_wait=5",
+                             environ=environ)
+    assert isinstance(chosen, AcmeChatTransport)
+    assert (chosen.options.api_base_url, chosen.options.max_wait) == (other, 5.0)
+    with open_store(series_file.parent / "state.sqlite") as store:
+        registered = datetime(2030, 2, 20, 12, 0, tzinfo=timezone.utc)
+        apply(series, load_adapter(series), store, now=registered)
+        register(store, series, {"name": "Lupita Martínez", "email": "lupita@acme.example",
+                                 "timezone": "America/Merida"}, now=registered)
+    result = CliRunner().invoke(cli, [
+        "dispatch", str(series_file), "--state", str(series_file.parent / "state.sqlite"),
+        "--now", "2030-02-20T12:00:00Z", "--transport", f"acme-chat:api_base_url={other}"],
+        env=environ)
+    assert result.exit_code == 0, result.output
+    assert [str(call.request.url) for call in rsps.calls] == [f"{other}/messages"]
+
+
+def test_a_transport_argument_the_plugin_cannot_read_is_refused_by_name(
+    series_file: Path,
+) -> None:
+    series = load_series(series_file)
+    environ = {"S3EVENTS_ACME_CHAT_TOKEN": TOKEN}
+    for spec, words in (("acme-chat:/var/spool/acme", "option=value"),
+                        ("acme-chat:channel=ops", "unknown: channel")):
+        with pytest.raises(ConfigurationError) as caught:
+            email_transport(series, spec, environ=environ)
+        assert words in str(caught.value)
+        assert "api_base_url, max_wait, token" in str(caught.value)
+    with pytest.raises(ConfigurationError) as secret:
+        email_transport(series, "acme-chat:tokn=s3cr3t-value", environ=environ)
+    assert "s3cr3t-value" not in str(secret.value)  # a value may be a secret: never echoed
+
+
 class AcmeChatForgetsTheLink(AcmeChatTransport):
     """Sends the message without its join link."""
 

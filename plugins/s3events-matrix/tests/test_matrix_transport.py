@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 from urllib.parse import quote, unquote, urlsplit
 
@@ -150,19 +151,22 @@ def test_rate_limit_prefers_the_retry_after_header_over_retry_after_ms(
     rsps.put(SEND, status=429, headers={"Retry-After": "3"},
              json={"errcode": "M_LIMIT_EXCEEDED", "error": "Too many requests",
                    "retry_after_ms": 9000})
-    rsps.put(SEND, json={"event_id": EVENT})
-    transport.send(make_message())
-    assert recorded_sleep == [3.0]
+    with pytest.raises(RateLimited) as info:
+        transport.send(make_message())
+    assert info.value.retry_after == 3.0
+    assert len(rsps.calls) == 1 and recorded_sleep == []  # the dispatcher pauses the channel
 
 
-def test_rate_limit_without_header_waits_retry_after_ms(
+def test_rate_limit_without_header_asks_for_retry_after_ms(
     rsps: VendorMock, transport: MatrixTransport, recorded_sleep: SleepRecorder
 ) -> None:
     rsps.put(SEND, status=429, json={"errcode": "M_LIMIT_EXCEEDED",
                                      "error": "Too many requests", "retry_after_ms": 2500})
+    with pytest.raises(RateLimited) as info:
+        transport.send(make_message())
+    assert info.value.retry_after == 2.5 and recorded_sleep == []
     rsps.put(SEND, json={"event_id": EVENT})
-    transport.send(make_message())
-    assert recorded_sleep == [2.5]
+    assert transport.send(make_message()).provider_id == EVENT  # the same txnId, once
 
 
 def test_persistent_rate_limit_raises_rate_limited_with_the_wait(
@@ -239,11 +243,13 @@ def test_token_never_shows_in_repr_logs_or_errors(
     rsps.put(SEND, json={"event_id": EVENT})
     rsps.put(SEND, status=401, json={"errcode": "M_UNKNOWN_TOKEN", "error": "Invalid token",
                                      "soft_logout": True})
+    with pytest.raises(RateLimited) as limited:
+        transport.send(make_message())
     transport.send(make_message())
     with pytest.raises(AuthenticationError) as info:
         transport.send(make_message())
-    shown = [repr(transport), str(transport.options), repr(transport.http), str(info.value)]
-    assert "retrying" in caplog.text
+    shown = [repr(transport), str(transport.options), repr(transport.http), str(info.value),
+             str(limited.value)]
     assert "log the bot in again" in str(info.value)
     assert_not_logged(caplog, TOKEN, "SECRETMATRIX", shown=shown)
 
@@ -310,6 +316,25 @@ class TestMatrixContract(TransportContract):
 
     def error_body(self, status: int) -> Any:
         return {"errcode": ERRCODES[status], "error": f"simulated error {status}"}
+
+
+def test_one_transport_sends_from_several_threads_at_once(
+    rsps: VendorMock, transport: MatrixTransport
+) -> None:
+    assert MatrixTransport.concurrency == 4  # the dispatcher's default for the channel
+    rsps.put(SEND, json={"event_id": EVENT})
+    rsps.get(re.compile(re.escape(f"{API}/directory/room/") + ".+"),
+             json={"room_id": ROOM, "servers": ["example.org"]})
+    messages = [make_message(key=f"reg-{i}/s1/link/0",
+                             recipient=ROOM if i % 2 else "#seminar:example.org")
+                for i in range(24)]
+    transport.use_connections(8)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(transport.send, messages))
+    assert len(results) == 24
+    sends = [c.request for c in rsps.calls if c.request.method == "PUT"]
+    txns = {str(r.url).rsplit("/", 1)[1] for r in sends}
+    assert len(sends) == 24 and len(txns) == 24  # one PUT per message, each its own txnId
 
 
 class MatrixForgetsTheLink(MatrixTransport):

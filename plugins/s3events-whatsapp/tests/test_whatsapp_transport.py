@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 import pytest
@@ -23,6 +24,7 @@ from s3events.errors import (
 from s3events.plugins import transport_class
 from s3events.testing import SleepRecorder, VendorMock, assert_not_logged, vendor_mock_fixture
 from s3events.testing.contracts import Route, TransportContract
+from s3events.testing.helpers import request_json
 from s3events.testing.matchers import json_fields
 from s3events.testing.specs import validate_request, validate_response
 from s3events.transports.base import OutgoingMessage, SendResult
@@ -268,33 +270,34 @@ def test_template_errors_carry_a_hint(
 
 
 @pytest.mark.parametrize("code", [130429, 131056, 131048, 4, 80007])
-def test_rate_limit_codes_raise_rate_limited_after_waiting(
+def test_rate_limit_codes_raise_rate_limited_at_once(
     rsps: VendorMock, transport: WhatsAppTransport, recorded_sleep: SleepRecorder, code: int
 ) -> None:
     rsps.post(URL, status=400, json=graph_error(code, "rate limit hit"))
     with pytest.raises(RateLimited):
         transport.send(make_message())
-    assert len(rsps.calls) > 1
-    assert len(recorded_sleep) == len(rsps.calls) - 1
+    assert len(rsps.calls) == 1 and recorded_sleep == []  # the dispatcher pauses the channel
 
 
-def test_pair_rate_limit_waits_six_seconds_then_sends(
+def test_pair_rate_limit_asks_for_six_seconds(
     rsps: VendorMock, transport: WhatsAppTransport, recorded_sleep: SleepRecorder
 ) -> None:
     rsps.post(URL, status=400, json=graph_error(131056, "pair rate limit hit"))
+    with pytest.raises(RateLimited) as info:
+        transport.send(make_message())
+    assert info.value.retry_after == 6.0 and recorded_sleep == []
     rsps.post(URL, json=ok_body())
     assert transport.send(make_message()).provider_id == WAMID
-    assert recorded_sleep == [6.0]
 
 
-def test_http_429_retry_after_header_is_honoured(
+def test_http_429_retry_after_header_is_passed_on(
     rsps: VendorMock, transport: WhatsAppTransport, recorded_sleep: SleepRecorder
 ) -> None:
     rsps.post(URL, status=429, headers={"Retry-After": "11"},
               json=graph_error(130429, "throughput"))
-    rsps.post(URL, json=ok_body())
-    transport.send(make_message())
-    assert recorded_sleep == [11.0]
+    with pytest.raises(RateLimited) as info:
+        transport.send(make_message())
+    assert info.value.retry_after == 11.0 and recorded_sleep == []
 
 
 def test_transient_errors_are_service_unavailable_and_not_repeated(
@@ -324,11 +327,13 @@ def test_token_never_shows_in_repr_logs_or_errors(
     rsps.post(URL, status=400, json=graph_error(131056, "pair rate limit hit"))
     rsps.post(URL, json=ok_body())
     rsps.post(URL, status=401, json=graph_error(190, "Error validating access token"))
+    with pytest.raises(RateLimited) as limited:
+        transport.send(make_message())
     transport.send(make_message())
     with pytest.raises(AuthenticationError) as info:
         transport.send(make_message())
-    shown = [repr(transport), str(transport.options), repr(transport.http), str(info.value)]
-    assert "retrying" in caplog.text
+    shown = [repr(transport), str(transport.options), repr(transport.http), str(info.value),
+             str(limited.value)]
     assert_not_logged(caplog, TOKEN, "secretWHATSAPP", shown=shown)
 
 
@@ -399,6 +404,21 @@ class TestWhatsAppContract(TransportContract):
     def error_body(self, status: int) -> Any:
         return graph_error(GRAPH_CODES[status], f"simulated error {status}",
                            transient=status >= 500)
+
+
+def test_one_transport_sends_from_several_threads_at_once(
+    rsps: VendorMock, transport: WhatsAppTransport
+) -> None:
+    assert WhatsAppTransport.concurrency == 4  # the dispatcher's default for the channel
+    rsps.post(URL, json=ok_body())
+    numbers = [f"5255123400{i:02d}" for i in range(24)]
+    messages = [make_message(key=f"reg-{i}/s1/link/0", recipient=f"+{n}")
+                for i, n in enumerate(numbers)]
+    transport.use_connections(8)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(transport.send, messages))
+    assert len(results) == 24 and len(rsps.calls) == 24
+    assert sorted(request_json(c.request)["to"] for c in rsps.calls) == numbers
 
 
 class WhatsAppSwapsTheFacts(WhatsAppTransport):

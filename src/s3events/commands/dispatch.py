@@ -80,6 +80,12 @@ def _summary(report: DispatchReport, *, dry_run: bool) -> list[str]:
         lines.append(f"{report.retrying} message(s) failed and will be retried later")
     if report.failed:
         lines.append(f"{report.failed} message(s) failed for good (see `s3events status`)")
+    if report.paused:
+        lines.append(f"paused {report.paused} time(s) when a service asked to slow down")
+    if report.lost:
+        lines.append(f"{report.lost} message(s) went out after this worker's claim on them "
+                     "had run out (--lease): another worker owns them now, and they may "
+                     "arrive twice")
     return lines
 
 
@@ -96,6 +102,11 @@ def _summary(report: DispatchReport, *, dry_run: bool) -> list[str]:
               help="Name of this worker in the ledger (default: host:pid:random).")
 @click.option("--batch-size", default=50, show_default=True, type=click.IntRange(1, 10000),
               help="Messages claimed at a time.")
+@click.option("--concurrency", "concurrency", default=None, type=click.IntRange(1, 256),
+              metavar="N",
+              help="Messages in flight at once on each channel (default: the series' "
+                   "dispatch.concurrency, else 4 for smtp and chat APIs, 1 for outbox and "
+                   "console). The channel's rate_limit holds whatever N is.")
 @click.option("--lease", "lease", default=900, show_default=True, type=click.IntRange(1),
               metavar="SECONDS",
               help="Real seconds after which another worker takes over a dead worker's "
@@ -104,8 +115,8 @@ def _summary(report: DispatchReport, *, dry_run: bool) -> list[str]:
 @click.option("--progress/--no-progress", default=None,
               help="Show a progress bar (default: when standard error is a terminal).")
 def dispatch(series_path: str, now: str | None, state: str | None, transport: str | None,
-             dry_run: bool, worker: str | None, batch_size: int, lease: int,
-             base_url: str | None, progress: bool | None) -> None:
+             dry_run: bool, worker: str | None, batch_size: int, concurrency: int | None,
+             lease: int, base_url: str | None, progress: bool | None) -> None:
     """Send every message that is due, exactly once (safe to run from cron).
 
     Schedules what each participant is owed (confirmations, links the day before, updates,
@@ -121,7 +132,8 @@ def dispatch(series_path: str, now: str | None, state: str | None, transport: st
     with _opened(state) as store, _progress(show and not dry_run) as (start, advance):
         report = run(store, series, now=moment, transport=transport, dry_run=dry_run,
                      worker=worker, batch_size=batch_size, lease=timedelta(seconds=lease),
-                     base_url=base_url, progress=advance, on_start=start)
+                     base_url=base_url, concurrency=concurrency, progress=advance,
+                     on_start=start)
     for line in _summary(report, dry_run=dry_run):
         click.echo(line)
     for problem in report.problems:

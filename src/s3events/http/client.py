@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from ..errors import (
     RateLimited,
@@ -128,6 +129,8 @@ class HttpClient:
         """429 always (the vendor did nothing), 5xx only when idempotent; within limits."""
         if attempt >= self.retry.attempts:
             return False
+        if isinstance(error, RateLimited) and not self.retry.wait_rate_limits:
+            return False  # the caller pauses more than this one call (a dispatcher's channel)
         if not self.retry.waits_out(error.retry_after):
             return False  # e.g. a daily quota: waiting here would only hang the command
         return isinstance(error, RateLimited) or (error.retryable and idempotent)
@@ -188,12 +191,27 @@ class HttpClient:
         log.info("%s: %s on %s; retrying in %.1fs", self.service, why, action, delay)
         self.sleep(delay)
 
+    def pool(self, connections: int) -> None:
+        """Keep up to ``connections`` connections per host, for that many calls at once.
+
+        requests keeps 10 by default and drops the ones beyond (with a warning) when more
+        calls run at once. A session passed in by the caller is left as it is.
+        """
+        if not self.owns_session or connections <= _POOL_DEFAULT:
+            return
+        adapter = HTTPAdapter(pool_connections=_POOL_DEFAULT, pool_maxsize=connections)
+        for prefix in ("https://", "http://"):
+            self.session.mount(prefix, adapter)
+
     def close(self) -> None:
         """Close the underlying session."""
         self.session.close()
 
     def __repr__(self) -> str:
         return f"<HttpClient {self.service} {self.redact(self.base_url)}>"
+
+
+_POOL_DEFAULT = 10  # requests' own pool size per host
 
 
 def _is_ok(response: requests.Response) -> bool:
@@ -204,11 +222,17 @@ class HttpBacked:
     """Mixin for an adapter or transport that talks to its vendor through :attr:`http`.
 
     It gives :meth:`close`: the client's session is closed when the client made it, and
-    left open for the caller who passed one in. List it first among the bases so its
-    ``close`` is the one used: ``class ZoomAdapter(HttpBacked, PlatformAdapter)``.
+    left open for the caller who passed one in; and :meth:`use_connections`, which sizes
+    the session's connection pool for a dispatcher sending from several threads. List it
+    first among the bases so its methods are the ones used:
+    ``class ZoomAdapter(HttpBacked, PlatformAdapter)``.
     """
 
     http: HttpClient
+
+    def use_connections(self, count: int) -> None:
+        """Pool enough connections for ``count`` calls at once on the one session."""
+        self.http.pool(count)
 
     def close(self) -> None:
         """Close the HTTP session if this object's client made it."""

@@ -44,12 +44,18 @@ class RetryPolicy:
     :class:`~s3events.errors.RateLimited` carrying ``retry_after``, so a caller with a
     ledger (the dispatcher) can come back that much later instead of hanging. A transport
     that must never block long passes, say, ``RetryPolicy(max_wait=10)``.
+
+    ``wait_rate_limits=False`` raises every 429 at once as ``RateLimited`` (with the
+    vendor's wait, if it gave one) instead of waiting here: messaging transports use it, so
+    the dispatcher pauses the whole channel — every connection, every worker — rather than
+    one thread sleeping while the others carry on.
     """
 
     attempts: int = 4
     backoff: float = 0.5
     max_backoff: float = 30.0
     max_wait: float = 120.0
+    wait_rate_limits: bool = True
 
     def waits_out(self, retry_after: float | None) -> bool:
         """Whether a vendor's ``Retry-After`` is short enough to sleep through."""

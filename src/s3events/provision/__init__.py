@@ -18,7 +18,8 @@ message revision and the calendar SEQUENCE; read it with :func:`meeting_rows`.
 
 The package's modules: :mod:`~s3events.provision.state` (the rows and the state secret),
 :mod:`~s3events.provision.planning` (the plan and the meeting requests) and
-:mod:`~s3events.provision.applying` (carrying it out).
+:mod:`~s3events.provision.applying` (carrying it out) and :mod:`~s3events.provision.ready`
+(meetings made ready just in time for their messages: BigBlueButton's create, personal links).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from .applying import apply
 from .planning import Action, PlanItem, load_adapter, meeting_request, plan
 from .planning import AdapterFactory as AdapterFactory
 from .planning import Step as Step
+from .ready import ReadyMeetings, prepare_meeting
 from .state import MeetingRow, meeting_rows, meeting_sequence, state_secret, stored_meetings
 from .state import RowState as RowState
 
@@ -35,12 +37,14 @@ __all__ = [
     "Action",
     "MeetingRow",
     "PlanItem",
+    "ReadyMeetings",
     "apply",
     "load_adapter",
     "meeting_request",
     "meeting_rows",
     "meeting_sequence",
     "plan",
+    "prepare_meeting",
     "state_secret",
     "stored_meetings",
 ]

@@ -5,11 +5,17 @@ it, and hands an :class:`OutgoingMessage` to the transport registered for the ch
 Transports are registered by plugins through
 :func:`~s3events.hookspecs.s3events_register_transports`.
 
-A transport raises :class:`~s3events.errors.ServiceError` subclasses: ``RateLimited`` and
-``ServiceUnavailable`` are retried later by the dispatcher, anything else marks the message
+A transport raises :class:`~s3events.errors.ServiceError` subclasses: ``RateLimited``
+pauses the whole channel for its ``retry_after`` (then the message is sent again),
+``ServiceUnavailable`` is retried later by the dispatcher, anything else marks the message
 failed after its attempts. ``key`` is stable per ledger row: transports with an idempotency
 mechanism (Matrix transaction ids) must derive it from ``key`` so a retried send is applied
 once.
+
+The dispatcher sends up to :attr:`Transport.concurrency` messages of a channel at once, from
+as many threads, through **one** transport object: a transport whose ``concurrency`` is above
+1 must be safe to call from several threads (the built-in ``smtp`` keeps one connection per
+message in flight; HTTP transports share one pooled ``requests.Session``).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
+from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -92,12 +99,19 @@ class Transport(ABC):
     deliver to: ``email`` for smtp, outbox and console) and ``options_model``, and implement
     :meth:`send`. A transport used as a context manager may keep one connection open for a
     batch.
+
+    ``concurrency`` is how many messages the dispatcher keeps in flight on the channel at
+    once unless the series or ``--concurrency`` says otherwise (1, the default, for
+    transports not written to be called from several threads); ``max_concurrency``, when
+    set, is a ceiling no setting can pass (a vendor library that is not thread-safe).
     """
 
     name: ClassVar[str]
     channel: ClassVar[str]
     options_model: ClassVar[type[TransportOptions]] = TransportOptions
     description: ClassVar[str] = ""
+    concurrency: ClassVar[int] = 1
+    max_concurrency: ClassVar[int | None] = None
 
     def __init__(self, options: TransportOptions | None = None, **kwargs: Any) -> None:
         self.options = options if options is not None else self.options_model()
@@ -112,6 +126,52 @@ class Transport(ABC):
 
         return cls(resolve_options("transport", cls.name, cls.options_model, options, environ),
                    **kwargs)
+
+    @classmethod
+    def url_options(cls, spec: str) -> dict[str, Any]:
+        """The options given in ``--transport NAME:REST`` (``spec`` is the whole value).
+
+        The default reads ``REST`` as ``option=value`` pairs joined by ``&``, values
+        percent-encoded as in a URL query (``acme-chat:api_base_url=https%3A//chat.example/
+        api&max_wait=10``); ``NAME`` alone gives no options. An option the transport does
+        not have, or text that is not such pairs, is a
+        :class:`~s3events.errors.ConfigurationError` naming the options there are (never
+        the value, which may be a secret). Override it to read a shorter form, as ``smtp``
+        (``smtp://…``) and ``outbox`` (``outbox:PATH``) do.
+        """
+        from ..errors import ConfigurationError
+
+        rest = spec.partition(":")[2]
+        if not rest.strip():
+            return {}
+        known = sorted(cls.options_model.model_fields)
+        usage = (f"transport '{cls.name}': --transport {cls.name}:REST takes option=value "
+                 f"pairs joined by '&' (options: {', '.join(known) or 'none'})")
+        try:
+            pairs = parse_qsl(rest.removeprefix("//"), keep_blank_values=True,
+                              strict_parsing=True)
+        except ValueError:
+            raise ConfigurationError(usage) from None
+        unknown = sorted({key for key, _ in pairs} - set(known))
+        if unknown:
+            raise ConfigurationError(f"{usage}; unknown: {', '.join(unknown)}")
+        return dict(pairs)
+
+    @property
+    def rate_limit(self) -> float | None:
+        """The transport's own ceiling in messages per second, if it has one (default: none).
+
+        The dispatcher uses the lowest of this and the series' ``rate_limit`` for the
+        whole channel (``smtp`` takes it from ``?rate=N`` in its URL).
+        """
+        return None
+
+    def use_connections(self, count: int) -> None:
+        """Get ready for up to ``count`` messages in flight at once (default: nothing).
+
+        Called by the dispatcher before :meth:`open` when it sends from ``count`` threads;
+        HTTP transports size their connection pool with it.
+        """
 
     @abstractmethod
     def send(self, message: OutgoingMessage) -> SendResult:

@@ -1,4 +1,4 @@
-"""The ``smtp`` transport: email through an SMTP server, one connection per batch.
+"""The ``smtp`` transport: email through an SMTP server, on reused connections.
 
 URL forms (the password may also come from ``S3EVENTS_SMTP_URL`` as a whole)::
 
@@ -6,26 +6,29 @@ URL forms (the password may also come from ``S3EVENTS_SMTP_URL`` as a whole)::
     smtp://host:25?starttls=1              STARTTLS required (``starttls=0``: never)
     smtps://user:password@host:465         TLS from the first byte (implicit TLS)
 
-Query options: ``starttls=0|1``, ``rate=N`` (at most N messages per second; the series'
-``dispatch.rate_limit`` also applies), ``timeout=SECONDS`` (default 30), ``cafile=PATH``
-(trust this CA bundle, e.g. a private relay's certificate). Certificates are always
-verified. User and password are URL-encoded (``%40`` for ``@``).
+Query options: ``starttls=0|1``, ``rate=N`` (at most N messages per second for the whole
+channel; the series' ``rate_limit`` also applies), ``timeout=SECONDS`` (default 30),
+``cafile=PATH`` (trust this CA bundle, e.g. a private relay's certificate). Certificates are
+always verified. User and password are URL-encoded (``%40`` for ``@``).
 
-One connection is opened for a batch and reused; when the server drops it
-(``SMTPServerDisconnected``, a reset), the transport reconnects once and sends that message
-again. Replies map to s3events errors: 4xx → :class:`~s3events.errors.ServiceUnavailable`
-(retried later with backoff), 5xx → :class:`~s3events.errors.InvalidRequest` (permanent),
-refused credentials → :class:`~s3events.errors.AuthenticationError`, an unreachable server
-→ ``ServiceUnavailable`` without a status (the run stops; nothing is lost). The password
+Connections are reused from message to message; the dispatcher sends up to
+``concurrency`` messages at once (4 by default), each on a connection of its own. When the
+server drops a connection (``SMTPServerDisconnected``, a reset), the transport reconnects
+once and sends that message again. Replies map to s3events errors: 421, and 451 for the
+whole message → :class:`~s3events.errors.RateLimited` (the dispatcher pauses the channel,
+then sends again), other 4xx → :class:`~s3events.errors.ServiceUnavailable` (retried later
+with backoff), 5xx → :class:`~s3events.errors.InvalidRequest` (permanent), refused
+credentials → :class:`~s3events.errors.AuthenticationError`, an unreachable server →
+``ServiceUnavailable`` without a status (the run stops; nothing is lost). The password
 never appears in messages, reprs or logs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import ssl
-import time
-from collections.abc import Callable
+import threading
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -37,6 +40,7 @@ from ..errors import (
     AuthenticationError,
     ConfigurationError,
     InvalidRequest,
+    RateLimited,
     ServiceError,
     ServiceUnavailable,
 )
@@ -111,9 +115,18 @@ def parse_smtp_url(url: str) -> SmtpTarget:
 
 
 def _error(exc: smtplib.SMTPException, where: str) -> ServiceError:
-    """Translate an SMTP reply into an s3events error (4xx later, 5xx never)."""
+    """Translate an SMTP reply into an s3events error (slow down, later, or never).
+
+    421 (the server is busy and closes the connection) and 451 for the whole message
+    (at MAIL FROM or DATA: "local error", the usual answer of a relay's rate limit) ask
+    the sender to slow down: :class:`~s3events.errors.RateLimited`. A 4xx for one
+    recipient (451 greylisting, 450 mailbox busy) is about that message only.
+    """
     code, text = _reply(exc)
     message = f"SMTP server {where} answered {code}"
+    whole = not isinstance(exc, smtplib.SMTPRecipientsRefused)
+    if code == 421 or (code == 451 and whole):
+        return RateLimited(message, service="smtp", status=code, vendor_message=text)
     if code is not None and 400 <= code < 500:
         return ServiceUnavailable(message, service="smtp", status=code, vendor_message=text)
     return InvalidRequest(message, service="smtp", status=code, vendor_message=text)
@@ -131,31 +144,37 @@ def _reply(exc: smtplib.SMTPException) -> tuple[int | None, str]:
 
 
 class SmtpTransport(Transport):
-    """Email through an SMTP server (see the module doc for URLs and errors)."""
+    """Email through an SMTP server (see the module doc for URLs and errors).
+
+    Safe to call from several threads: each message in flight has a connection of its own,
+    taken from the transport's idle connections (or opened) and given back after the
+    server's reply.
+    """
 
     name: ClassVar[str] = "smtp"
     channel: ClassVar[str] = "email"
     options_model: ClassVar[type[TransportOptions]] = SmtpOptions
     description: ClassVar[str] = "Email via SMTP (smtp://, smtps://, STARTTLS)."
+    concurrency: ClassVar[int] = 4
 
-    def __init__(self, options: TransportOptions | None = None, *,
-                 sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic, **kwargs: Any) -> None:
+    def __init__(self, options: TransportOptions | None = None, **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
         assert isinstance(self.options, SmtpOptions)
         self.target = parse_smtp_url(self.options.url.get_secret_value())
-        rate = self.target.rate or self.options.rate_limit
-        self._interval = 1.0 / rate if rate else 0.0
-        self._sleep, self._clock = sleep, clock
-        self._next = 0.0
-        self._smtp: smtplib.SMTP | None = None
+        self._idle: list[smtplib.SMTP] = []
+        self._lock = threading.Lock()
 
     @classmethod
     def url_options(cls, spec: str) -> dict[str, Any]:
         """Options for ``--transport smtp://…`` (``smtp`` alone: from the environment)."""
         return {"url": spec} if "://" in spec else {}
 
-    # -- connection --------------------------------------------------------------------
+    @property
+    def rate_limit(self) -> float | None:
+        """``?rate=N`` from the URL, else the ``rate_limit`` option (messages per second)."""
+        return self.target.rate or self.options.rate_limit  # type: ignore[attr-defined]
+
+    # -- connections -------------------------------------------------------------------
     def _context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=self.target.cafile)
 
@@ -182,40 +201,48 @@ class SmtpTransport(Transport):
             raise ServiceUnavailable(f"SMTP server {t.where}: {exc}", service="smtp",
                                      hint="the server offers no STARTTLS or AUTH; "
                                           "try smtps:// or ?starttls=0") from None
+        except smtplib.SMTPConnectError as exc:
+            if exc.smtp_code == 421:  # busy, or too many connections from us: slow down
+                raise _error(exc, t.where) from None
+            raise _unreachable(t, exc) from None
         except (OSError, smtplib.SMTPException) as exc:
-            raise ServiceUnavailable(
-                f"cannot reach SMTP server {t.where}: {type(exc).__name__}: {exc}",
-                service="smtp", hint="is the server running and the URL right?") from None
+            raise _unreachable(t, exc) from None
         return smtp
 
+    def _checkout(self) -> smtplib.SMTP:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._connect()
+
+    def _checkin(self, smtp: smtplib.SMTP) -> None:
+        with self._lock:
+            self._idle.append(smtp)
+
+    @staticmethod
+    def _discard(smtp: smtplib.SMTP) -> None:
+        with contextlib.suppress(OSError):
+            smtp.close()
+
     def open(self) -> None:
-        """Connect (and authenticate) for a batch; raises when the server is unusable."""
-        if self._smtp is None:
-            self._smtp = self._connect()
+        """Connect (and authenticate) once; raises when the server is unusable."""
+        self._checkin(self._checkout())
 
     def close(self) -> None:
-        """Say QUIT and drop the connection."""
-        smtp, self._smtp = self._smtp, None
-        if smtp is not None:
+        """Say QUIT on every idle connection and drop them."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for smtp in idle:
             try:
                 smtp.quit()
             except (OSError, smtplib.SMTPException):
-                smtp.close()
+                self._discard(smtp)
 
     # -- sending -----------------------------------------------------------------------
-    def _pace(self) -> None:
-        if not self._interval:
-            return
-        now = self._clock()
-        if now < self._next:
-            self._sleep(self._next - now)
-            now = self._next
-        self._next = now + self._interval
-
     def prepare(self, message: OutgoingMessage) -> bytes:
         """The email's bytes, as :meth:`send` would build them (no I/O: any thread may call).
 
-        A dispatcher builds the next messages this way while the connection waits for the
+        A dispatcher builds the next messages this way while the connections wait for the
         server's replies, then hands each to :meth:`send_prepared`.
         """
         return build_email(message, attach_ics=self.options.attach_ics)  # type: ignore[attr-defined]
@@ -226,28 +253,50 @@ class SmtpTransport(Transport):
 
     def send_prepared(self, message: OutgoingMessage, data: Any) -> SendResult:
         """Send ``message`` as the bytes :meth:`prepare` built for it (reconnects as send)."""
-        self._pace()
         try:
-            self._deliver(message, data)
-        except (smtplib.SMTPServerDisconnected, ConnectionError):
-            self._smtp = None
-            self._deliver(message, data)
+            self._attempt(message, data)
+        except _Dropped:
+            try:
+                self._attempt(message, data)
+            except _Dropped:
+                raise ServiceUnavailable(
+                    f"SMTP server {self.target.where} closed the connection twice in a row",
+                    service="smtp", hint="is the server overloaded or refusing us?") from None
         return SendResult(provider_id=None)
 
-    def _deliver(self, message: OutgoingMessage, data: bytes) -> None:
-        if self._smtp is None:
-            self._smtp = self._connect()
+    def _attempt(self, message: OutgoingMessage, data: bytes) -> None:
+        smtp = self._checkout()
+        keep = False
+        try:
+            self._deliver(smtp, message, data)
+            keep = True
+        except (smtplib.SMTPServerDisconnected, ConnectionError):
+            raise _Dropped from None
+        except smtplib.SMTPException as exc:
+            keep = getattr(exc, "smtp_code", None) != 421  # 421: the server closes it
+            raise _error(exc, self.target.where) from None
+        finally:
+            if keep:
+                self._checkin(smtp)
+            else:
+                self._discard(smtp)
+
+    @staticmethod
+    def _deliver(smtp: smtplib.SMTP, message: OutgoingMessage, data: bytes) -> None:
         sender = envelope_address(message.sender or "s3events@localhost")
         recipient = envelope_address(message.recipient)
         options = ["SMTPUTF8"] if needs_smtputf8(message.recipient) else []
-        try:
-            self._smtp.sendmail(sender, [recipient], data, mail_options=options)
-        except (smtplib.SMTPServerDisconnected, ConnectionError):
-            raise
-        except smtplib.SMTPException as exc:
-            if getattr(exc, "smtp_code", None) == 421:
-                self._smtp = None
-            raise _error(exc, self.target.where) from None
+        smtp.sendmail(sender, [recipient], data, mail_options=options)
+
+
+class _Dropped(Exception):
+    """The server dropped the connection before answering."""
+
+
+def _unreachable(t: SmtpTarget, exc: BaseException) -> ServiceUnavailable:
+    return ServiceUnavailable(
+        f"cannot reach SMTP server {t.where}: {type(exc).__name__}: {exc}",
+        service="smtp", hint="is the server running and the URL right?")
 
 
 @hookimpl

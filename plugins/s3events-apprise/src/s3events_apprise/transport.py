@@ -154,6 +154,11 @@ class AppriseTransport(Transport):
     channel: ClassVar[str] = "apprise"
     options_model: ClassVar[type[TransportOptions]] = AppriseOptions
     description: ClassVar[str] = "Apprise: ntfy, Discord, Mattermost … through Apprise URLs"
+    #: One message at a time, whatever the settings: Apprise does not document its objects
+    #: as safe to share between threads, its service plugins keep per-object state (throttle
+    #: timestamps, persistent stores), and the shared ``urls`` are one Apprise object.
+    concurrency: ClassVar[int] = 1
+    max_concurrency: ClassVar[int | None] = 1
 
     options: AppriseOptions
 

@@ -16,7 +16,9 @@ returns the first event instead of posting a second one. That makes the ``PUT`` 
 repeat, and it is repeated on 5xx and connection errors.
 
 Rate limits: 429 ``M_LIMIT_EXCEEDED``; the wait is the ``Retry-After`` header when present,
-else ``retry_after_ms`` from the body. 403 ``M_FORBIDDEN`` means the bot is not in the room.
+else ``retry_after_ms`` from the body. It is raised at once as
+:class:`~s3events.errors.RateLimited`: the dispatcher pauses the whole channel that long, then
+sends again (with the same ``txnId``). 403 ``M_FORBIDDEN`` means the bot is not in the room.
 
 Message facts used (optional): ``link``, appended to the text when the text does not carry it.
 """
@@ -27,6 +29,7 @@ import hashlib
 import html
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -47,6 +50,7 @@ from s3events.errors import (
 from s3events.http import (
     HttpBacked,
     HttpClient,
+    RetryPolicy,
     error_for_status,
     json_object,
     parse_retry_after,
@@ -188,6 +192,8 @@ class MatrixTransport(HttpBacked, Transport):
     channel: ClassVar[str] = "matrix"
     options_model: ClassVar[type[TransportOptions]] = MatrixOptions
     description: ClassVar[str] = "Matrix: room messages by a bot account, idempotent sends"
+    #: One pooled requests.Session; the alias cache takes a lock: safe from several threads.
+    concurrency: ClassVar[int] = 4
 
     options: MatrixOptions
 
@@ -201,7 +207,9 @@ class MatrixTransport(HttpBacked, Transport):
     ) -> None:
         super().__init__(options, **kwargs)
         self._rooms: dict[str, str] = {}
-        self.http = MatrixClient("matrix", self.options.base_url, session=session, sleep=sleep)
+        self._rooms_lock = threading.Lock()
+        self.http = MatrixClient("matrix", self.options.base_url, session=session, sleep=sleep,
+                                 retry=RetryPolicy(wait_rate_limits=False))
 
     def send(self, message: OutgoingMessage) -> SendResult:
         """Send ``message`` to its room; a repeated send of one key is applied once."""
@@ -229,9 +237,13 @@ class MatrixTransport(HttpBacked, Transport):
                 service="matrix",
                 hint="give a room id (!abc:example.org) or alias (#room:example.org) the bot "
                      "has joined")
-        if address not in self._rooms:
-            self._rooms[address] = self._resolve(address)
-        return self._rooms[address]
+        with self._rooms_lock:
+            known = self._rooms.get(address)
+        if known is None:  # two threads may resolve one alias at once: the same answer
+            known = self._resolve(address)
+            with self._rooms_lock:
+                self._rooms[address] = known
+        return known
 
     def _resolve(self, alias: str) -> str:
         data = self.http.json("GET", f"{CLIENT_API}/directory/room/{quote(alias, safe='')}",

@@ -12,9 +12,10 @@ is sent here. The body's fields are the ``chat.postMessage`` parameters of that 
 
 Slack answers Web API errors with HTTP 200 and ``{"ok": false, "error": "<code>"}``; the codes
 are mapped to :mod:`s3events.errors` below, with a hint for the person running s3events.
-HTTP 429 carries ``Retry-After`` in seconds and is honoured. ``chat.postMessage`` has no
-idempotency key, so a send is never repeated after a 5xx or a timeout; the dispatcher's ledger
-decides what happens next.
+HTTP 429 carries ``Retry-After`` in seconds: it is raised at once as
+:class:`~s3events.errors.RateLimited`, and the dispatcher pauses the whole channel that long.
+``chat.postMessage`` has no idempotency key, so a send is never repeated after a 5xx or a
+timeout; the dispatcher's ledger decides what happens next.
 
 Message facts used (all optional): ``link`` (adds a button opening the join link) and
 ``link_label`` (the button's text, from the series' catalog; otherwise "Join" from
@@ -41,7 +42,7 @@ from s3events.errors import (
     ServiceError,
     ServiceUnavailable,
 )
-from s3events.http import HttpBacked, HttpClient, json_object, parse_retry_after
+from s3events.http import HttpBacked, HttpClient, RetryPolicy, json_object, parse_retry_after
 from s3events.transports.base import OutgoingMessage, SendResult, Transport, TransportOptions
 
 __all__ = [
@@ -174,6 +175,8 @@ class SlackTransport(HttpBacked, Transport):
     channel: ClassVar[str] = "slack"
     options_model: ClassVar[type[TransportOptions]] = SlackOptions
     description: ClassVar[str] = "Slack: chat.postMessage by a Slack app's bot token"
+    #: Stateless calls on one pooled requests.Session: safe from several threads.
+    concurrency: ClassVar[int] = 4
 
     options: SlackOptions
 
@@ -187,7 +190,7 @@ class SlackTransport(HttpBacked, Transport):
     ) -> None:
         super().__init__(options, **kwargs)
         self.http = SlackClient("slack", self.options.api_base_url, session=session,
-                                sleep=sleep)
+                                sleep=sleep, retry=RetryPolicy(wait_rate_limits=False))
 
     def send(self, message: OutgoingMessage) -> SendResult:
         """Post ``message`` to its recipient; raise an s3events error on failure."""

@@ -15,9 +15,11 @@ errors raised here (``requests`` errors quote the URL; the client's ``redact`` h
 them without it), log records of this module and of ``urllib3`` (which logs request lines at
 DEBUG level), and reprs.
 
-Errors are ``{"ok": false, "error_code", "description", "parameters"}``: 429 waits
-``parameters.retry_after`` seconds (the flood limit), ``migrate_to_chat_id`` means the group
-became a supergroup with a new id, 401 a bad token, 403 a participant who blocked the bot.
+Errors are ``{"ok": false, "error_code", "description", "parameters"}``: 429 is raised at
+once as :class:`~s3events.errors.RateLimited` with ``parameters.retry_after`` (the flood
+limit), and the dispatcher pauses the whole channel that long; ``migrate_to_chat_id``
+means the group became a supergroup with a new id, 401 a bad token, 403 a participant who
+blocked the bot.
 ``sendMessage`` has no idempotency key, so a send is never repeated after a 5xx or a timeout.
 
 Message facts used (all optional): ``link`` (the join button) and ``link_label`` (its text,
@@ -52,6 +54,7 @@ from s3events.errors import (
 from s3events.http import (
     HttpBacked,
     HttpClient,
+    RetryPolicy,
     error_for_status,
     json_object,
     parse_retry_after,
@@ -248,6 +251,8 @@ class TelegramTransport(HttpBacked, Transport):
     channel: ClassVar[str] = "telegram"
     options_model: ClassVar[type[TransportOptions]] = TelegramOptions
     description: ClassVar[str] = "Telegram: Bot API sendMessage with a bot token"
+    #: Stateless calls on one pooled requests.Session: safe from several threads.
+    concurrency: ClassVar[int] = 4
 
     options: TelegramOptions
 
@@ -263,6 +268,7 @@ class TelegramTransport(HttpBacked, Transport):
         _install_log_redaction()
         self.http = TelegramClient(
             "telegram", self.options.api_base_url, session=session, sleep=sleep,
+            retry=RetryPolicy(wait_rate_limits=False),
             token=self.options.bot_token.get_secret_value())
 
     def send(self, message: OutgoingMessage) -> SendResult:

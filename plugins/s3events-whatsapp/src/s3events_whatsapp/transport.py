@@ -40,7 +40,8 @@ uses the entry for ``en``.
 Errors are Graph API errors ``{"error": {"message", "type", "code", "error_subcode",
 "fbtrace_id", "is_transient"}}``, mapped by ``code`` (see :data:`ERROR_CODES`). Sends have
 no idempotency key, so a send is never repeated after a 5xx or a timeout; rate-limit codes
-(which the Cloud API answers before accepting anything) are retried after a wait.
+(which the Cloud API answers before accepting anything) are raised at once as
+:class:`~s3events.errors.RateLimited`: the dispatcher pauses the channel, then sends again.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ from s3events.errors import (
 from s3events.http import (
     HttpBacked,
     HttpClient,
+    RetryPolicy,
     error_for_status,
     json_object,
     parse_retry_after,
@@ -298,6 +300,8 @@ class WhatsAppTransport(HttpBacked, Transport):
     channel: ClassVar[str] = "whatsapp"
     options_model: ClassVar[type[TransportOptions]] = WhatsAppOptions
     description: ClassVar[str] = "WhatsApp Cloud API: approved template messages"
+    #: Stateless calls on one pooled requests.Session: safe from several threads.
+    concurrency: ClassVar[int] = 4
 
     options: WhatsAppOptions
 
@@ -311,7 +315,7 @@ class WhatsAppTransport(HttpBacked, Transport):
     ) -> None:
         super().__init__(options, **kwargs)
         self.http = WhatsAppClient("whatsapp", self.options.api_base_url, session=session,
-                                   sleep=sleep)
+                                   sleep=sleep, retry=RetryPolicy(wait_rate_limits=False))
 
     def send(self, message: OutgoingMessage) -> SendResult:
         """Send ``message`` as a template message; raise an s3events error on failure."""
