@@ -171,7 +171,25 @@ def message_outputs(series: Series, lang: str) -> Outputs:
                                sessions=series.sessions[:2])
     context.update(name=personal["name"], email=personal["email"], code="ABCD-EFGH-JKMN-PQRS")
     page = renderer.environment(lang).get_template("certificate.pdf.txt").render(context)
-    return [*out, ("certificate page", page)]
+    return [*out, ("certificate page", page), *guessed_zone_outputs(series, lang, zone)]
+
+
+def guessed_zone_outputs(series: Series, lang: str, zone: ZoneInfo) -> Outputs:
+    """The confirmation and waiting-list notice to someone whose zone was guessed: the note
+    with a link to the preferences page, and without an event page."""
+    out: Outputs = []
+    for base in (BASE, None):
+        renderer = MessageRenderer(series, base_url=base)
+        personal = {"name": PEOPLE.get(lang, "Ana"), "email": "p@example.org",
+                    "cancel_url": renderer.cancel_url("t"),
+                    "preferences_url": renderer.preferences_url("t")}
+        for kind in ("confirmation", "waitlisted"):
+            message = renderer.render(kind, lang=lang, zone=zone, sessions=series.sessions,
+                                      zone_guessed=True, personal=personal)
+            where = f"{kind} to a guessed zone{'' if base else ' without a page'}"
+            out += [(f"{where} text", message.text), (f"{where} html", visible_html(
+                message.html)), (f"{where} short", message.short)]
+    return out
 
 
 def release_note_outputs(series: Series, lang: str) -> Outputs:
