@@ -378,8 +378,26 @@ def direct_outputs(web: Web, lang: str) -> Outputs:
     return [("registered without opt-in", _page(client.get(response.headers["Location"])))]
 
 
+def preferences_outputs(web: Web, lang: str) -> Outputs:
+    """The preferences page of someone whose zone was guessed, refused values, saved ones."""
+    reg = register(web.store, web.series, {"name": PEOPLE[lang], "email": f"{lang}.p@example.org",
+                                           "sessions": "all", "language": lang}, now=NOW)
+    assert reg.zone_guessed
+    path = f"/preferences/{reg.token.get_secret_value()}"
+    out = [("preferences", _page(web.client(lang).get(path)))]
+    for where, data, status in (
+            ("preferences refused", {"timezone": "Mars/Base", "language": "xx"}, 422),
+            ("preferences saved", {"timezone": "America/Lima", "language": lang}, 200)):
+        client = web.client(lang)
+        token = _csrf(client, path)
+        out.append((where, _page(client.post(path, data={**data, "csrf_token": token}),
+                                 status)))
+    return out
+
+
 def web_outputs(apps: dict[str, Web], lang: str) -> Outputs:
     out = form_outputs(apps["main"], lang) + refusal_outputs(apps["main"], lang)
+    out += preferences_outputs(apps["main"], lang)
     out += opt_in_outputs(apps["main"], lang, "main")
     out += [("full form", _page(apps["full"].client(lang).get(apps["full"].prefix(lang) + "/")))]
     out += opt_in_outputs(apps["full"], lang, "full") + direct_outputs(apps["direct"], lang)

@@ -8,6 +8,8 @@ Routes (``/es/…`` for every language other than the default one):
 - ``GET /confirm/TOKEN`` — the opt-in link: asks, with a button; ``POST /confirm/TOKEN``
   (the button) counts the registration from now on;
 - ``GET /cancel/TOKEN`` — asks for confirmation; ``POST /cancel/TOKEN`` cancels;
+- ``GET /preferences/TOKEN`` — the person's time zone and language with a form;
+  ``POST /preferences/TOKEN`` changes them (:mod:`s3events.web.preferences`);
 - ``POST /callbacks/attendance/SESSION/SIGNATURE`` — a platform's attendance report of a
   session, at the signed address provisioning gave it (see
   :mod:`s3events.attendance.callback`);
