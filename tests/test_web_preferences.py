@@ -282,3 +282,17 @@ def test_the_next_link_goes_out_at_the_new_zones_time_in_the_new_language(
     assert mail["Subject"].startswith("Ihr Link für Sitzung 1: Daten veröffentlichen")
     assert "Mittwoch, 5. November 2025, 07:00–08:30 (Ortszeit Los Angeles)" in body
     assert "New York" not in body and "Hello" not in body
+
+
+def test_a_zone_kept_under_a_name_the_list_lacks_is_shown_selected(site: Any) -> None:
+    from s3events.store import registrations
+
+    marc = site.people[MARC]
+    with site.store.begin() as conn:
+        conn.execute(registrations.update().where(registrations.c.id == marc.id)
+                     .values(timezone="Asia/Calcutta"))
+    html = site.client().get(path_of(marc)).get_data(True)
+    assert '<select id="f-timezone" name="timezone" aria-describedby="f-timezone-hint">\n' \
+           '<option value="Asia/Calcutta" selected>heure de Calcutta (Asia/Calcutta)</option>' \
+           in html
+    assert selected(html, "timezone") == ["Asia/Calcutta"]
