@@ -200,9 +200,12 @@ def test_a_language_the_series_does_not_offer_is_refused(site: Any) -> None:
     assert errors(html) == {"language": "Choisissez l’une des langues de la liste."}
     assert selected(html, "timezone") == ["America/Toronto"]
     assert stored(site, MARC) == ("America/Vancouver", "city", "fr")
-    both = change(site.client(), path_of(site.people[MARC]), timezone="Atlantis",
-                  language="Klingon")
-    assert set(errors(both.get_data(True))) == {"timezone", "language"}
+    for zone, language in (("Atlantis", "Klingon"), ("x" * 5000, "y" * 5000)):
+        both = change(site.client(), path_of(site.people[MARC]), timezone=zone,
+                      language=language)
+        assert both.status_code == 422
+        assert set(errors(both.get_data(True))) == {"timezone", "language"}
+    assert stored(site, MARC) == ("America/Vancouver", "city", "fr")
 
 
 def test_posts_count_into_the_shared_rate_limit(web_app: Any, tmp_path: Path) -> None:

@@ -99,17 +99,17 @@ class PreferencesPage:
         """Check and store the posted values; the form again with messages if refused."""
         web = self.web
         posted = {name: str(flask.request.form.get(name, "")).strip() for name in _FIELDS}
-        wrong = {name for name, value in posted.items() if len(value) > _MAX_VALUE}
+        # An over-long value is checked as an empty one: refused, with the other checked too.
+        checked = {name: "" if len(value) > _MAX_VALUE else value
+                   for name, value in posted.items()}
         try:
-            if wrong:
-                raise InputError("preferences: a value is too long")
             reg = update_preferences(web.s.store, web.series, token, now=web.s.clock(),
-                                     timezone=posted["timezone"], language=posted["language"])
+                                     timezone=checked["timezone"], language=checked["language"])
         except UnknownRegistration:  # erased in the meantime
             return web.invalid_link()
         except InputError as exc:
-            wrong |= {p.path for p in exc.problems if p.path in _FIELDS}
-            return self.show(reg, lang, status=422, posted=posted, wrong=wrong or set(_FIELDS))
+            wrong = {p.path for p in exc.problems if p.path in _FIELDS} or set(_FIELDS)
+            return self.show(reg, lang, status=422, posted=posted, wrong=wrong)
         web.after_change()  # a message re-timed to earlier may be due now
         return self.show(reg, web.lang_of(reg.language), saved=True)
 
