@@ -377,7 +377,7 @@ class Web:
             form=self.action_form(_("Yes, cancel my registration"), danger=True))
 
     def invalid_link(self) -> Response:
-        """The answer to a confirm or cancel link that matches no registration."""
+        """The answer to a confirm, cancel or preferences link that matches no registration."""
         lang = self.visitor_language()
         _ = self.phrases(lang)
         return self.render_message(
