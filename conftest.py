@@ -1,4 +1,8 @@
-"""Root conftest: shared fixtures for the project's tests, the plugins' and the examples'."""
+"""Root conftest: shared fixtures for the project's tests, the plugins' and the examples'.
+
+And the skip gate (``tests/skip_gate.py``): with ``CI`` set, a skip that is not a design
+skip fails the run.
+"""
 
 pytest_plugins = [
     "tests.fixtures.series",
@@ -6,4 +10,5 @@ pytest_plugins = [
     "tests.fixtures.smtp",
     "tests.fixtures.chat",
     "tests.fixtures.browser",
+    "tests.skip_gate",
 ]

@@ -100,10 +100,15 @@ class _ChatHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+class _ChatServer(ThreadingHTTPServer):
+    # Up to 16 senders connect at once: the default listen backlog of 5 drops connections.
+    request_queue_size = 128
+
+
 def _serve_chat(delay: float, log: str, ports: Any, stop: Any) -> None:
     import threading
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _ChatHandler)
+    httpd = _ChatServer(("127.0.0.1", 0), _ChatHandler)
     httpd.daemon_threads = True
     httpd.delay, httpd.count, httpd.lock = delay, 0, threading.Lock()  # type: ignore[attr-defined]
     httpd.log = open(log, "wb")  # type: ignore[attr-defined]  # noqa: SIM115

@@ -135,11 +135,16 @@ _NAME_OPTIONS = re.compile(r'<option value="(?:[A-Z]{2}|UTC|[A-Za-z_]+/[^"]+)"[^
 
 
 def visible_html(page: str) -> str:
-    """The text of an HTML page (scripts, tags and lists of place names out, entities decoded)."""
+    """The text of an HTML page (scripts, tags and lists of place names out, entities decoded).
+
+    Attributes people read or hear are kept: ``aria-label``, ``title``, an option group's
+    ``label`` (the regions of the zone list).
+    """
     page = _NAME_OPTIONS.sub(" ", page)
     page = re.sub(r"<script\b.*?</script>", " ", page, flags=re.S | re.I)
     page = re.sub(r"<!--.*?-->", " ", page, flags=re.S)
-    attributes = " ".join(re.findall(r'(?:aria-label|title|data-yours)="([^"]*)"', page))
+    attributes = " ".join(re.findall(
+        r'(?<![\w-])(?:aria-label|title|data-yours|label)="([^"]*)"', page))
     return html.unescape(re.sub(r"<[^>]+>", " ", page) + " " + attributes)
 
 

@@ -171,7 +171,25 @@ def message_outputs(series: Series, lang: str) -> Outputs:
                                sessions=series.sessions[:2])
     context.update(name=personal["name"], email=personal["email"], code="ABCD-EFGH-JKMN-PQRS")
     page = renderer.environment(lang).get_template("certificate.pdf.txt").render(context)
-    return [*out, ("certificate page", page)]
+    return [*out, ("certificate page", page), *guessed_zone_outputs(series, lang, zone)]
+
+
+def guessed_zone_outputs(series: Series, lang: str, zone: ZoneInfo) -> Outputs:
+    """The confirmation and waiting-list notice to someone whose zone was guessed: the note
+    with a link to the preferences page, and without an event page."""
+    out: Outputs = []
+    for base in (BASE, None):
+        renderer = MessageRenderer(series, base_url=base)
+        personal = {"name": PEOPLE.get(lang, "Ana"), "email": "p@example.org",
+                    "cancel_url": renderer.cancel_url("t"),
+                    "preferences_url": renderer.preferences_url("t")}
+        for kind in ("confirmation", "waitlisted"):
+            message = renderer.render(kind, lang=lang, zone=zone, sessions=series.sessions,
+                                      zone_guessed=True, personal=personal)
+            where = f"{kind} to a guessed zone{'' if base else ' without a page'}"
+            out += [(f"{where} text", message.text), (f"{where} html", visible_html(
+                message.html)), (f"{where} short", message.short)]
+    return out
 
 
 def release_note_outputs(series: Series, lang: str) -> Outputs:
@@ -360,8 +378,26 @@ def direct_outputs(web: Web, lang: str) -> Outputs:
     return [("registered without opt-in", _page(client.get(response.headers["Location"])))]
 
 
+def preferences_outputs(web: Web, lang: str) -> Outputs:
+    """The preferences page of someone whose zone was guessed, refused values, saved ones."""
+    reg = register(web.store, web.series, {"name": PEOPLE[lang], "email": f"{lang}.p@example.org",
+                                           "sessions": "all", "language": lang}, now=NOW)
+    assert reg.zone_guessed
+    path = f"/preferences/{reg.token.get_secret_value()}"
+    out = [("preferences", _page(web.client(lang).get(path)))]
+    for where, data, status in (
+            ("preferences refused", {"timezone": "Mars/Base", "language": "xx"}, 422),
+            ("preferences saved", {"timezone": "America/Lima", "language": lang}, 200)):
+        client = web.client(lang)
+        token = _csrf(client, path)
+        out.append((where, _page(client.post(path, data={**data, "csrf_token": token}),
+                                 status)))
+    return out
+
+
 def web_outputs(apps: dict[str, Web], lang: str) -> Outputs:
     out = form_outputs(apps["main"], lang) + refusal_outputs(apps["main"], lang)
+    out += preferences_outputs(apps["main"], lang)
     out += opt_in_outputs(apps["main"], lang, "main")
     out += [("full form", _page(apps["full"].client(lang).get(apps["full"].prefix(lang) + "/")))]
     out += opt_in_outputs(apps["full"], lang, "full") + direct_outputs(apps["direct"], lang)

@@ -12,6 +12,7 @@ import socket
 import textwrap
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pluggy
 import pytest
@@ -168,10 +169,16 @@ import re
 from urllib.parse import quote
 
 from s3events.testing.contracts import PlatformContract, TransportContract
+from s3events.testing.matchers import contains, json_fields, same_instant
 from mini import MiniMatrix, MiniWebex
 
 BASE = "https://webex.test/v1"
 HOST_LINK = "https://example.webex.test/host/m-1?token=HOST-TOKEN-1234567"
+
+
+def sends(request):
+    return json_fields({"title": request.topic, "start": same_instant(request.start),
+                        "end": same_instant(request.end), "timezone": request.timezone})
 
 
 def answer(request, meeting_id="m-1"):
@@ -194,13 +201,14 @@ class WebexContract(PlatformContract):
         return (method, f"{BASE}/meetings/{meeting_id}")
 
     def mock_create(self, rsps, request):
-        rsps.post(f"{BASE}/meetings", json=answer(request))
+        rsps.post(f"{BASE}/meetings", json=answer(request), match=[sends(request)])
 
     def mock_get(self, rsps, meeting):
         rsps.get(f"{BASE}/meetings/{meeting.meeting_id}", json=answer(self.make_request()))
 
     def mock_update(self, rsps, meeting, request):
-        rsps.put(f"{BASE}/meetings/{meeting.meeting_id}", json=answer(request))
+        rsps.put(f"{BASE}/meetings/{meeting.meeting_id}", json=answer(request),
+                 match=[sends(request)])
 
     def mock_delete(self, rsps, meeting):
         rsps.delete(f"{BASE}/meetings/{meeting.meeting_id}", status=204)
@@ -244,7 +252,8 @@ class MatrixContract(TransportContract):
 
     def mock_send(self, rsps, message):
         method, url = self.route(message)
-        rsps.add(method, url, json={"event_id": "$event1"})
+        rsps.add(method, url, json={"event_id": "$event1"}, match=[
+            json_fields({"msgtype": "m.text", "body": contains(message.facts["link"])})])
 '''
 
 
@@ -288,6 +297,69 @@ def test_http_adapters_built_on_the_kit_pass_both_contracts(pytester: pytest.Pyt
     assert not result.collection_errors
     assert result.failed == {}, "\n\n".join(result.failed.values())
     assert result.passed >= 50
+
+
+def test_an_update_that_forgets_the_new_start_fails_the_round_trip(
+        pytester: pytest.Pytester) -> None:
+    result = scratch(pytester, """
+        from http_contracts import WebexContract
+        from mini import MiniWebex
+
+        class Forgetful(MiniWebex):
+            def update_meeting(self, meeting, request):
+                return super().update_meeting(meeting, request.model_copy(
+                    update={"start": meeting.start}))
+
+        class TestBroken(WebexContract):
+            adapter_class = Forgetful
+    """)
+    reason = result.reason("test_update_changes_the_meeting")
+    assert "update_meeting: the mocked vendor refused what the adapter sent" in reason
+    assert ("start: sent '2030-03-05T16:00:00+00:00', expected an ISO 8601 time of "
+            "2030-03-06T17:00:00Z") in reason
+    assert "TestBroken::test_create_makes_the_meeting_on_the_platform" not in result.failed
+    assert result.passed > 10, "the checks that do not update still pass"
+
+
+def test_a_mock_that_accepts_any_body_fails_the_contract(pytester: pytest.Pytester) -> None:
+    result = scratch(pytester, """
+        from http_contracts import BASE, WebexContract, answer
+
+        class TestBroken(WebexContract):
+            def mock_update(self, rsps, meeting, request):
+                rsps.put(f"{BASE}/meetings/{meeting.meeting_id}", json=answer(request))
+    """)
+    reason = result.reason("test_mocks_check_what_they_are_sent")
+    assert "mock_update registers a PUT answer that accepts any request" in reason
+    assert "json_fields" in reason
+
+
+def test_a_send_mock_that_accepts_any_body_fails_the_contract(pytester: pytest.Pytester) -> None:
+    result = scratch(pytester, """
+        from http_contracts import MatrixContract
+
+        class TestBroken(MatrixContract):
+            def mock_send(self, rsps, message):
+                method, url = self.route(message)
+                rsps.add(method, url, json={"event_id": "$event1"})
+    """)
+    reason = result.reason("test_mocks_check_what_they_are_sent")
+    assert "mock_send registers a PUT answer that accepts any request" in reason
+
+
+def test_contract_failure_returns_the_failure_of_a_broken_adapter(
+        contract_failure: Callable[..., AssertionError]) -> None:
+    class Forgetful(FakePlatform):
+        def update_meeting(self, meeting: Any, request: Any) -> Any:
+            return super().update_meeting(meeting, request.model_copy(
+                update={"topic": meeting.topic}))
+
+    error = contract_failure(TestFakePlatformContract, "test_update_changes_the_meeting",
+                             adapter_class=Forgetful)
+    assert "the meeting kept its old title" in str(error)
+    with pytest.raises(AssertionError, match=r"passed with adapter_class=.*does not catch"):
+        contract_failure(TestFakePlatformContract, "test_update_changes_the_meeting",
+                         adapter_class=FakePlatform)
 
 
 @pytest.mark.parametrize(("broken", "failing", "reason"), [
@@ -530,15 +602,15 @@ def test_http_adapter_sending_a_body_the_spec_rejects_fails(pytester: pytest.Pyt
         from mini import MiniWebex
         from http_contracts import WebexContract
 
-        class WrongBody(MiniWebex):
+        class WrongBody(MiniWebex):  # the values the mocks check are right; the shape is not
             def body(self, request):
-                return {**super().body(request), "start": request.start.timestamp()}
+                return {**super().body(request), "agenda": ["not", "a", "string"]}
 
         class TestBroken(WebexContract):
             adapter_class = WrongBody
     """)
     reason = result.reason("test_create_makes_the_meeting_on_the_platform")
-    assert "webex-meeting.json" in reason and "body.start" in reason
+    assert "webex-meeting.json" in reason and "body.agenda" in reason
 
 
 def test_an_attendance_mock_the_vendor_would_never_send_fails(

@@ -502,38 +502,44 @@ def test_without_double_opt_in_a_registration_counts_at_once(
     assert "Confirme" not in smtp_server.messages[0].email["Subject"]  # no opt-in message
 
 
+def _serving_address(process: Any, seen: list[str]) -> str:
+    """Read the server's stderr up to its "serving on URL" line; return the URL."""
+    for line in process.stderr:
+        seen.append(line)
+        found = re.search(r"serving on (http://\S+?)/? ", line)
+        if found:
+            return found.group(1)
+    raise AssertionError(f"the server never said where it serves:\n{''.join(seen)}")
+
+
 def test_serve_command_serves_the_page_until_interrupted(tmp_path: Any) -> None:
+    import os
     import signal
-    import socket
     import subprocess
     import sys
-    import time
 
     import requests
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    # --port 0: the server binds a port the kernel picks and names it; nothing can take it
+    # between choosing and binding.
     process = subprocess.Popen(
-        [sys.executable, "-m", "s3events", "serve", str(REFERENCE), "--port", str(port),
+        [sys.executable, "-m", "s3events", "serve", str(REFERENCE), "--port", "0",
          "--state", str(tmp_path / "state.db"), "--transport", f"outbox:{tmp_path / 'out'}",
          "--now", "2021-10-20T12:00:00Z"],
-        stderr=subprocess.PIPE, text=True, env={**__import__("os").environ,
-                                                "S3EVENTS_WEB_SECRET": "s" * 40})
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "S3EVENTS_WEB_SECRET": "s" * 40})
+    seen: list[str] = []
     try:
-        deadline, page = time.monotonic() + 30, None
-        while page is None and time.monotonic() < deadline:
-            try:
-                page = requests.get(f"http://127.0.0.1:{port}/es/", timeout=5)
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        assert page is not None and page.status_code == 200
+        base = _serving_address(process, seen)
+        page = requests.get(f"{base}/es/", timeout=30)
+        assert page.status_code == 200
         assert 'value="day-1"' in page.text  # --now: the first session is still ahead
     finally:
         process.send_signal(signal.SIGINT)  # Ctrl+C
-        _, err = process.communicate(timeout=30)
+        _, rest = process.communicate(timeout=30)
+    err = "".join(seen) + rest
     assert process.returncode == 0, err
-    assert f"serving on http://127.0.0.1:{port}/" in err and "stopped" in err
+    assert re.match(r"http://127\.0\.0\.1:[1-9][0-9]*$", base), base
+    assert "stopped" in err
     assert "GET /es/ 200" in err and "127.0.0.1 -" not in err
 
 

@@ -158,7 +158,11 @@ class Composer:
 
     def render(self, row: LedgerRow, reg: RegistrationInfo, session: Session | None,
                meeting: Meeting | None, join_url: str | None) -> RenderedMessage:
-        """Render the row's kind for the participant (shared parts cached)."""
+        """Render the row's kind for the participant (shared parts cached).
+
+        A guessed zone (:attr:`~s3events.registrations.Registration.zone_guessed`) is
+        passed on, so a confirmation asks the person to check it on their preferences page.
+        """
         lang = self.renderer.language(reg.language)
         sessions = [s for s in self.series.sessions if attends(reg, s.id)] if session is None \
             else []
@@ -169,11 +173,13 @@ class Composer:
                     "join_url": join_url if row.kind in _LINKED else None,
                     "cancel_url": self.renderer.cancel_url(reg.token),
                     "confirm_url": self.renderer.confirm_url(reg.token)
-                    if row.kind == "optin" else None}
+                    if row.kind == "optin" else None,
+                    "preferences_url": self.renderer.preferences_url(reg.token)}
         return self.renderer.render(
             row.kind, lang=lang, zone=reg.zone(self.series.zone), session=session,
             sessions=sessions, revision=row.revision, personal=personal,
-            passcode=passcode if row.kind in _LINKED else None)
+            passcode=passcode if row.kind in _LINKED else None,
+            zone_guessed=reg.zone_guessed)
 
     def calendar(self, row: LedgerRow, reg: RegistrationInfo, session: Session,
                  meeting: Meeting | None, join_url: str | None) -> tuple[str | None, str | None]:

@@ -14,9 +14,15 @@ participant's (:func:`s3events.i18n.series_language`), else — for a registrati
 language the series no longer declares — the series' default language. A declared
 language without a catalog is refused when the renderer is built.
 
+A confirmation or waiting-list message to a person whose zone was guessed
+(``zone_guessed``: from the most populous zone of their country, or the series' zone) names
+the zone assumed and asks them to check it: with the event page's address it links to their
+own preferences page (``preferences_url``), else it asks them to write to the organiser.
+
 Speed: everything that is the same for many participants — the kind, session, language
-and time zone — is rendered once, with placeholders for the personal values (``name``,
-``email``, ``join_url``, ``cancel_url``, ``confirm_url``), which are then filled in per
+and time zone, and whether that zone was guessed — is rendered once, with placeholders for
+the personal values (``name``, ``email``, ``join_url``, ``cancel_url``, ``confirm_url``,
+``preferences_url``), which are then filled in per
 participant (escaped for HTML). A template that computes with a personal value (a filter
 on ``name``, say) is detected and rendered per participant instead, so the result is
 always what Jinja2 itself would give. Invitations are built the same way: once per
@@ -65,7 +71,7 @@ KINDS = ("confirmation", "waitlisted", "optin", "link", "reminder", "update", "c
 #: Template formats of a message kind.
 FORMATS = ("subject.txt", "txt", "html", "short.txt")
 #: Variables filled in per participant after the shared render.
-PERSONAL_FIELDS = ("name", "email", "join_url", "cancel_url", "confirm_url")
+PERSONAL_FIELDS = ("name", "email", "join_url", "cancel_url", "confirm_url", "preferences_url")
 
 _MARK_OPEN, _MARK_CLOSE = "\ue002", "\ue003"
 
@@ -149,7 +155,8 @@ class MessageRenderer:
 
     One renderer serves a whole dispatch run: build it once, call :meth:`render` per
     participant. ``base_url`` (the event page) adds a cancel link to messages, as
-    ``{base_url}/cancel/{token}``, and makes the opt-in link ``{base_url}/confirm/{token}``.
+    ``{base_url}/cancel/{token}``, makes the opt-in link ``{base_url}/confirm/{token}``
+    and the preferences page ``{base_url}/preferences/{token}``.
     """
 
     def __init__(self, series: Series, *, templates: Path | None = None,
@@ -196,27 +203,38 @@ class MessageRenderer:
         """The link of an opt-in message, ``{base_url}/confirm/{token}`` (needs a base URL)."""
         return f"{self.base_url}/confirm/{token}" if self.base_url and token else None
 
+    def preferences_url(self, token: str | None) -> str | None:
+        """The participant's page to change zone and language (needs a base URL)."""
+        return f"{self.base_url}/preferences/{token}" if self.base_url and token else None
+
     def render(self, kind: str, *, lang: str, zone: ZoneInfo, session: Session | None = None,
                sessions: Sequence[Session] = (), revision: int = 0, passcode: str | None = None,
+               zone_guessed: bool = False,
                personal: Mapping[str, str | None]) -> RenderedMessage:
-        """Render ``kind`` for one participant (``personal``: name, email, join_url …)."""
+        """Render ``kind`` for one participant (``personal``: name, email, join_url …).
+
+        ``zone_guessed``: the participant's zone is a guess they are asked to check.
+        """
         present = tuple(f for f in PERSONAL_FIELDS if personal.get(f))
-        key = (kind, lang, zone.key, session.id if session else None,
+        key = (kind, lang, zone.key, zone_guessed, session.id if session else None,
                tuple(s.id for s in sessions), revision, passcode, present)
         shared = self._shared.get(key)
         if shared is None:
             context = self.context(kind, lang=lang, zone=zone, session=session,
-                                   sessions=sessions, revision=revision, passcode=passcode)
+                                   sessions=sessions, revision=revision, passcode=passcode,
+                                   zone_guessed=zone_guessed)
             shared = self._shared[key] = self._render_shared(kind, lang, context, present)
         return self._personalise(kind, lang, shared, personal)
 
     def context(self, kind: str, *, lang: str, zone: ZoneInfo, session: Session | None,
                 sessions: Sequence[Session] = (), revision: int = 0,
-                passcode: str | None = None) -> dict[str, Any]:
+                passcode: str | None = None, zone_guessed: bool = False) -> dict[str, Any]:
         """The template variables that do not depend on who receives the message."""
         series = self.series
         context: dict[str, Any] = {
             "kind": kind, "lang": lang, "revision": revision, "passcode": passcode,
+            "zone_name": zone_label(zone.key, lang), "zone_id": zone.key,
+            "zone_guessed": zone_guessed,
             "series": {
                 "id": series.id, "title": series.text(series.title, lang),
                 "subtitle": series.text(series.subtitle, lang) if series.subtitle else "",
@@ -437,21 +455,24 @@ def render_message(series: Series, kind: str, *, lang: str | None = None,
                    sessions: Sequence[Session] = (), name: str = "", email: str = "",
                    join_url: str | None = None, extra: Mapping[str, str] | None = None,
                    base_url: str | None = None, token: str | None = None,
-                   templates: Path | None = None, pm: Any = None) -> RenderedMessage:
+                   zone_guessed: bool = False, templates: Path | None = None,
+                   pm: Any = None) -> RenderedMessage:
     """Render one message outside a dispatch run (to try templates, or to embed s3events).
 
     ``lang`` is the participant's language: one of the series' languages, else the default
     one (as :meth:`MessageRenderer.language` says). ``extra`` may carry ``confirm_url``
     (for ``optin``) and ``cancel_url``; with ``base_url`` and the registration's ``token``
-    the cancel link is built. Raises :class:`~s3events.catalogs.MissingCatalog` when a
-    language of the series has no catalog.
+    the cancel link and the preferences page's address are built. ``zone_guessed``: the
+    zone is a guess (a confirmation then asks the person to check it). Raises
+    :class:`~s3events.catalogs.MissingCatalog` when a language of the series has no catalog.
     """
     renderer = MessageRenderer(series, templates=templates, base_url=base_url, pm=pm)
     tz = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone or series.timezone)
     personal: dict[str, str | None] = {"name": name, "email": email, "join_url": join_url,
-                                       "cancel_url": renderer.cancel_url(token)}
+                                       "cancel_url": renderer.cancel_url(token),
+                                       "preferences_url": renderer.preferences_url(token)}
     personal.update(extra or {})
     if kind in ("confirmation", "waitlisted", "optin") and not sessions:
         sessions = [s for s in series.sessions if not s.cancelled]
     return renderer.render(kind, lang=renderer.language(lang), zone=tz, session=session,
-                           sessions=sessions, personal=personal)
+                           sessions=sessions, zone_guessed=zone_guessed, personal=personal)

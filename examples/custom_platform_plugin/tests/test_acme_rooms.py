@@ -30,6 +30,7 @@ from s3events.store import open_store
 from s3events.testing import SleepRecorder, VendorMock, vendor_mock_fixture
 from s3events.testing.contracts import PlatformContract, Route
 from s3events.testing.helpers import request_json
+from s3events.testing.matchers import Matcher, json_fields, same_instant
 
 pytestmark = pytest.mark.s3events_no_network
 
@@ -50,6 +51,17 @@ def room(request: MeetingRequest, room_id: str = "rm_1001") -> dict[str, Any]:
     }
 
 
+def sends_room(request: MeetingRequest) -> Matcher:
+    """Accepts a room body only with ``request``'s title, start, length and time zone.
+
+    The contract's round trips then pass only when the adapter sent them: a mock that
+    answered any body with the request's values could not tell.
+    """
+    return json_fields({"title": request.topic, "start": same_instant(request.start),
+                        "duration_minutes": request.duration_minutes,
+                        "timezone": request.timezone})
+
+
 class TestAcmeRoomsContract(PlatformContract):
     """The checks every s3events platform adapter must pass."""
 
@@ -66,7 +78,8 @@ class TestAcmeRoomsContract(PlatformContract):
         return (method, f"{BASE}/rooms/{meeting_id}")
 
     def mock_create(self, rsps: responses.RequestsMock, request: MeetingRequest) -> None:
-        rsps.add(responses.POST, f"{BASE}/rooms", status=201, json=room(request))
+        rsps.add(responses.POST, f"{BASE}/rooms", status=201, json=room(request),
+                 match=[sends_room(request)])
 
     def mock_get(self, rsps: responses.RequestsMock, meeting: Meeting) -> None:
         rsps.add(responses.GET, f"{BASE}/rooms/{meeting.meeting_id}",
@@ -75,10 +88,25 @@ class TestAcmeRoomsContract(PlatformContract):
     def mock_update(self, rsps: responses.RequestsMock, meeting: Meeting,
                     request: MeetingRequest) -> None:
         rsps.add(responses.PATCH, f"{BASE}/rooms/{meeting.meeting_id}",
-                 json=room(request, meeting.meeting_id))
+                 json=room(request, meeting.meeting_id), match=[sends_room(request)])
 
     def mock_delete(self, rsps: responses.RequestsMock, meeting: Meeting) -> None:
         rsps.add(responses.DELETE, f"{BASE}/rooms/{meeting.meeting_id}", status=204)
+
+
+class AcmeRoomsForgetsTheNewStart(AcmeRoomsAdapter):
+    """An update that sends the room's old start time: the contract must catch it."""
+
+    def update_meeting(self, meeting: Meeting, request: MeetingRequest) -> Meeting:
+        return super().update_meeting(meeting, request.model_copy(update={"start": meeting.start}))
+
+
+def test_the_contract_catches_an_update_that_forgets_the_new_start(
+        contract_failure: Any) -> None:
+    error = contract_failure(TestAcmeRoomsContract, "test_update_changes_the_meeting",
+                             adapter_class=AcmeRoomsForgetsTheNewStart)
+    assert "start: sent '2030-03-05T16:00:00Z', expected an ISO 8601 time of " \
+           "2030-03-06T17:00:00Z" in str(error)
 
 
 # -- what is particular to Acme Rooms -------------------------------------------------------

@@ -29,7 +29,8 @@ from s3events.store import open_store
 from s3events.testing import SleepRecorder, VendorMock, vendor_mock_fixture
 from s3events.testing.contracts import Route, TransportContract
 from s3events.testing.helpers import request_json
-from s3events.transports.base import OutgoingMessage
+from s3events.testing.matchers import contains, json_fields
+from s3events.transports.base import OutgoingMessage, SendResult
 
 pytestmark = pytest.mark.s3events_no_network
 
@@ -53,7 +54,10 @@ class TestAcmeChatContract(TransportContract):
         return ("POST", URL)
 
     def mock_send(self, rsps: responses.RequestsMock, message: OutgoingMessage) -> None:
-        rsps.add(responses.POST, URL, json={"id": "msg_0001"})
+        """Accepts only the message for its recipient, with the link, under the ledger key."""
+        rsps.add(responses.POST, URL, json={"id": "msg_0001"}, match=[json_fields({
+            "to": message.recipient, "text": contains(message.facts["link"]),
+            "idempotency_key": idempotency_key(message.key)})])
 
 
 # -- what is particular to Acme Chat --------------------------------------------------------
@@ -260,3 +264,19 @@ def test_a_transport_argument_the_plugin_cannot_read_is_refused_by_name(
     with pytest.raises(ConfigurationError) as secret:
         email_transport(series, "acme-chat:tokn=s3cr3t-value", environ=environ)
     assert "s3cr3t-value" not in str(secret.value)  # a value may be a secret: never echoed
+
+
+class AcmeChatForgetsTheLink(AcmeChatTransport):
+    """Sends the message without its join link."""
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        link = message.facts["link"]
+        return super().send(message.model_copy(
+            update={"text": message.text.replace(link, "(link)")}))
+
+
+def test_the_contract_catches_a_send_that_drops_the_link(contract_failure: Any) -> None:
+    error = contract_failure(TestAcmeChatContract, "test_send_delivers_the_message_once",
+                             transport_class=AcmeChatForgetsTheLink)
+    assert "text: sent" in str(error)
+    assert "expected a text containing 'https://meet.example.org/j/contract-123'" in str(error)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from importlib import metadata
 from typing import Any, ClassVar
@@ -26,14 +27,17 @@ from s3events.errors import (
     ServiceUnavailable,
 )
 from s3events.models import MeetingOptions
-from s3events.platforms.base import Meeting, MeetingRequest, Participant
+from s3events.platforms.base import Meeting, MeetingRequest, Participant, PlatformAdapter
 from s3events.testing import SleepRecorder, assert_not_logged, reference_request
 from s3events.testing.contracts import PlatformContract
+from s3events.testing.matchers import query_fields
 
 API = "https://bbb.example.org/bigbluebutton/api"
 SECRET = "639259d4-9dd8-4b25-bf01-95f9567eaf4b"
 START = datetime(2021, 10, 28, 15, 0, tzinfo=timezone.utc)
 DAY_BEFORE = (START - timedelta(days=1)).timestamp()
+#: The contract's clock: a few days before its sessions (in March 2030).
+CONTRACT_NOW = datetime(2030, 3, 1, 9, 0, tzinfo=timezone.utc).timestamp()
 
 SUCCESS = b"""<response><returncode>SUCCESS</returncode><meetingID>{id}</meetingID>
 <internalMeetingID>int-123</internalMeetingID><createTime>1635433200000</createTime>
@@ -472,6 +476,13 @@ class TestBigBlueButtonContract(PlatformContract):
     options: ClassVar[dict[str, Any]] = {"api_base_url": API, "secret": SECRET}
     remote_operations = ("delete", "prepare")
 
+    def make_adapter(self, *, session: requests.Session,
+                     sleep: Callable[[float], None]) -> PlatformAdapter:
+        """From the options, with the clock fixed so the room's expiry is known exactly."""
+        options = BigBlueButtonOptions.model_validate(self.options)
+        return self.adapter_class(options, session=session, sleep=sleep,
+                                  clock=lambda: CONTRACT_NOW)
+
     def route(self, operation: str, meeting_id: str) -> tuple[str, str]:
         call = {"prepare": "create", "delete": "end", "get": "getMeetingInfo"}.get(
             operation, "create")
@@ -507,7 +518,11 @@ class TestBigBlueButtonContract(PlatformContract):
 
     def mock_prepare(self, rsps: responses.RequestsMock, meeting: Meeting,
                      request: MeetingRequest) -> None:
-        rsps.get(f"{API}/create", body=SUCCESS.replace(b"{id}", meeting.meeting_id.encode()))
+        """Accepts only the room for ``request``: its name, and kept until its end."""
+        left = math.ceil((request.end.timestamp() - CONTRACT_NOW) / 60)
+        rsps.get(f"{API}/create", body=SUCCESS.replace(b"{id}", meeting.meeting_id.encode()),
+                 match=[query_fields({"meetingID": meeting.meeting_id, "name": request.topic,
+                                      "meetingExpireIfNoUserJoinedInMinutes": str(left)})])
 
     def mock_find(self, rsps: responses.RequestsMock, request: MeetingRequest,
                   meeting: Meeting) -> None:
@@ -541,3 +556,18 @@ class TestBigBlueButtonContract(PlatformContract):
             with pytest.raises(ServiceError):
                 self._run("prepare", meeting)
         self.assert_hidden(self.log_text(), "the log (DEBUG)", self._secrets())
+
+
+class BigBlueButtonForgetsTheEnd(BigBlueButtonAdapter):
+    """Keeps an empty room only until the session's start: it forgot the end."""
+
+    def _expiry_minutes(self, request: MeetingRequest) -> int:
+        return super()._expiry_minutes(request.model_copy(update={"duration": timedelta(0)}))
+
+
+def test_the_contract_catches_a_room_that_expires_before_the_session_ends(
+        contract_failure: Any) -> None:
+    error = contract_failure(TestBigBlueButtonContract, "test_prepare_readies_the_updated_meeting",
+                             adapter_class=BigBlueButtonForgetsTheEnd)
+    assert "meetingExpireIfNoUserJoinedInMinutes: sent" in str(error)
+

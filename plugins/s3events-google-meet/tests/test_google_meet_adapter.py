@@ -42,6 +42,7 @@ from s3events.testing import (
     vendor_mock_fixture,
 )
 from s3events.testing.contracts import PlatformContract
+from s3events.testing.matchers import Matcher, json_fields, same_instant
 from s3events.testing.specs import spec_path, validate_request
 
 
@@ -693,6 +694,16 @@ def test_plugin_registers_the_platform_through_the_entry_point() -> None:
 # -- the plugin-author kit's contract -----------------------------------------------------
 
 
+def sends_event(request: MeetingRequest, **more: Any) -> Matcher:
+    """Accepts an event body only with ``request``'s title, start, end and zone."""
+    return json_fields({
+        "summary": request.topic,
+        "start": {"dateTime": same_instant(request.start), "timeZone": request.timezone},
+        "end": {"dateTime": same_instant(request.start + request.duration),
+                "timeZone": request.timezone},
+        **more})
+
+
 class TestGoogleMeetContract(PlatformContract):
     """The checks every platform adapter must pass, against mocked Calendar answers."""
 
@@ -727,14 +738,17 @@ class TestGoogleMeetContract(PlatformContract):
         return {**body, **event_body(request), "id": event_id_for(request.marker)}
 
     def mock_create(self, rsps: responses.RequestsMock, request: MeetingRequest) -> None:
-        rsps.post(EVENTS, json=self._event(request))
+        rsps.post(EVENTS, json=self._event(request), match=[
+            sends_event(request, id=event_id_for(request.marker),
+                        conferenceData={"createRequest": {"requestId": request.marker}})])
 
     def mock_get(self, rsps: responses.RequestsMock, meeting: Meeting) -> None:
         rsps.get(f"{EVENTS}/{meeting.meeting_id}", json=self._event(self.make_request()))
 
     def mock_update(self, rsps: responses.RequestsMock, meeting: Meeting,
                     request: MeetingRequest) -> None:
-        rsps.patch(f"{EVENTS}/{meeting.meeting_id}", json=self._event(request))
+        rsps.patch(f"{EVENTS}/{meeting.meeting_id}", json=self._event(request),
+                   match=[sends_event(request)])
 
     def mock_delete(self, rsps: responses.RequestsMock, meeting: Meeting) -> None:
         rsps.delete(f"{EVENTS}/{meeting.meeting_id}", status=204)
@@ -768,3 +782,17 @@ class TestGoogleMeetContract(PlatformContract):
                 {"name": f"{path}/participantSessions/{i}", "startTime": at(join),
                  "endTime": at(leave)} for i, (join, leave) in enumerate(spans)]})
         return [name for _path, name, _spans in people]
+
+class GoogleMeetForgetsTheNewStart(GoogleMeetAdapter):
+    """Sends an update with the meeting's old start time."""
+
+    def update_meeting(self, meeting: Meeting, request: MeetingRequest) -> Meeting:
+        return super().update_meeting(meeting, request.model_copy(update={"start": meeting.start}))
+
+
+def test_the_contract_catches_an_update_that_forgets_the_new_start(
+        contract_failure: Any) -> None:
+    error = contract_failure(TestGoogleMeetContract, "test_update_changes_the_meeting",
+                             adapter_class=GoogleMeetForgetsTheNewStart)
+    assert ("start.dateTime: sent '2030-03-05T13:00:00-03:00', expected an ISO 8601 time of "
+            "2030-03-06T17:00:00Z") in str(error)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 import requests
@@ -28,8 +28,9 @@ from s3events.plugins import transport_class
 from s3events.testing import SleepRecorder, VendorMock, assert_not_logged, vendor_mock_fixture
 from s3events.testing.contracts import Route, TransportContract
 from s3events.testing.helpers import request_json
+from s3events.testing.matchers import contains, json_fields
 from s3events.testing.specs import validate_response
-from s3events.transports.base import OutgoingMessage
+from s3events.transports.base import OutgoingMessage, SendResult
 
 SPEC = "matrix-client-server/room_send.yaml"
 HS = "https://matrix.test"
@@ -309,7 +310,9 @@ class TestMatrixContract(TransportContract):
         return ("PUT", SEND)
 
     def mock_send(self, rsps: responses.RequestsMock, message: OutgoingMessage) -> None:
-        rsps.put(SEND, json={"event_id": EVENT})
+        in_room = re.compile(re.escape(f"{API}/rooms/{quote(message.recipient, safe='')}/send/"))
+        rsps.put(in_room, json={"event_id": EVENT}, match=[json_fields(
+            {"msgtype": "m.text", "body": contains(message.facts["link"])})])
 
     def error_body(self, status: int) -> Any:
         return {"errcode": ERRCODES[status], "error": f"simulated error {status}"}
@@ -332,3 +335,20 @@ def test_one_transport_sends_from_several_threads_at_once(
     sends = [c.request for c in rsps.calls if c.request.method == "PUT"]
     txns = {str(r.url).rsplit("/", 1)[1] for r in sends}
     assert len(sends) == 24 and len(txns) == 24  # one PUT per message, each its own txnId
+
+
+class MatrixForgetsTheLink(MatrixTransport):
+    """Sends the message without its join link (in the text or in the facts)."""
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        link = message.facts["link"]
+        facts = {name: value for name, value in message.facts.items() if name != "link"}
+        return super().send(message.model_copy(
+            update={"text": message.text.replace(link, "(link)"), "facts": facts}))
+
+
+def test_the_contract_catches_a_send_that_drops_the_link(contract_failure: Any) -> None:
+    error = contract_failure(TestMatrixContract, "test_send_delivers_the_message_once",
+                             transport_class=MatrixForgetsTheLink)
+    assert "body: sent" in str(error)
+    assert "expected a text containing 'https://meet.example.org/j/contract-123'" in str(error)

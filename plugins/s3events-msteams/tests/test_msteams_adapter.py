@@ -38,6 +38,7 @@ from s3events.testing import (
 )
 from s3events.testing.contracts import PlatformContract, Route
 from s3events.testing.helpers import request_json
+from s3events.testing.matchers import Matcher, json_fields
 
 TENANT = "contoso.onmicrosoft.com"
 USER = "1f35f2e6-9cab-44ad-8d5a-b74c14720000"
@@ -443,6 +444,15 @@ def test_msteams_is_registered_through_the_entry_point() -> None:
 # --- the plugin-author kit's contract -----------------------------------------------------------
 
 
+def sends_meeting(request: MeetingRequest, **more: Any) -> Matcher:
+    """Accepts a body only with ``request``'s subject, start and end (Graph has no zone)."""
+    def utc(moment: datetime) -> str:
+        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    return json_fields({"subject": request.topic, "startDateTime": utc(request.start),
+                        "endDateTime": utc(request.start + request.duration), **more})
+
+
 class TestTeamsContract(PlatformContract):
     """The checks every platform adapter must pass, from s3events.testing.contracts.
 
@@ -471,7 +481,8 @@ class TestTeamsContract(PlatformContract):
         return (method, f"{MEETINGS}/{meeting_id}")
 
     def mock_create(self, rsps: responses.RequestsMock, request: MeetingRequest) -> None:
-        rsps.add(responses.POST, CREATE_URL, json=graph_meeting(request), status=201)
+        rsps.add(responses.POST, CREATE_URL, json=graph_meeting(request), status=201,
+                 match=[sends_meeting(request, externalId=request.marker)])
 
     def mock_get(self, rsps: responses.RequestsMock, meeting: Meeting) -> None:
         rsps.add(responses.GET, f"{MEETINGS}/{meeting.meeting_id}",
@@ -480,7 +491,8 @@ class TestTeamsContract(PlatformContract):
     def mock_update(self, rsps: responses.RequestsMock, meeting: Meeting,
                     request: MeetingRequest) -> None:
         rsps.add(responses.PATCH, f"{MEETINGS}/{meeting.meeting_id}",
-                 json=graph_meeting(request, id=meeting.meeting_id))
+                 json=graph_meeting(request, id=meeting.meeting_id),
+                 match=[sends_meeting(request)])
 
     def mock_delete(self, rsps: responses.RequestsMock, meeting: Meeting) -> None:
         rsps.add(responses.DELETE, f"{MEETINGS}/{meeting.meeting_id}", status=204)
@@ -509,3 +521,17 @@ class TestTeamsContract(PlatformContract):
             "value": [record("Zoe", (0, 40), (55, 150)), record("Ana", (2, 150))],
             "@odata.nextLink": f"{records}?$skiptoken=2"})
         return ["Zoe", "Ana", "Li"]
+
+class TeamsForgetsTheNewStart(TeamsAdapter):
+    """Sends an update with the meeting's old start time."""
+
+    def update_meeting(self, meeting: Meeting, request: MeetingRequest) -> Meeting:
+        return super().update_meeting(meeting, request.model_copy(update={"start": meeting.start}))
+
+
+def test_the_contract_catches_an_update_that_forgets_the_new_start(
+        contract_failure: Any) -> None:
+    error = contract_failure(TestTeamsContract, "test_update_changes_the_meeting",
+                             adapter_class=TeamsForgetsTheNewStart)
+    assert ("startDateTime: sent '2030-03-05T16:00:00Z', expected '2030-03-06T17:00:00Z'"
+            in str(error))

@@ -26,8 +26,9 @@ from s3events.plugins import transport_class
 from s3events.testing import SleepRecorder, VendorMock, assert_not_logged, vendor_mock_fixture
 from s3events.testing.contracts import Route, TransportContract
 from s3events.testing.helpers import request_json
+from s3events.testing.matchers import contains, json_fields
 from s3events.testing.specs import validate_request
-from s3events.transports.base import OutgoingMessage
+from s3events.transports.base import OutgoingMessage, SendResult
 
 SPEC = "slack-web-openapi-v2.json"
 BASE = "https://slack.test/api"
@@ -263,7 +264,8 @@ class TestSlackContract(TransportContract):
         return ("POST", URL)
 
     def mock_send(self, rsps: responses.RequestsMock, message: OutgoingMessage) -> None:
-        rsps.post(URL, json=ok_body())
+        rsps.post(URL, json=ok_body(), match=[json_fields(
+            {"channel": message.recipient, "text": contains(message.facts["link"])})])
 
     def mock_error(self, rsps: responses.RequestsMock, message: OutgoingMessage, *,
                    status: int | None, headers: Mapping[str, str] | None = None) -> None:
@@ -287,3 +289,19 @@ def test_one_transport_sends_from_several_threads_at_once(
         results = list(pool.map(transport.send, messages))
     assert len(results) == 24 and len(rsps.calls) == 24
     assert sorted(request_json(c.request)["channel"] for c in rsps.calls) == recipients
+
+
+class SlackForgetsTheLink(SlackTransport):
+    """Sends the message without its join link."""
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        link = message.facts["link"]
+        return super().send(message.model_copy(
+            update={"text": message.text.replace(link, "(link)")}))
+
+
+def test_the_contract_catches_a_send_that_drops_the_link(contract_failure: Any) -> None:
+    error = contract_failure(TestSlackContract, "test_send_delivers_the_message_once",
+                             transport_class=SlackForgetsTheLink)
+    assert "text: sent" in str(error)
+    assert "expected a text containing 'https://meet.example.org/j/contract-123'" in str(error)

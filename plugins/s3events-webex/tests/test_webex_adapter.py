@@ -38,6 +38,7 @@ from s3events.testing import (
 )
 from s3events.testing.contracts import PlatformContract, Route
 from s3events.testing.helpers import request_json
+from s3events.testing.matchers import Matcher, json_fields
 
 
 def brussels(wall: str) -> str:
@@ -541,6 +542,17 @@ def test_webex_is_registered_through_the_entry_point() -> None:
 # --- the plugin-author kit's contract -----------------------------------------------------------
 
 
+def sends_meeting(request: MeetingRequest) -> Matcher:
+    """Accepts a body only with ``request``'s title, zone, and its times as wall times there."""
+    def local(moment: datetime) -> str:
+        return moment.astimezone(ZoneInfo(request.timezone)).isoformat()
+
+    return json_fields({"title": request.topic, "timezone": request.timezone,
+                        "start": local(request.start),
+                        "end": local(request.start + request.duration),
+                        "integrationTags": [request.marker]})
+
+
 class TestWebexContract(PlatformContract):
     """The checks every platform adapter must pass, from s3events.testing.contracts."""
 
@@ -565,7 +577,8 @@ class TestWebexContract(PlatformContract):
         return (method, f"{BASE}/meetings/{meeting_id}")
 
     def mock_create(self, rsps: responses.RequestsMock, request: MeetingRequest) -> None:
-        rsps.add(responses.POST, f"{BASE}/meetings", json=webex_meeting(request))
+        rsps.add(responses.POST, f"{BASE}/meetings", json=webex_meeting(request),
+                 match=[sends_meeting(request)])
 
     def mock_get(self, rsps: responses.RequestsMock, meeting: Meeting) -> None:
         rsps.add(responses.GET, f"{BASE}/meetings/{meeting.meeting_id}",
@@ -574,7 +587,8 @@ class TestWebexContract(PlatformContract):
     def mock_update(self, rsps: responses.RequestsMock, meeting: Meeting,
                     request: MeetingRequest) -> None:
         rsps.add(responses.PATCH, f"{BASE}/meetings/{meeting.meeting_id}",
-                 json=webex_meeting(request, id=meeting.meeting_id))
+                 json=webex_meeting(request, id=meeting.meeting_id),
+                 match=[sends_meeting(request)])
 
     def mock_delete(self, rsps: responses.RequestsMock, meeting: Meeting) -> None:
         rsps.add(responses.DELETE, f"{BASE}/meetings/{meeting.meeting_id}", status=204)
@@ -610,3 +624,17 @@ class TestWebexContract(PlatformContract):
                  json={"items": [person("Zoe", (0, 40), (55, 150)), person("Ana", (2, 150))]},
                  headers={"Link": f'<{second}>; rel="next"'})
         return ["Zoe", "Ana", "Li"]
+
+class WebexForgetsTheNewStart(WebexAdapter):
+    """Sends an update with the meeting's old start time."""
+
+    def update_meeting(self, meeting: Meeting, request: MeetingRequest) -> Meeting:
+        return super().update_meeting(meeting, request.model_copy(update={"start": meeting.start}))
+
+
+def test_the_contract_catches_an_update_that_forgets_the_new_start(
+        contract_failure: Any) -> None:
+    error = contract_failure(TestWebexContract, "test_update_changes_the_meeting",
+                             adapter_class=WebexForgetsTheNewStart)
+    assert "start: sent '2030-03-05T13:00:00-03:00', expected '2030-03-06T14:00:00-03:00'" in str(
+        error)

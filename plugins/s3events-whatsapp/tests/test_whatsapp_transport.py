@@ -25,8 +25,9 @@ from s3events.plugins import transport_class
 from s3events.testing import SleepRecorder, VendorMock, assert_not_logged, vendor_mock_fixture
 from s3events.testing.contracts import Route, TransportContract
 from s3events.testing.helpers import request_json
+from s3events.testing.matchers import json_fields
 from s3events.testing.specs import validate_request, validate_response
-from s3events.transports.base import OutgoingMessage
+from s3events.transports.base import OutgoingMessage, SendResult
 
 SPEC = "whatsapp-business-messaging-api-v23.0.yaml"
 BASE = "https://graph.test/v23.0"
@@ -392,7 +393,13 @@ class TestWhatsAppContract(TransportContract):
         return ("POST", URL)
 
     def mock_send(self, rsps: responses.RequestsMock, message: OutgoingMessage) -> None:
-        rsps.post(URL, json=ok_body())
+        """Accepts only the template to this number, with title, time and link in order."""
+        parameters = [{"type": "text", "text": message.facts[fact]}
+                      for fact in ("title", "local_time", "link")]
+        rsps.post(URL, json=ok_body(), match=[json_fields({
+            "to": "56987654321", "template": {
+                "name": "seminar_link",
+                "components": [{"type": "body", "parameters": parameters}]}})])
 
     def error_body(self, status: int) -> Any:
         return graph_error(GRAPH_CODES[status], f"simulated error {status}",
@@ -412,3 +419,19 @@ def test_one_transport_sends_from_several_threads_at_once(
         results = list(pool.map(transport.send, messages))
     assert len(results) == 24 and len(rsps.calls) == 24
     assert sorted(request_json(c.request)["to"] for c in rsps.calls) == numbers
+
+
+class WhatsAppSwapsTheFacts(WhatsAppTransport):
+    """Fills the template with the link where the title goes, and the title for the link."""
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        facts = {**message.facts, "title": message.facts["link"],
+                 "link": message.facts["title"]}
+        return super().send(message.model_copy(update={"facts": facts}))
+
+
+def test_the_contract_catches_a_template_filled_in_the_wrong_order(
+        contract_failure: Any) -> None:
+    error = contract_failure(TestWhatsAppContract, "test_send_delivers_the_message_once",
+                             transport_class=WhatsAppSwapsTheFacts)
+    assert "template.components: sent" in str(error)

@@ -45,6 +45,7 @@ from s3events.testing import (
     vendor_mock_fixture,
 )
 from s3events.testing.contracts import PlatformContract, Route
+from s3events.testing.matchers import Matcher, json_fields
 
 BASE = "https://api.zoom.us/v2"
 TOKEN_URL = "https://zoom.us/oauth/token"
@@ -627,6 +628,14 @@ def test_api_base_url_and_token_url_can_point_elsewhere(
 # --- the plugin-author kit's contract -----------------------------------------------------------
 
 
+def sends_meeting(request: MeetingRequest) -> Matcher:
+    """Accepts a create or update body only with ``request``'s time, length, title and zone."""
+    return json_fields({
+        "topic": request.topic, "start_time": request.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "duration": int(request.duration.total_seconds()) // 60, "timezone": request.timezone,
+        "tracking_fields": [{"field": "s3events", "value": request.marker}]})
+
+
 class TestZoomContract(PlatformContract):
     """The checks every platform adapter must pass, from s3events.testing.contracts."""
 
@@ -653,7 +662,8 @@ class TestZoomContract(PlatformContract):
         return (method, f"{BASE}/meetings/{meeting_id}")
 
     def mock_create(self, rsps: responses.RequestsMock, request: MeetingRequest) -> None:
-        rsps.add(responses.POST, CREATE_URL, json=zoom_meeting(request), status=201)
+        rsps.add(responses.POST, CREATE_URL, json=zoom_meeting(request), status=201,
+                 match=[sends_meeting(request)])
 
     def mock_get(self, rsps: responses.RequestsMock, meeting: Meeting) -> None:
         request = self.make_request()
@@ -663,7 +673,7 @@ class TestZoomContract(PlatformContract):
     def mock_update(self, rsps: responses.RequestsMock, meeting: Meeting,
                     request: MeetingRequest) -> None:
         url = f"{BASE}/meetings/{meeting.meeting_id}"
-        rsps.add(responses.PATCH, url, status=204)
+        rsps.add(responses.PATCH, url, status=204, match=[sends_meeting(request)])
         rsps.add(responses.GET, url, json=zoom_meeting(request, id=int(meeting.meeting_id)))
 
     def mock_delete(self, rsps: responses.RequestsMock, meeting: Meeting) -> None:
@@ -697,3 +707,17 @@ class TestZoomContract(PlatformContract):
                      json={"participants": rows, "page_size": 300,
                            "next_page_token": "" if number else "next"})
         return ["Zoë", "Ana", "李"]
+
+class ZoomForgetsTheNewStart(ZoomAdapter):
+    """Sends an update with the meeting's old start time."""
+
+    def update_meeting(self, meeting: Meeting, request: MeetingRequest) -> Meeting:
+        return super().update_meeting(meeting, request.model_copy(update={"start": meeting.start}))
+
+
+def test_the_contract_catches_an_update_that_forgets_the_new_start(
+        contract_failure: Any) -> None:
+    error = contract_failure(TestZoomContract, "test_update_changes_the_meeting",
+                             adapter_class=ZoomForgetsTheNewStart)
+    assert "start_time: sent '2030-03-05T16:00:00Z', expected '2030-03-06T17:00:00Z'" in str(
+        error)

@@ -7,6 +7,9 @@ below are imported from them on first use:
 - :mod:`s3events.testing.helpers` has :class:`SleepRecorder`, :func:`vendor_mock` (a
   ``responses`` mock that checks every body sent against the vendor's spec) with its
   fixture maker :func:`vendor_mock_fixture`, and :func:`assert_not_logged`;
+- :mod:`s3events.testing.matchers` has :func:`json_fields`, :func:`query_fields`,
+  :func:`same_instant` and :func:`contains`: ``responses`` matchers for mocks that check
+  what they are sent;
 - :mod:`s3events.testing.clock` has :class:`Clock`;
 - :mod:`s3events.testing.pytest_plugin` is registered with pytest (entry point ``pytest11``)
   and provides the fixtures (``frozen_clock``, ``recorded_sleep``, …) and the
@@ -27,13 +30,16 @@ if TYPE_CHECKING:
         vendor_mock,
         vendor_mock_fixture,
     )
+    from .matchers import contains, json_fields, query_fields, same_instant
 
-__all__ = ["Clock", "SleepRecorder", "VendorMock", "assert_not_logged", "reference_request",
-           "vendor_mock", "vendor_mock_fixture"]
+__all__ = ["Clock", "SleepRecorder", "VendorMock", "assert_not_logged", "contains", "json_fields",
+           "query_fields", "reference_request", "same_instant", "vendor_mock",
+           "vendor_mock_fixture"]
 
 _HOMES = {"Clock": "clock", "SleepRecorder": "helpers", "VendorMock": "helpers",
           "assert_not_logged": "helpers", "reference_request": "helpers", "vendor_mock": "helpers",
-          "vendor_mock_fixture": "helpers"}
+          "vendor_mock_fixture": "helpers", "json_fields": "matchers", "query_fields": "matchers",
+          "same_instant": "matchers", "contains": "matchers"}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,4 +1,5 @@
-"""What both contract suites share: the mocked HTTP world, captured waits, secret scanning."""
+"""What both contract suites share: the mocked HTTP world, captured waits, secret scanning,
+and the mocks' refusals turned into clear failures."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar, Union
 
 import pytest
@@ -27,8 +29,8 @@ from .helpers import SleepRecorder, logged_text, mask_secret
 if TYPE_CHECKING:
     from .specs import SpecName
 
-__all__ = ["CONNECTION_ERROR", "DEFAULT_ERRORS", "ContractBase", "Route", "raised_by",
-           "status_id"]
+__all__ = ["CONNECTION_ERROR", "DEFAULT_ERRORS", "ContractBase", "Route", "contract_failure",
+           "raised_by", "status_id"]
 
 #: An HTTP method and a URL (a string, compared without its query, or a compiled pattern).
 Route = tuple[str, Union[str, "re.Pattern[str]"]]
@@ -126,6 +128,12 @@ class ContractBase:
 
     @pytest.fixture(autouse=True)
     def _s3events_contract_env(self, caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+        with self._environment(caplog):
+            yield
+
+    @contextmanager
+    def _environment(self, caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+        """The mocked world one check runs in (see the class docstring)."""
         caplog.set_level(logging.DEBUG)
         self.caplog = caplog
         self.sleeps = SleepRecorder()
@@ -164,6 +172,54 @@ class ContractBase:
                  headers=dict(headers or {}))
 
     # -- helpers ----------------------------------------------------------------------------
+
+    def refused_calls(self) -> list[str]:
+        """Why the mocks refused calls so far: one text per call a matcher turned down.
+
+        A mock registered with a matcher (:func:`~s3events.testing.matchers.json_fields`,
+        or ``responses``' own) answers a request it does not accept with a connection error;
+        the adapter then reports a vendor failure. This gives the matchers' reasons.
+        """
+        found = []
+        for call in self.rsps.calls:
+            reasons = _refusal_reasons(call.response)
+            if reasons:
+                url = str(call.request.url).split("?", 1)[0]
+                found.append(f"{call.request.method} {url}: {reasons}")
+        return found
+
+    @contextmanager
+    def vendor_step(self, what: str) -> Iterator[None]:
+        """Run one adapter call; when it fails because a mock refused what it sent, say so.
+
+        The failure becomes an :class:`AssertionError` that quotes the matcher's reasons
+        (which field was not sent, or sent with which value), not the vendor error the
+        adapter made of the refusal.
+        """
+        already = len(self.refused_calls())
+        try:
+            yield
+        except Exception as exc:
+            refused = self.refused_calls()[already:]
+            if refused:
+                times = {text: refused.count(text) for text in refused}  # retries: once each
+                lines = [text + (f" (×{n})" if n > 1 else "") for text, n in times.items()]
+                raise AssertionError(
+                    f"{what}: the mocked vendor refused what the adapter sent (did it send "
+                    "the meeting's values?):\n" + "\n".join(lines)) from exc
+            raise
+
+    def assert_mocks_check(self, registered: list[Any], route: Route, what: str, *,
+                           values: str = "start, duration, title and time zone") -> None:
+        """Fail unless a mock in ``registered`` for ``route`` checks what it is sent."""
+        method = route[0].upper()
+        writes = [mock for mock in registered if str(mock.method).upper() == method]
+        assert writes, f"{what} registered no {method} answer for {route[1]}"
+        accepting = [mock for mock in writes if not mock.match]
+        assert not accepting, (
+            f"{what} registers a {method} answer that accepts any request: match the values "
+            f"that matter ({values}), for example with match=[json_fields({{...}})] from "
+            "s3events.testing.matchers, so that the check only passes when they were sent")
 
     def calls_on(self, route: Route) -> list[Any]:
         """The recorded HTTP calls (``responses`` calls) that hit ``route``."""
@@ -262,6 +318,56 @@ class ContractBase:
         assert any(abs(wait - wanted) < 0.01 for wait in self.sleeps), (
             f"the adapter retried after HTTP 429 without waiting the {wanted:g} s of "
             f"Retry-After (waits: {self.sleeps}); accept a `sleep` keyword and use it")
+
+
+_MISMATCH_PREFIXES = ("Method does not match", "URL does not match")
+
+
+def _refusal_reasons(response: Any) -> str:
+    """The matcher reasons in ``responses``' "no mock matches" error, if that is the answer."""
+    if not isinstance(response, requests.ConnectionError):
+        return ""
+    text = str(response)
+    if "doesn't match any registered mock" not in text:
+        return ""
+    listed = text.split("Available matches:\n", 1)[-1]
+    reasons = []
+    for line in listed.splitlines():
+        parts = line.split(" ", 3)  # "- METHOD URL reason"
+        if line.startswith("- ") and len(parts) == 4 and parts[3].strip() and \
+                not parts[3].startswith(_MISMATCH_PREFIXES):
+            reasons.append(parts[3].strip())
+    return "; ".join(reasons)
+
+
+def contract_failure(contract: type[ContractBase], check: str, *,
+                     caplog: pytest.LogCaptureFixture, **attributes: Any) -> AssertionError:
+    """Run one check of a contract class with changed class attributes; return its failure.
+
+    Shows that a contract catches a broken adapter: give the broken one as
+    ``adapter_class`` (or ``transport_class``), and the check's :class:`AssertionError` is
+    returned. Fails when the check passes anyway. ``caplog`` is pytest's fixture (the
+    ``contract_failure`` fixture of the testing kit passes it for you)::
+
+        class ZoomForgetsTheNewStart(ZoomAdapter):
+            def update_meeting(self, meeting, request):
+                return super().update_meeting(meeting, request.model_copy(
+                    update={"start": meeting.start}))
+
+        def test_the_contract_catches_a_forgotten_start(contract_failure):
+            error = contract_failure(TestZoomContract, "test_update_changes_the_meeting",
+                                     adapter_class=ZoomForgetsTheNewStart)
+            assert "start_time" in str(error)
+    """
+    probe = type(f"{contract.__name__}Probe", (contract,), dict(attributes))()
+    with probe._environment(caplog):
+        try:
+            getattr(probe, check)()
+        except AssertionError as exc:
+            return exc
+    changed = ", ".join(f"{name}={value!r}" for name, value in attributes.items())
+    raise AssertionError(f"{contract.__name__}.{check} passed with {changed}: it does not "
+                         "catch that change")
 
 
 def describe(value: Any) -> str:

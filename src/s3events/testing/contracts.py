@@ -23,6 +23,15 @@ sleep=...)``: every HTTP adapter accepts a ``requests.Session`` as ``session`` a
 ``sleep(seconds)`` callable as ``sleep``, so the contract can mock HTTP with ``responses`` and
 see the waits. Override :meth:`PlatformContract.make_adapter` for anything else.
 
+The mocks of calls that write (create, update, and prepare where it calls the vendor) must
+check what they are sent — ``match=[json_fields({...})]`` from
+:mod:`s3events.testing.matchers`, or any ``responses`` matcher — so that a round trip only
+passes when the adapter sent the values asked for; a check fails when one accepts anything,
+and a refused request fails the round trip with the matcher's reasons. The update moves the
+meeting by a day and an hour, shortens it, renames it and changes its time zone.
+:func:`contract_failure` runs one check with a deliberately broken adapter, to show the mocks
+catch it.
+
 Vendor errors are registered on :meth:`~PlatformContract.route` with
 :meth:`~ContractBase.error_body` as the JSON body; override ``mock_error`` where the vendor
 signals errors differently (HTTP 200 with ``ok: false``, XML), and ``expected_errors`` where
@@ -48,6 +57,7 @@ from ._contract_support import (
     DEFAULT_ERRORS,
     ContractBase,
     Route,
+    contract_failure,
     describe,
     raised_by,
     status_id,
@@ -60,6 +70,7 @@ __all__ = [
     "PlatformContract",
     "Route",
     "TransportContract",
+    "contract_failure",
 ]
 
 #: The meeting operations a platform contract exercises (``prepare`` only when listed).
@@ -157,6 +168,20 @@ class PlatformContract(AttendanceChecks):
         """How many calls of ``operation`` reached the vendor (default: calls on the route)."""
         return len(self.calls_on(self.route(operation, meeting_id)))
 
+    def assert_mock_checks(self, operation: str, meeting: Meeting) -> None:
+        """Fail unless the mock of ``operation`` (a write) checks what it is sent.
+
+        By default: the answers ``mock_<operation>`` registers on :meth:`route` must carry a
+        ``responses`` matcher. A contract whose vendor is not mocked with ``responses``
+        overrides this.
+        """
+        before = list(self.rsps.registered())
+        self._mock_success(operation, meeting)
+        added = [mock for mock in self.rsps.registered()
+                 if not any(mock is old for old in before)]
+        self.assert_mocks_check(added, self.route(operation, meeting.meeting_id),
+                                f"mock_{operation}")
+
     # -- machinery --------------------------------------------------------------------------
 
     def _start(self, *, session: requests.Session, sleep: Callable[[float], None]) -> None:
@@ -181,7 +206,8 @@ class PlatformContract(AttendanceChecks):
     def _create(self, request: MeetingRequest | None = None) -> Meeting:
         request = request or self.make_request()
         self.mock_create(self.rsps, request)
-        meeting = self.adapter.create_meeting(request)
+        with self.vendor_step("create_meeting"):
+            meeting = self.adapter.create_meeting(request)
         assert isinstance(meeting, Meeting), f"create_meeting returned {type(meeting).__name__}"
         self.keep_secret(meeting.host_url.get_secret_value() if meeting.host_url else None)
         return meeting
@@ -201,7 +227,8 @@ class PlatformContract(AttendanceChecks):
 
     def _moved(self) -> MeetingRequest:
         return self.make_request(start=_START + timedelta(days=1, hours=1),
-                                 topic="Contract seminar, moved")
+                                 topic="Contract seminar, moved", duration=timedelta(minutes=120),
+                                 timezone="America/Santiago")
 
     def _mock_success(self, operation: str, meeting: Meeting) -> None:
         if operation == "get":
@@ -244,13 +271,44 @@ class PlatformContract(AttendanceChecks):
     def test_update_changes_the_meeting(self) -> None:
         created, moved = self._create(), self._moved()
         self.mock_update(self.rsps, created, moved)
-        updated = self.adapter.update_meeting(created, moved)
+        with self.vendor_step("update_meeting"):
+            updated = self.adapter.update_meeting(created, moved)
         assert isinstance(updated, Meeting), f"update_meeting returned {type(updated).__name__}"
         assert updated.meeting_id == created.meeting_id, "the update made another meeting"
         if updated.start is not None:
             assert updated.start == moved.start, "the meeting was not moved"
+        if updated.duration is not None:
+            assert updated.duration == moved.duration, "the meeting kept its old length"
+        if updated.topic is not None:
+            assert updated.topic == moved.topic, "the meeting kept its old title"
         self._assert_called("update", created.meeting_id)
+        assert not self.refused_calls(), "\n".join(self.refused_calls())
         self.check_spec()
+
+    def test_prepare_readies_the_updated_meeting(self) -> None:
+        created, moved = self._create(), self._moved()
+        if "update" in self.remote_operations:
+            self.mock_update(self.rsps, created, moved)
+        with self.vendor_step("update_meeting"):
+            updated = self.adapter.update_meeting(created, moved)
+        self.mock_prepare(self.rsps, updated, moved)
+        calls = len(self.rsps.calls)
+        with self.vendor_step("prepare"):
+            ready = self.adapter.prepare(updated, moved)
+        assert isinstance(ready, Meeting), f"prepare returned {type(ready).__name__}"
+        assert ready.meeting_id == updated.meeting_id, "prepare made another meeting"
+        if "prepare" in self.remote_operations:
+            self._assert_called("prepare", updated.meeting_id)
+        else:
+            assert len(self.rsps.calls) == calls, (
+                "prepare called the platform, but 'prepare' is not in remote_operations")
+        self.check_spec()
+
+    def test_mocks_check_what_they_are_sent(self) -> None:
+        meeting = self._create()
+        for operation in ("create", "update", "prepare"):
+            if operation in self.remote_operations:
+                self.assert_mock_checks(operation, meeting)
 
     def test_delete_removes_the_meeting(self) -> None:
         created = self._create()
@@ -352,7 +410,9 @@ class TransportContract(ContractBase):
     Provide ``transport_class``, ``options`` and ``recipient`` (or override
     :meth:`make_transport` / :meth:`make_message`), then :meth:`route` and :meth:`mock_send`.
     Set ``idempotent_sends`` when the vendor has an idempotency key (Matrix transaction ids):
-    the same ledger key must then produce the same request.
+    the same ledger key must then produce the same request. :meth:`mock_send` must check
+    what it is sent (the recipient, and the link in the text: ``match=[json_fields(...)]``
+    with :func:`~s3events.testing.matchers.contains`).
     """
 
     transport_class: ClassVar[type[Transport]]
@@ -400,6 +460,19 @@ class TransportContract(ContractBase):
         """How many calls for ``message`` reached the vendor (default: calls on the route)."""
         return len(self.calls_on(self.route(message)))
 
+    def assert_mock_checks(self, message: OutgoingMessage) -> None:
+        """Fail unless :meth:`mock_send` checks what it is sent (recipient, the link).
+
+        By default: the answers it registers on :meth:`route` must carry a ``responses``
+        matcher. A contract whose vendor is not mocked with ``responses`` overrides this.
+        """
+        before = list(self.rsps.registered())
+        self.mock_send(self.rsps, message)
+        added = [mock for mock in self.rsps.registered()
+                 if not any(mock is old for old in before)]
+        self.assert_mocks_check(added, self.route(message), "mock_send",
+                                values="recipient and join link")
+
     # -- machinery --------------------------------------------------------------------------
 
     def _start(self, *, session: requests.Session, sleep: Callable[[float], None]) -> None:
@@ -424,11 +497,15 @@ class TransportContract(ContractBase):
     def test_send_delivers_the_message_once(self) -> None:
         message = self.make_message()
         self.mock_send(self.rsps, message)
-        result = self.transport.send(message)
+        with self.vendor_step("send"):
+            result = self.transport.send(message)
         assert isinstance(result, SendResult), f"send returned {type(result).__name__}"
         calls = self.vendor_calls(message)
         assert calls == 1, f"one send reached the vendor {calls} times"
         self.check_spec()
+
+    def test_mocks_check_what_they_are_sent(self) -> None:
+        self.assert_mock_checks(self.make_message())
 
     def test_send_many_delivers_each_message(self) -> None:
         messages = [self.make_message(), self.make_message(key="contract-ledger-key-0002")]

@@ -17,6 +17,11 @@ Fixtures (see docs/testing-kit.md):
     :class:`~s3events.testing.fakes.FakePlatform` (``fake``), on fresh in-memory state.
 ``s3events_no_network``
     Fails the test if it connects to a non-loopback address.
+``contract_failure``
+    ``contract_failure(TestMyContract, "test_update_changes_the_meeting",
+    adapter_class=Broken)`` runs one contract check with changed class attributes and
+    returns its failure (:func:`s3events.testing.contracts.contract_failure`): proof that
+    the contract's mocks catch a broken adapter.
 
 The network guard is applied to every test marked ``@pytest.mark.s3events_no_network`` (or a
 module with ``pytestmark = pytest.mark.s3events_no_network``), and to every test when the ini
@@ -195,3 +200,14 @@ def fake_platform(frozen_clock: Clock) -> Iterator[FakePlatform]:
     reset()
     yield FakePlatform(sleep=frozen_clock.sleep)
     reset()
+
+
+@pytest.fixture
+def contract_failure(caplog: pytest.LogCaptureFixture) -> Callable[..., AssertionError]:
+    """Run one contract check with changed class attributes; return how it failed."""
+    from .contracts import contract_failure as run_check
+
+    def failure(contract: Any, check: str, **attributes: Any) -> AssertionError:
+        return run_check(contract, check, caplog=caplog, **attributes)
+
+    return failure

@@ -4,7 +4,8 @@ Flask is an optional extra (``pip install 's3events[web]'``); nothing here impor
 :func:`create_app` is called. The app serves the static site of :mod:`s3events.site` with a
 registration form in the page: server-side checks with messages in the page's language,
 CSRF tokens, a honeypot and a per-address rate limit against bots, double opt-in by email,
-capacity and waiting list as in the store, and cancel links (see :mod:`s3events.web.app`).
+capacity and waiting list as in the store, cancel links, and a page where a person changes
+their time zone and language (see :mod:`s3events.web.app`).
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ Routes (``/es/…`` for every language other than the default one):
 - ``GET /confirm/TOKEN`` — the opt-in link: asks, with a button; ``POST /confirm/TOKEN``
   (the button) counts the registration from now on;
 - ``GET /cancel/TOKEN`` — asks for confirmation; ``POST /cancel/TOKEN`` cancels;
+- ``GET /preferences/TOKEN`` — the person's time zone and language with a form;
+  ``POST /preferences/TOKEN`` changes them (:mod:`s3events.web.preferences`);
 - ``POST /callbacks/attendance/SESSION/SIGNATURE`` — a platform's attendance report of a
   session, at the signed address provisioning gave it (see
   :mod:`s3events.attendance.callback`);
@@ -375,7 +377,7 @@ class Web:
             form=self.action_form(_("Yes, cancel my registration"), danger=True))
 
     def invalid_link(self) -> Response:
-        """The answer to a confirm or cancel link that matches no registration."""
+        """The answer to a confirm, cancel or preferences link that matches no registration."""
         lang = self.visitor_language()
         _ = self.phrases(lang)
         return self.render_message(

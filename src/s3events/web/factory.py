@@ -26,6 +26,7 @@ from werkzeug.wrappers import Response
 
 from ..errors import StoreError
 from .app import Web, WebSettings
+from .preferences import PreferencesPage
 from .security import SECURITY_HEADERS, web_secret
 from .server import describe_exception, loggable_path
 
@@ -77,6 +78,7 @@ def _routes(app: flask.Flask, web: Web) -> None:
     add(f"/{lang}/registered", "registered_lang", web.registered)
     add("/confirm/<token>", "confirm", web.confirm, methods=["GET", "POST"])
     add("/cancel/<token>", "cancel", web.cancel, methods=["GET", "POST"])
+    add("/preferences/<token>", "preferences", PreferencesPage(web), methods=["GET", "POST"])
     add("/callbacks/attendance/<session_id>/<signature>", "attendance_callback",
         web.attendance_callback, methods=["POST"])
     add("/<path:path>", "file", web.file)

@@ -47,10 +47,11 @@ SECURITY_HEADERS: dict[str, str] = {
 }
 
 _MIN_SECRET = 32
-# Everything after /confirm/, /cancel/ or /callbacks/attendance/SESSION/, in any case and
-# with doubled slashes too: the rest of such a path may be (part of) a secret.
-_TOKEN_PATH = re.compile(r"(/(?:confirm|cancel)/+|/callbacks/+attendance/+[^/?#]*/+)[^?#]+",
-                         re.IGNORECASE)
+# Everything after /confirm/, /cancel/, /preferences/ or /callbacks/attendance/SESSION/, in
+# any case and with doubled slashes too: the rest of such a path may be (part of) a secret.
+_TOKEN_PATH = re.compile(
+    r"(/(?:confirm|cancel|preferences)/+|/callbacks/+attendance/+[^/?#]*/+)[^?#]+",
+    re.IGNORECASE)
 
 
 class CsrfTokens:
@@ -102,9 +103,10 @@ def web_secret(store: Store, environ: Mapping[str, str] | None = None) -> bytes:
 
 
 def redact_path(path: str) -> str:
-    """A request path for logs: the secret token of confirm and cancel links blanked.
+    """A request path for logs: the secret token of a person's links blanked.
 
-    The signature of an attendance callback address is blanked too, and so is whatever
-    follows a token (a path that holds one in any form keeps none of it).
+    Confirm, cancel and preferences links lose their token, an attendance callback
+    address its signature, and so does whatever follows a token (a path that holds one
+    in any form keeps none of it).
     """
     return _TOKEN_PATH.sub(r"\1…", path)
