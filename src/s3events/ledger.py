@@ -476,8 +476,12 @@ _PHONE_RE = re.compile(r"\+?\d[\d ()-]{6,}\d")
 
 
 def scrub_error(text: str, *, secrets_: Iterable[str] = ()) -> str:
-    """``text`` without addresses, phone numbers or the given values (names, ids)."""
-    for value in secrets_:
+    """``text`` without addresses, phone numbers or the given values (names, ids).
+
+    The longest values go first, so a value inside another (a first name in the full
+    name) never breaks the longer one before it is masked.
+    """
+    for value in sorted(set(secrets_), key=len, reverse=True):
         if value and len(value) >= 3:
             text = text.replace(value, "<recipient>")
     text = _EMAIL_RE.sub("<address>", text)
