@@ -38,7 +38,7 @@ from sqlalchemy import select
 from .compose import NO_BASE_URL, Composer, composer_revision, preview
 from .delivery import ChannelSender, DispatchReport, Run, Scope, StoreBucket, Throttle
 from .errors import ConfigurationError, InputError
-from .ledger import KINDS, default_worker_id, reclaim_stale, requeue_failed
+from .ledger import KINDS, default_worker_id, reclaim_stale
 from .models import Series
 from .owed import late_sessions
 from .plugins import track_event
@@ -48,6 +48,7 @@ from .store import Store, registrations
 from .terminal import shown
 from .transports.base import Transport
 from .transports.choice import channel_settings, channel_transport, email_transport
+from .unsent import requeue_failed
 
 __all__ = [
     "DEFAULT_LEASE",

@@ -11,6 +11,9 @@ through these states::
     pending, sending ──its moment passed (a link after its session, a reminder after
                        its start: see s3events.owed.too_late)──▶ expired (never sent)
 
+Expired and failed rows — expiring, re-queueing, why they failed — are
+:mod:`s3events.unsent`'s.
+
 Most rows are written by :mod:`s3events.scheduler`, which works out what each person is
 owed; messages sent on request (the opt-in email, a person's status sent again) are
 queued by :func:`queue_message`, each as the next revision of its kind.
@@ -36,7 +39,7 @@ import re
 import secrets
 import socket
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,12 +48,11 @@ from sqlalchemy import and_, bindparam, func, not_, or_, select, update
 from sqlalchemy.engine import Connection
 
 from .store import Store, ledger, utcnow
+from .unsent import Late, late_clause
 
 __all__ = [
     "KINDS",
     "STATES",
-    "FailureCount",
-    "Late",
     "LedgerRow",
     "SentMarker",
     "StatusCount",
@@ -58,8 +60,6 @@ __all__ = [
     "claim_due",
     "count_due",
     "default_worker_id",
-    "expire_late",
-    "failure_counts",
     "ledger_key",
     "mark_retry",
     "mark_sent",
@@ -67,7 +67,6 @@ __all__ = [
     "queue_message",
     "reclaim_stale",
     "release",
-    "requeue_failed",
     "scrub_error",
     "status_counts",
 ]
@@ -186,18 +185,6 @@ def reclaim_stale(store: Store, series_id: str, *, lease: timedelta,
     return len(stale)
 
 
-#: Which sessions' messages of a kind are too late: kind → session ids (see
-#: :func:`s3events.owed.late_sessions`).
-Late = Mapping[str, Sequence[str]]
-
-
-def _late_clause(late: Late) -> Any:
-    """Rows of a late kind for one of its late sessions (``None`` when nothing is late)."""
-    parts = [and_(ledger.c.kind == kind, ledger.c.session_id.in_(list(ids)))
-             for kind, ids in sorted(late.items()) if ids]
-    return or_(*parts) if parts else None
-
-
 def _due_clause(series_id: str, now: datetime, channels: Sequence[str] | None,
                 registration_ids: Sequence[str] | None = None,
                 kinds: Sequence[str] | None = None, late: Late | None = None) -> Any:
@@ -213,34 +200,10 @@ def _due_clause(series_id: str, now: datetime, channels: Sequence[str] | None,
         clause = and_(clause, ledger.c.registration_id.in_(list(registration_ids)))
     if kinds is not None:
         clause = and_(clause, ledger.c.kind.in_(list(kinds)))
-    too_late = _late_clause(late or {})
+    too_late = late_clause(late or {})
     if too_late is not None:
         clause = and_(clause, not_(too_late))
     return clause
-
-
-def expire_late(store: Store, series_id: str, *, late: Late, now: datetime,
-                dry_run: bool = False) -> int:
-    """Mark ``expired`` the pending rows whose moment has passed; return how many.
-
-    ``late`` names them (kind → session ids, :func:`s3events.owed.late_sessions` at
-    ``now``). Such a row is always due by then (a link is due before its session ends, a
-    reminder before it starts), so the statement reads only the series' rows due at
-    ``now``. One statement: safe with several workers (a row another worker has claimed is
-    not pending; that worker checks it again before sending). With ``dry_run``: counts.
-    """
-    too_late = _late_clause(late)
-    if too_late is None:
-        return 0
-    where = and_(ledger.c.series_id == series_id, ledger.c.state == "pending",
-                 ledger.c.due_at <= now, too_late)
-    if dry_run:
-        with store.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(ledger).where(where))
-                       .scalar_one())
-    with store.begin() as conn:
-        return int(conn.execute(update(ledger).where(where).values(
-            state="expired", next_attempt_at=None)).rowcount)
 
 
 def claim_due(store: Store, series_id: str, *, now: datetime, worker: str, limit: int = 100,
@@ -252,9 +215,9 @@ def claim_due(store: Store, series_id: str, *, now: datetime, worker: str, limit
 
     ``channels``, ``registration_ids`` and ``kinds`` (when given) take only the rows of
     those channels, people and message kinds; rows that ``late`` names (too late to send,
-    see :func:`expire_late`) are never claimed. One statement: on PostgreSQL the inner
-    select locks with ``FOR UPDATE SKIP LOCKED`` so concurrent workers take disjoint rows;
-    SQLite serialises writers.
+    see :func:`s3events.unsent.expire_late`) are never claimed. One statement: on
+    PostgreSQL the inner select locks with ``FOR UPDATE SKIP LOCKED`` so concurrent workers
+    take disjoint rows; SQLite serialises writers.
     """
     # A CTE, not ``IN (subquery)``: PostgreSQL may run an IN subquery more than once, and
     # with SKIP LOCKED each run can pick other rows, claiming more than ``limit``.
@@ -394,36 +357,6 @@ def release(store: Store, rows: Iterable[LedgerRow], *, worker: str,
     return len(ids)
 
 
-def requeue_failed(store: Store, series_id: str, *, session_id: str | None = None,
-                   kind: str | None = None, channel: str | None = None,
-                   registration_id: str | None = None, late: Late | None = None,
-                   ) -> tuple[int, int]:
-    """Put ``failed`` rows back to ``pending``: (how many, how many were left as too late).
-
-    Only the rows of ``session_id``, ``kind``, ``channel`` and ``registration_id`` when
-    given. A re-queued row starts again with no attempts and is due at once; its
-    ``last_error`` stays until it is sent (or fails again), so a person's export still
-    says why it had failed. Rows that ``late`` names (a link of a session that has ended:
-    see :func:`s3events.owed.too_late`) stay ``failed``: they would never be sent.
-    """
-    where = and_(ledger.c.series_id == series_id, ledger.c.state == "failed")
-    for column, value in (("session_id", session_id), ("kind", kind), ("channel", channel),
-                          ("registration_id", registration_id)):
-        if value is not None:
-            where = and_(where, ledger.c[column] == value)
-    too_late = _late_clause(late or {})
-    with store.begin() as conn:
-        left = 0
-        if too_late is not None:
-            left = int(conn.execute(select(func.count()).select_from(ledger)
-                                    .where(where, too_late)).scalar_one())
-            where = and_(where, not_(too_late))
-        done = conn.execute(update(ledger).where(where).values(
-            state="pending", attempts=0, next_attempt_at=None, claimed_by=None,
-            claimed_at=None)).rowcount
-    return int(done), left
-
-
 @dataclass(frozen=True)
 class StatusCount:
     """How many messages of one session, kind and state there are."""
@@ -445,30 +378,6 @@ def status_counts(store: Store, series_id: str) -> list[StatusCount]:
     states = {s: i for i, s in enumerate(STATES)}
     return sorted(rows, key=lambda c: (c.session_id or "", order.get(c.kind, 99),
                                        states.get(c.state, 99)))
-
-
-@dataclass(frozen=True)
-class FailureCount:
-    """How many messages of one session, kind and channel failed for good for one reason."""
-
-    session_id: str | None
-    kind: str
-    channel: str
-    reason: str
-    count: int
-
-
-def failure_counts(store: Store, series_id: str) -> list[FailureCount]:
-    """The reasons of ``failed`` rows (stored without personal data), most frequent first."""
-    stmt = (select(ledger.c.session_id, ledger.c.kind, ledger.c.channel, ledger.c.last_error,
-                   func.count())
-            .where(ledger.c.series_id == series_id, ledger.c.state == "failed")
-            .group_by(ledger.c.session_id, ledger.c.kind, ledger.c.channel,
-                      ledger.c.last_error))
-    with store.connect() as conn:
-        found = [FailureCount(r[0], r[1], r[2], r[3] or "no reason recorded", int(r[4]))
-                 for r in conn.execute(stmt)]
-    return sorted(found, key=lambda f: (-f.count, f.session_id or "", f.kind, f.reason))
 
 
 _EMAIL_RE = re.compile(r"[^\s<>\"'@]+@[^\s<>\"'@]+")

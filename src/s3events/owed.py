@@ -12,7 +12,7 @@ and an existing row's due time is compared in the form the database stores it.
 ``update`` once its session has ended, a ``reminder`` once its session has started
 (:func:`too_late`). The planner writes a row that is already too late as ``expired``; a
 pending row that becomes too late is expired by the scheduling pass
-(:func:`s3events.ledger.expire_late`), is never claimed (:func:`s3events.ledger.claim_due`
+(:func:`s3events.unsent.expire_late`), is never claimed (:func:`s3events.ledger.claim_due`
 leaves out what :func:`late_sessions` names), and a row claimed before the moment passed is
 checked again just before it is sent. Someone who registers while a session runs is owed
 its link at once, and it goes out until the session ends.
@@ -279,7 +279,7 @@ class Planner:
         ``rows`` are the person's rows of this session (or none) and channel: a row of
         the same kind and revision there is the same message (the same key). A message
         that is already ``late`` (see :func:`too_late`) is inserted ``expired``; a pending
-        one is left to :func:`s3events.ledger.expire_late`.
+        one is left to :func:`s3events.unsent.expire_late`.
         """
         for r in rows:
             if r[KIND] == kind and r[REVISION] == revision:

@@ -16,7 +16,7 @@ rows they already have, and writes the difference in one short transaction per b
   reminder once it has started (:func:`s3events.owed.too_late`). Such rows become
   ``expired`` — written so when the pass finds them already late (participants imported
   before the series, a first dispatch after a session), or pending rows expired by the
-  pass (:func:`s3events.ledger.expire_late`) — and are never sent;
+  pass (:func:`s3events.unsent.expire_late`) — and are never sent;
 - **update** when the meeting's ``sequence`` (its revision, kept by provisioning) is higher
   than the one the person's link carried: a new invitation with that SEQUENCE. A link not
   yet sent is simply replaced by one with the new revision;
@@ -50,12 +50,12 @@ from typing import Any
 from sqlalchemy import bindparam, update
 
 from .followups import plan_after_sessions
-from .ledger import expire_late
 from .models import Series
 from .owed import Group, Person, Plan, Planner, late_sessions, release_time
 from .provision import meeting_rows
 from .registrations.model import Registration as RegistrationInfo
 from .store import Store, ledger, registrations
+from .unsent import expire_late
 
 __all__ = [
     "RegistrationInfo",

@@ -175,7 +175,7 @@ def _status_rows(store: Store, series_id: str) -> list[dict[str, Any]]:
 
 
 def _failure_rows(store: Store, series_id: str) -> list[dict[str, Any]]:
-    from ..ledger import failure_counts
+    from ..unsent import failure_counts
 
     return [{"session": f.session_id or "-", "kind": f.kind, "channel": f.channel,
              "reason": f.reason, "count": f.count} for f in failure_counts(store, series_id)]
