@@ -8,7 +8,6 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from icalendar import Calendar
@@ -176,10 +175,6 @@ def test_a_phone_number_never_survives_scrubbing(message: str, phone: str, where
 words = st.text("abcdefghijklmnopqrstuvwxyzáéíóúñ", min_size=3, max_size=12)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "scrub_error masks the given values in the order given: a shorter value masked first "
-    "(a first name) breaks a longer one that contains it (the full name), whose rest (the "
-    "surname) then stays in the error; masking the longest values first fixes it"))
 @PROPERTY
 @given(message=st.text("ABCDEFGHIJ .:,", max_size=60), first=words, last=words,
        where=st.integers(0, 60))

@@ -375,7 +375,9 @@ _PHONE_RE = re.compile(r"\+?\d[\d ()-]{6,}\d")
 
 def scrub_error(text: str, *, secrets_: Iterable[str] = ()) -> str:
     """``text`` without addresses, phone numbers or the given values (names, ids)."""
-    for value in secrets_:
+    # Longest first: a first name masked before the full name that holds it would leave
+    # the rest of the full name (the surname) in the text.
+    for value in sorted(secrets_, key=len, reverse=True):
         if value and len(value) >= 3:
             text = text.replace(value, "<recipient>")
     text = _EMAIL_RE.sub("<address>", text)
