@@ -385,12 +385,10 @@ _PHONE_RE = re.compile(r"\+?\d[\d ()-]{6,}\d")
 
 
 def scrub_error(text: str, *, secrets_: Iterable[str] = ()) -> str:
-    """``text`` without addresses, phone numbers or the given values (names, ids).
-
-    The longest values go first, so a value inside another (a first name in the full
-    name) never breaks the longer one before it is masked.
-    """
-    for value in sorted(set(secrets_), key=len, reverse=True):
+    """``text`` without addresses, phone numbers or the given values (names, ids)."""
+    # Longest first: a first name masked before the full name that holds it would leave
+    # the rest of the full name (the surname) in the text.
+    for value in sorted(secrets_, key=len, reverse=True):
         if value and len(value) >= 3:
             text = text.replace(value, "<recipient>")
     text = _EMAIL_RE.sub("<address>", text)

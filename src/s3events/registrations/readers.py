@@ -274,15 +274,33 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _load_workbook(path: Path) -> Any:
+def _load_workbook(path: Path) -> tuple[Any, Callable[[], None]]:
+    """The workbook (read-only) and what closes it and its file.
+
+    openpyxl is given the open file rather than the path: given a path it refuses any name
+    that does not end in .xlsx, and a workbook is told from CSV by its content here.
+    """
     import openpyxl
 
     _check_parts(path)
+    handle = path.open("rb")
     try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+        book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+        handle.close()
         raise InputError(f"{path}: cannot read this file as an Excel workbook ({exc}); "
                          "save it as .xlsx or CSV") from exc
+    except BaseException:
+        handle.close()
+        raise
+
+    def close() -> None:
+        try:
+            book.close()
+        finally:
+            handle.close()
+
+    return book, close
 
 
 def _best_header(first: list[Row], score: Scorer) -> tuple[int, list[str]]:
@@ -294,7 +312,7 @@ def _best_header(first: list[Row], score: Scorer) -> tuple[int, list[str]]:
 
 
 def _open_xlsx(path: Path, score: Scorer) -> Table:
-    book = _load_workbook(path)
+    book, close = _load_workbook(path)
     try:
         sheet = book.worksheets[0]
         max_row, max_col = _check_size(path, sheet)
@@ -302,11 +320,11 @@ def _open_xlsx(path: Path, score: Scorer) -> Table:
                                           max_col=max_col), path)
         first, rows = peek(rows, HEADER_SEARCH_ROWS)
     except BaseException:
-        book.close()
+        close()
         raise
     header_line, header = _best_header(first, score)
     data = (row for row in rows if row[0] > header_line)
-    return Table(header, data, "xlsx", header_line, _close=book.close)
+    return Table(header, data, "xlsx", header_line, _close=close)
 
 
 def _chain(first: Iterator[Row], then: Iterator[Row]) -> Iterator[Row]:
