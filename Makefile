@@ -71,6 +71,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/dispatch.py --schedule-only
 	$(BIN)/python benchmarks/latency.py
 	$(BIN)/python benchmarks/importing.py
+	$(BIN)/python benchmarks/after_sessions.py
 
 clean:
 	rm -rf $(VENV) build .s3events tests/js/node_modules

@@ -54,3 +54,11 @@ def test_latency_benchmark_measures_concurrency_the_rate_limit_and_the_raw_loops
             assert re.search(rf"{channel} +concurrency +{n}: .* ratio [\d.]+", out)
         assert re.search(rf"{channel} +rate_limit 20, .* at most \d+ in any one second", out)
         assert re.search(rf"{channel} +80 messages: .* each message received once", out)
+
+
+@pytest.mark.slow
+def test_after_sessions_benchmark_completes_and_prints_its_ratios():
+    out = _run(str(BENCHMARKS / "after_sessions.py"), "--people", "200", "400", "--new", "300")
+    ratios = re.findall(r"^N=\s*([\d,]+) .* a/b = ([\d.]+)", out, re.M)
+    assert [n for n, _ in ratios] == ["200", "400"]
+    assert all(float(ratio) > 0 for _, ratio in ratios)

@@ -26,12 +26,14 @@ from tests.fixtures.series import minimal_series_data
 from tests.test_dispatch_support import add_person, provision, rows
 
 EXE = str(Path(sys.executable).parent / "s3events")
-AFTER_ALL = "2021-11-04T12:00:00Z"
+#: Both sessions' links released (eight days before), the first session not yet started.
+AFTER_ALL = "2021-10-28T12:00:00Z"
 
 
 def _series_file(write_series) -> Path:
     data = minimal_series_data()
     data["languages"] = ["en", "es", "pt"]
+    data["dispatch"] = {"link": {"days_before": 8, "local_time": "09:00"}}
     return write_series(data)
 
 
@@ -199,7 +201,8 @@ def test_sigkill_of_a_chat_channel_doubles_only_what_was_in_flight(
     from tests.fixtures.chat import TOKEN
 
     data = minimal_series_data(dispatch={"channels": ["telegram"], "transports": {
-        "telegram": {"bot_token": TOKEN, "api_base_url": chat_server.url, "concurrency": 4}}})
+        "telegram": {"bot_token": TOKEN, "api_base_url": chat_server.url, "concurrency": 4}},
+        "link": {"days_before": 8, "local_time": "09:00"}})
     path, state = write_series(data), str(tmp_path / "state.db")
     from s3events.loading import load_series
 

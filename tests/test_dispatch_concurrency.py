@@ -23,7 +23,9 @@ from tests.fixtures.chat import TOKEN
 from tests.test_dispatch_support import EARLY, add_person, make_series, provision, rows
 
 UTC = timezone.utc
-AFTER_ALL = datetime(2021, 11, 4, 12, 0, tzinfo=UTC)
+#: Both sessions' links released (with EARLY_LINKS), the first session not yet started.
+AFTER_ALL = datetime(2021, 10, 28, 12, 0, tzinfo=UTC)
+EARLY_LINKS = {"link": {"days_before": 8, "local_time": "09:00"}}
 
 
 def _people(store, series, count: int, **kwargs) -> list[str]:
@@ -39,7 +41,7 @@ def _people(store, series, count: int, **kwargs) -> list[str]:
 ])
 def test_n_messages_are_in_flight_at_once_on_n_connections_and_never_more(
         tmp_path, write_series, smtp_server, dispatch_settings, flag, expected):
-    series = make_series(write_series, dispatch=dispatch_settings)
+    series = make_series(write_series, dispatch={**EARLY_LINKS, **dispatch_settings})
     smtp_server.hold_until = expected  # nothing is answered until N messages are in flight
     smtp_server.delay = 0.02
     with open_store(tmp_path / "state.db") as store:
@@ -89,7 +91,7 @@ def test_a_busy_smtp_server_pauses_the_channel_then_everything_goes_out_once(
 def _telegram_series(write_series, server, **settings):
     transports = {"telegram": {"bot_token": TOKEN, "api_base_url": server.url, **settings}}
     return make_series(write_series, dispatch={"channels": ["telegram"],
-                                               "transports": transports})
+                                               "transports": transports, **EARLY_LINKS})
 
 
 def _chatters(store, series, count: int) -> None:

@@ -9,7 +9,12 @@ from datetime import datetime, timezone
 import icalendar
 import pytest
 
-from s3events.email import build_email, encode_address
+from s3events.email import (
+    build_email,
+    encode_address,
+    envelope_address,
+    message_needs_smtputf8,
+)
 from s3events.render import Invitation
 from s3events.transports.base import OutgoingMessage
 from tests.test_dispatch_support import make_series
@@ -40,6 +45,11 @@ def series(write_series):
 
 def _parse(data: bytes):
     return email.message_from_bytes(data, policy=email.policy.default)
+
+
+def _parse_utf8(data: bytes):
+    """An RFC 6532 message (UTF-8 headers): the bytes parser would leave them escaped."""
+    return email.message_from_string(data.decode("utf-8"), policy=email.policy.SMTPUTF8)
 
 
 @pytest.mark.parametrize("method", ["REQUEST", "CANCEL"])
@@ -102,3 +112,61 @@ def test_header_injection_is_neutralised(series):
 
 def test_idn_domains_are_encoded():
     assert encode_address("Ana", "ana@exämple.org") == "Ana <ana@xn--exmple-cua.org>"
+
+
+def test_idn_domains_follow_idna_2008_with_the_uts46_mapping():
+    assert envelope_address("user@münchen.de") == "user@xn--mnchen-3ya.de"
+    assert envelope_address("user@MÜNCHEN.de") == "user@xn--mnchen-3ya.de"
+    # IDNA 2003 (Python's "idna" codec) would map ß to ss: another domain, another owner
+    assert envelope_address("ana@straße.de") == "ana@xn--strae-oqa.de"
+    assert envelope_address("ana@example.org") == "ana@example.org"
+
+
+def test_a_domain_idna_2008_refuses_is_a_clear_error(series):
+    with pytest.raises(ValueError, match="IDNA 2008"):
+        build_email(_message(series, recipient="ana@☃.net"))
+
+
+def test_idn_domains_in_every_address_header_stay_7_bit(series):
+    message = _message(series, recipient="user@münchen.de", sender="avisos@bücher.example",
+                       reply_to="equipo@bücher.example")
+    assert not message_needs_smtputf8(message)
+    data = build_email(message)
+    assert data.isascii()
+    parsed = _parse(data)
+    assert parsed["To"].addresses[0].addr_spec == "user@xn--mnchen-3ya.de"
+    assert parsed["From"].addresses[0].addr_spec == "avisos@xn--bcher-kva.example"
+    assert parsed["Reply-To"].addresses[0].addr_spec == "equipo@xn--bcher-kva.example"
+    assert parsed["To"].addresses[0].display_name == "José Peña"
+
+
+def test_a_local_part_beyond_ascii_makes_an_smtputf8_message(series):
+    message = _message(series, recipient="josé@münchen.de")
+    assert message_needs_smtputf8(message)
+    data = build_email(message)
+    head, body = data.split(b"\r\n\r\n", 1)
+    assert "To: José Peña <josé@xn--mnchen-3ya.de>".encode() in head.split(b"\r\n")
+    assert body.isascii()  # only the address headers are UTF-8 (RFC 6532)
+    parsed = _parse_utf8(data)
+    assert parsed["To"].addresses[0].addr_spec == "josé@xn--mnchen-3ya.de"
+    assert parsed["To"].addresses[0].display_name == "José Peña"
+    assert parsed["From"].addresses[0].addr_spec == "s3@example.org"
+    assert parsed["Subject"] == "Su enlace – jueves"
+    alternative = parsed.get_payload()[0]
+    assert [p.get_content_type() for p in alternative.get_payload()] == [
+        "text/plain", "text/html", "text/calendar"]
+
+
+@pytest.mark.parametrize("field", ["sender", "reply_to"])
+def test_a_sender_or_reply_to_beyond_ascii_needs_smtputf8_too(series, field):
+    message = _message(series, **{field: "señal@example.org"})
+    assert message_needs_smtputf8(message)
+    header = {"sender": "From", "reply_to": "Reply-To"}[field]
+    parsed = _parse_utf8(build_email(message))
+    assert parsed[header].addresses[0].addr_spec == "señal@example.org"
+
+
+def test_header_injection_is_neutralised_in_smtputf8_messages(series):
+    data = build_email(_message(series, recipient="josé@example.org",
+                                recipient_name="Eve\r\nBcc: x@evil.example"))
+    assert b"\r\nBcc:" not in data

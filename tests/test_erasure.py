@@ -116,3 +116,54 @@ def test_erasing_a_confirmed_person_gives_their_seat_to_the_next(
         assert report.promoted == 1
         waiting = get_registration(store, series.id, "p2@example.org")
         assert waiting is not None and waiting.status == "confirmed"
+
+
+def _files_naming(folder: Path, needle: str) -> list[str]:
+    return sorted(p.name for p in folder.glob("*.eml") if needle.encode() in p.read_bytes())
+
+
+def test_erase_deletes_the_persons_outbox_files_and_nobody_elses(tmp_path: Path,
+                                                                 monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    outbox, state = tmp_path / "outbox", tmp_path / "state.db"
+    series = load_series(SERIES)
+    with open_store(state) as store:
+        run_reference_scenario(store, series, outbox)
+        reg = get_registration(store, series.id, EMAIL)
+        assert reg is not None
+    theirs = _files_naming(outbox, EMAIL)
+    assert len(theirs) == 2  # the confirmation and the first link
+    others = sorted(p.name for p in outbox.glob("*.eml") if p.name not in theirs)
+    assert others
+    crashed = outbox / f".{theirs[0]}.x1y2z3.tmp"  # a write a crash left half done
+    crashed.write_bytes(b"To: " + EMAIL.encode())
+    with pytest.raises(SystemExit) as done:
+        main(["registrations", "erase", str(SERIES), EMAIL, "--yes", "--state", str(state),
+              "--transport", f"outbox:{outbox}"])
+    assert done.value.code == 0
+    assert _files_naming(outbox, EMAIL) == [] and not crashed.exists()
+    assert not [p for p in outbox.iterdir() if EMAIL.encode() in p.read_bytes()]
+    assert sorted(p.name for p in outbox.glob("*.eml")) == others
+    assert all(name.startswith(reg.id) for name in theirs)  # named by ledger key: ids only
+
+
+def test_erase_finds_the_outbox_the_series_file_names(tmp_path: Path, write_series,
+                                                      monkeypatch) -> None:
+    path = write_series(minimal_series_data(dispatch={"transport": "outbox:mail"}))
+    series = load_series(path)
+    monkeypatch.chdir(tmp_path.parent)  # the folder is the series', not the current one
+    now = datetime(2021, 10, 1, tzinfo=timezone.utc)
+    with open_store(tmp_path / "state.db") as store:
+        for who in ("ana@münchen.de", "luis@example.org"):
+            register(store, series, {"name": who.split("@")[0], "email": who}, now=now)
+        dispatch(store, series, now=now)
+        folder = tmp_path / "mail"
+        assert len(list(folder.glob("*.eml"))) == 2
+        report = erase_person(store, series, "ANA@xn--mnchen-3ya.de", now=now)
+        assert report.files_deleted == 1 and "1 file(s) deleted from the outbox" in str(report)
+        assert [p.read_bytes().count(b"luis@example.org") > 0
+                for p in folder.glob("*.eml")] == [True]
+        # a transport that writes no files leaves the folder alone
+        assert erase_person(store, series, "luis@example.org", now=now,
+                            transport="smtp://127.0.0.1:9").files_deleted == 0
+        assert len(list(folder.glob("*.eml"))) == 1

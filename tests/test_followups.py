@@ -187,3 +187,27 @@ def test_followups_and_certificates_can_be_previewed(setup):
     assert shown.exit_code == 0, shown.output
     assert "Thank you for attending First" in shown.output
     assert "https://files.example.org/s1-slides.pdf" in shown.output
+
+
+def test_a_pass_for_some_people_plans_for_them_what_a_pass_for_everyone_would(
+        setup, write_series):
+    """The scheduler's pass for a batch (an import, a web registration) reads only that
+    batch's attendance and rows, and owes them exactly what a full pass owes them."""
+    from s3events.followups import plan_after_sessions
+
+    series, store, ids = setup
+    import_attendance(store, series, FIXTURES / "day1.csv", session_id="s1",
+                      now=S1_END + timedelta(minutes=30))
+    later = S1_END + timedelta(hours=3)
+    jose, kim = ids["jose@example.org"], ids["kim@example.org"]
+    assert plan_after_sessions(store, series, now=later, registration_ids=[jose]) == 1
+    assert [(r.registration_id, r.kind) for r in rows(store, session_id="s1")
+            if r.kind in ("followup", "missed")] == [(jose, "followup")]
+    assert plan_after_sessions(store, series, now=later, registration_ids=[jose]) == 0
+    assert plan_after_sessions(store, series, now=later, registration_ids=[kim]) == 1
+    full = plan_after_sessions(store, series, now=later)  # the others: nothing twice
+    assert full == 2
+    owed = {(r.registration_id, r.kind) for r in rows(store, session_id="s1")
+            if r.kind in ("followup", "missed")}
+    ana, eleni = ids["ana@example.org"], ids["eleni@example.org"]  # 7 minutes; absent
+    assert owed == {(jose, "followup"), (kim, "followup"), (ana, "missed"), (eleni, "missed")}

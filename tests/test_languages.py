@@ -14,7 +14,7 @@ import io
 import json
 import shutil
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,6 @@ from tests.test_language_purity import PACIFIC
 
 UTC = timezone.utc
 EARLY = datetime(2021, 10, 20, 8, 0, tzinfo=UTC)
-AFTER_ALL = datetime(2021, 11, 24, 12, 0, tzinfo=UTC)
 
 
 # -- the rule ---------------------------------------------------------------------------------
@@ -320,7 +319,8 @@ def _deliver(series: Series, people: list[tuple[str, str, str]], tmp_path: Path,
                                  "language": lang, "timezone": zone, "sessions": "all"},
                  now=EARLY)
     dispatch(store, series, now=EARLY, transport=smtp.url)
-    dispatch(store, series, now=AFTER_ALL, transport=smtp.url)
+    for session in series.sessions:  # each link goes before its session starts, never late
+        dispatch(store, series, now=session.start - timedelta(minutes=1), transport=smtp.url)
     store.close()
     received: dict[str, list[EmailMessage]] = {}
     for message in smtp.messages:

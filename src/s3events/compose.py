@@ -29,6 +29,7 @@ from .models import Series, Session
 from .platforms.base import Meeting, Participant
 from .plugins import get_plugin_manager
 from .provision import ReadyMeetings, meeting_rows
+from .registrations.addresses import email_key
 from .render import Invitation, MessageRenderer, RenderedMessage
 from .scheduler import RegistrationInfo, attends
 from .store import Store, registrations
@@ -66,6 +67,9 @@ class Composer:
         self._after: AfterSession | None = None
         self._invitations: dict[tuple[Any, ...], Invitation] = {}
         self.sender = series.dispatch.sender or series.organiser.email
+        # replies to a separate sender address (often a no-reply one) reach the organiser
+        self.reply_to = series.organiser.email if self.sender != series.organiser.email \
+            else None
         self.domain = self.sender.rpartition("@")[2] or "localhost"
         self.date = format_datetime(now)
 
@@ -140,6 +144,7 @@ class Composer:
             html=rendered.html if email else None, calendar=calendar, calendar_method=method,
             sender=self.sender, sender_name=self.series.text(self.series.organiser.name,
                                                              rendered.language),
+            reply_to=self.reply_to if email else None,
             message_id=message_id_for(row.key, series_id=self.series.id, domain=self.domain),
             headers=headers, facts=rendered.facts, attachments=attachments)
 
@@ -204,11 +209,13 @@ def preview(store: Store, series: Series, *, email: str, session_id: str | None,
             ) -> OutgoingMessage:
     """Render one message as it would be sent, without touching the ledger.
 
-    ``base_url`` defaults to the series' ``dispatch.base_url``.
+    ``email`` is matched as registrations are (case, and the two forms of an
+    internationalised domain, do not matter). ``base_url`` defaults to the series'
+    ``dispatch.base_url``.
     """
     base_url = base_url or series.dispatch.base_url
     query = select(registrations).where(registrations.c.series_id == series.id,
-                                        registrations.c.email_key == email.strip().lower())
+                                        registrations.c.email_key == email_key(email))
     with store.connect() as conn:
         found = conn.execute(query).first()
     if found is None:

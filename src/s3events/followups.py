@@ -18,6 +18,11 @@ from sessions whose attendance is known (see :mod:`s3events.attendance`):
   sent one.
 
 Rows are keyed like every ledger row, so a second pass adds nothing.
+
+A pass for some people only (``registration_ids``: an import batch, a registration on the
+event page) reads the attendance, the registrations and the follow-up rows of those people
+alone, so importing a file after sessions have attendance costs the same per person
+however many people the series already has; a pass over everyone reads each once.
 """
 
 from __future__ import annotations
@@ -87,23 +92,31 @@ class _Plan:
         return found is not None and found[1] in ("sent", "sending")
 
 
+def _chunks(ids: Sequence[str], size: int = 500) -> list[list[str]]:
+    """``ids`` sorted, without repeats, a few hundred at a time (bounded IN lists)."""
+    wanted = sorted(set(ids))
+    return [wanted[start:start + size] for start in range(0, len(wanted), size)]
+
+
 def _people(store: Store, series_id: str, ids: Sequence[str] | None) -> list[_Reg]:
     r = registrations.c
     query = select(r.id, r.email, r.channels, r.status, r.registered_at, r.confirmed_at).where(
         r.series_id == series_id, r.status == "confirmed")
-    if ids is not None:
-        query = query.where(r.id.in_(list(ids)))
+    queries = [query] if ids is None else [query.where(r.id.in_(part)) for part in _chunks(ids)]
     with store.connect() as conn:
         return [_Reg(row.id, row.email, {k: v for k, v in (row.channels or {}).items() if v},
                      row.status, row.confirmed_at or row.registered_at)
-                for row in conn.execute(query)]
+                for q in queries for row in conn.execute(q)]
 
 
-def _existing(store: Store, series_id: str) -> dict[str, tuple[int, str]]:
+def _existing(store: Store, series_id: str, ids: Sequence[str] | None
+              ) -> dict[str, tuple[int, str]]:
     query = select(ledger.c.key, ledger.c.id, ledger.c.state).where(
         ledger.c.series_id == series_id, ledger.c.kind.in_(AFTER_KINDS))
+    queries = [query] if ids is None else [  # by the registration index, in chunks
+        query.where(ledger.c.registration_id.in_(part)) for part in _chunks(ids)]
     with store.connect() as conn:
-        return {row.key: (row.id, row.state) for row in conn.execute(query)}
+        return {row.key: (row.id, row.state) for q in queries for row in conn.execute(q)}
 
 
 def plan_after_sessions(store: Store, series: Series, *, now: datetime, dry_run: bool = False,
@@ -117,9 +130,11 @@ def plan_after_sessions(store: Store, series: Series, *, now: datetime, dry_run:
              if not s.cancelled and s.id in states and states[s.id].known]
     if not known:
         return 0
-    report = attendance_report(store, series)
-    plan = _Plan(series, now, _existing(store, series.id))
     people = _people(store, series.id, registration_ids)
+    if not people:
+        return 0
+    report = attendance_report(store, series, registration_ids=registration_ids)
+    plan = _Plan(series, now, _existing(store, series.id, registration_ids))
     if d.followup is not None:
         for session in known:
             _followups(plan, report, people, session, session.ends_at + d.followup.after)

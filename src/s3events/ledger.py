@@ -5,9 +5,14 @@ Every message s3events sends is first a row of ``s3e_ledger`` keyed by
 through these states::
 
     pending ──claim──▶ sending ──transport returned──▶ sent
-       ▲                  │  └──permanent error, or last attempt──▶ failed
+       ▲                  │  └──permanent error, or last attempt──▶ failed ──retry──▶ pending
        └──retry later─────┘                                          (visible in status)
     pending ──session cancelled / registration cancelled / superseded──▶ cancelled
+    pending, sending ──its moment passed (a link after its session, a reminder after
+                       its start: see s3events.owed.too_late)──▶ expired (never sent)
+
+Expired and failed rows — expiring, re-queueing, why they failed — are
+:mod:`s3events.unsent`'s.
 
 Most rows are written by :mod:`s3events.scheduler`, which works out what each person is
 owed; messages sent on request (the opt-in email, a person's status sent again) are
@@ -39,10 +44,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, not_, or_, select, update
 from sqlalchemy.engine import Connection
 
 from .store import Store, ledger, utcnow
+from .unsent import Late, late_clause
 
 __all__ = [
     "KINDS",
@@ -69,7 +75,7 @@ __all__ = [
 KINDS = ("optin", "confirmation", "waitlisted", "link", "reminder", "update", "cancellation",
          "followup", "missed", "certificate")
 #: Ledger states.
-STATES = ("pending", "sending", "sent", "failed", "cancelled")
+STATES = ("pending", "sending", "sent", "failed", "cancelled", "expired")
 
 _COLUMNS = (
     ledger.c.id, ledger.c.key, ledger.c.registration_id, ledger.c.session_id, ledger.c.kind,
@@ -181,7 +187,7 @@ def reclaim_stale(store: Store, series_id: str, *, lease: timedelta,
 
 def _due_clause(series_id: str, now: datetime, channels: Sequence[str] | None,
                 registration_ids: Sequence[str] | None = None,
-                kinds: Sequence[str] | None = None) -> Any:
+                kinds: Sequence[str] | None = None, late: Late | None = None) -> Any:
     clause = and_(
         ledger.c.series_id == series_id,
         ledger.c.state == "pending",
@@ -194,23 +200,28 @@ def _due_clause(series_id: str, now: datetime, channels: Sequence[str] | None,
         clause = and_(clause, ledger.c.registration_id.in_(list(registration_ids)))
     if kinds is not None:
         clause = and_(clause, ledger.c.kind.in_(list(kinds)))
+    too_late = late_clause(late or {})
+    if too_late is not None:
+        clause = and_(clause, not_(too_late))
     return clause
 
 
 def claim_due(store: Store, series_id: str, *, now: datetime, worker: str, limit: int = 100,
               channels: Sequence[str] | None = None,
               registration_ids: Sequence[str] | None = None,
-              kinds: Sequence[str] | None = None) -> list[LedgerRow]:
+              kinds: Sequence[str] | None = None, late: Late | None = None
+              ) -> list[LedgerRow]:
     """Claim up to ``limit`` rows due at ``now`` for ``worker``; oldest due first.
 
     ``channels``, ``registration_ids`` and ``kinds`` (when given) take only the rows of
-    those channels, people and message kinds. One statement: on PostgreSQL the inner select
-    locks with ``FOR UPDATE SKIP LOCKED`` so concurrent workers take disjoint rows; SQLite
-    serialises writers.
+    those channels, people and message kinds; rows that ``late`` names (too late to send,
+    see :func:`s3events.unsent.expire_late`) are never claimed. One statement: on
+    PostgreSQL the inner select locks with ``FOR UPDATE SKIP LOCKED`` so concurrent workers
+    take disjoint rows; SQLite serialises writers.
     """
     # A CTE, not ``IN (subquery)``: PostgreSQL may run an IN subquery more than once, and
     # with SKIP LOCKED each run can pick other rows, claiming more than ``limit``.
-    due = _due_clause(series_id, now, channels, registration_ids, kinds)
+    due = _due_clause(series_id, now, channels, registration_ids, kinds, late)
     chosen = (select(ledger.c.id).where(due)
               .order_by(ledger.c.due_at, ledger.c.id).limit(limit)
               .with_for_update(skip_locked=True).cte("chosen"))
@@ -225,9 +236,9 @@ def claim_due(store: Store, series_id: str, *, now: datetime, worker: str, limit
 def count_due(store: Store, series_id: str, *, now: datetime,
               channels: Sequence[str] | None = None,
               registration_ids: Sequence[str] | None = None,
-              kinds: Sequence[str] | None = None) -> int:
+              kinds: Sequence[str] | None = None, late: Late | None = None) -> int:
     """How many rows are due at ``now`` and not yet claimed (filtered as in :func:`claim_due`)."""
-    due = _due_clause(series_id, now, channels, registration_ids, kinds)
+    due = _due_clause(series_id, now, channels, registration_ids, kinds, late)
     stmt = select(func.count()).select_from(ledger).where(due)
     with store.connect() as conn:
         return int(conn.execute(stmt).scalar_one())

@@ -7,6 +7,15 @@ registration on every scheduling pass, over every registration of a series, so i
 written to do little when nothing has changed: what depends on the series alone (each
 session's revision and readiness, release times per zone) is worked out once per pass,
 and an existing row's due time is compared in the form the database stores it.
+
+**Never sent late.** A message whose moment has passed is not sent: a ``link`` or
+``update`` once its session has ended, a ``reminder`` once its session has started
+(:func:`too_late`). The planner writes a row that is already too late as ``expired``; a
+pending row that becomes too late is expired by the scheduling pass
+(:func:`s3events.unsent.expire_late`), is never claimed (:func:`s3events.ledger.claim_due`
+leaves out what :func:`late_sessions` names), and a row claimed before the moment passed is
+checked again just before it is sent. Someone who registers while a session runs is owed
+its link at once, and it goes out until the session ends.
 """
 
 from __future__ import annotations
@@ -23,13 +32,37 @@ from .timezones import ZoneNameError, get_zone
 if TYPE_CHECKING:
     from .provision import MeetingRow
 
-__all__ = ["DUE", "ID", "KIND", "REVISION", "STATE", "Group", "Person", "Plan", "Planner",
-           "release_time"]
+__all__ = ["DUE", "ID", "KIND", "LATE_AT_END", "LATE_AT_START", "REVISION", "STATE", "Group",
+           "Person", "Plan", "Planner", "late_sessions", "release_time", "too_late"]
 
 _UTC = timezone.utc
 _LINKS = ("link", "update")
 _SESSION_KINDS = ("link", "update", "reminder")
 _ENDED_KINDS = (*_SESSION_KINDS, "cancellation")
+#: Kinds never sent once their session has ended, and once it has started.
+LATE_AT_END = _LINKS
+LATE_AT_START = ("reminder",)
+
+
+def too_late(kind: str, session: Session, moment: datetime) -> bool:
+    """Whether a ``kind`` message for ``session`` would be late at ``moment``: a link or
+    update at or after the session's end, a reminder after its start; never other kinds."""
+    if kind in LATE_AT_END:
+        return moment >= session.ends_at
+    if kind in LATE_AT_START:
+        return moment > session.start
+    return False
+
+
+def late_sessions(series: Series, moment: datetime) -> dict[str, list[str]]:
+    """Kind → the ids of the sessions whose messages of that kind are late at ``moment``
+    (only kinds with such sessions)."""
+    late: dict[str, list[str]] = {}
+    for session in series.sessions:
+        for kind in (*LATE_AT_END, *LATE_AT_START):
+            if too_late(kind, session, moment):
+                late.setdefault(kind, []).append(session.id)
+    return late
 
 
 def release_time(rule: ReleaseRule, start: datetime, zone: ZoneInfo) -> datetime:
@@ -205,7 +238,8 @@ class Planner:
             link_at, reminder_at = times
             self._link_or_update(out, reg, s, channel, rows, link_at)
             if reminder_at is not None and reminder_at >= reg.since:
-                self._want(out, rows, reg, s.id, "reminder", 0, channel, reminder_at)
+                self._want(out, rows, reg, s.id, "reminder", 0, channel, reminder_at,
+                           late=self.now > s.session.start)
 
     def _link_or_update(self, out: Plan, reg: Person, s: _Session, channel: str,
                         rows: list[Any], release: datetime) -> None:
@@ -219,11 +253,13 @@ class Planner:
                     out.cancels.append(r[ID])  # a link or update of an older revision
             elif kind == "cancellation" and state == "pending":
                 out.cancels.append(r[ID])
+        ended = self.now >= s.end
         if delivered < 0:
             due = release if release > reg.since else reg.since
-            self._want(out, rows, reg, s.id, "link", s.revision, channel, due)
+            self._want(out, rows, reg, s.id, "link", s.revision, channel, due, late=ended)
         elif delivered < s.revision:
-            self._want(out, rows, reg, s.id, "update", s.revision, channel, self.now)
+            self._want(out, rows, reg, s.id, "update", s.revision, channel, self.now,
+                       late=ended)
 
     def _cancelled(self, out: Plan, reg: Person, s: _Session, channel: str,
                    rows: list[Any], series_rows: list[Any], attends: bool) -> None:
@@ -237,17 +273,20 @@ class Planner:
 
     def _want(self, out: Plan, rows: list[Any], reg: Person,
               session_id: str | None, kind: str, revision: int, channel: str,
-              due: datetime) -> None:
+              due: datetime, *, late: bool = False) -> None:
         """Owe one message: insert its row, or re-time the pending one that exists.
 
         ``rows`` are the person's rows of this session (or none) and channel: a row of
-        the same kind and revision there is the same message (the same key).
+        the same kind and revision there is the same message (the same key). A message
+        that is already ``late`` (see :func:`too_late`) is inserted ``expired``; a pending
+        one is left to :func:`s3events.unsent.expire_late`.
         """
         for r in rows:
             if r[KIND] == kind and r[REVISION] == revision:
-                if r[STATE] == "pending" and r[DUE] != self.stored(due):
+                if r[STATE] == "pending" and not late and r[DUE] != self.stored(due):
                     out.due_changes.append((r[ID], due))
                 return
         out.inserts.append((f"{reg.id}:{session_id or '-'}:{kind}:{revision}:{channel}",
                             self.series.id, reg.id, session_id, kind, revision, channel,
-                            self.stored(due), "pending", 0, self.created))
+                            self.stored(due), "expired" if late else "pending", 0,
+                            self.created))

@@ -12,6 +12,11 @@ rows they already have, and writes the difference in one short transaction per b
   confirmation; nobody gets a link for a session that had ended when they registered, for
   a cancelled session, or while the session has no meeting yet (run ``s3events provision``);
 - **reminder** when the series asks for one;
+- never a message whose moment has passed: a link or update once its session has ended, a
+  reminder once it has started (:func:`s3events.owed.too_late`). Such rows become
+  ``expired`` — written so when the pass finds them already late (participants imported
+  before the series, a first dispatch after a session), or pending rows expired by the
+  pass (:func:`s3events.unsent.expire_late`) — and are never sent;
 - **update** when the meeting's ``sequence`` (its revision, kept by provisioning) is higher
   than the one the person's link carried: a new invitation with that SEQUENCE. A link not
   yet sent is simply replaced by one with the new revision;
@@ -42,15 +47,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, type_coerce, update
-from sqlalchemy.types import NullType
+from sqlalchemy import bindparam, update
 
 from .followups import plan_after_sessions
 from .models import Series
-from .owed import Group, Person, Plan, Planner, release_time
+from .owed import Group, Person, Plan, Planner, late_sessions, release_time
 from .provision import meeting_rows
 from .registrations.model import Registration as RegistrationInfo
 from .store import Store, ledger, registrations
+from .unsent import expire_late
 
 __all__ = [
     "RegistrationInfo",
@@ -76,22 +81,26 @@ def stream_registrations(store: Store, series_id: str, *, batch_size: int = 500,
 
 def _people(store: Store, series_id: str, *, batch_size: int = 500,
             ids: Sequence[str] | None = None) -> Iterator[list[Person]]:
-    """The registrations as the planner reads them, in batches, by id."""
+    """The registrations as the planner reads them, in batches, by id.
+
+    Every registration: keyset pages along the (series_id, id) index. Some ids: those ids,
+    a batch at a time, looked up in the same index.
+    """
     reader = _Reader(store)
+    if ids is not None:
+        wanted = sorted(set(ids))
+        for start in range(0, len(wanted), batch_size):
+            chunk = wanted[start:start + batch_size]
+            rows = reader.raw(reader.info_in_sql(len(chunk)), (series_id, *chunk))
+            if rows:
+                yield [reader.person(r) for r in rows]
+        return
     last = ""
     while True:
-        if ids is None:  # every registration: the query a pass over thousands repeats
-            rows: Sequence[Any] = reader.raw(reader.info_sql, (series_id, last, batch_size))
-        else:
-            query = (select(*_INFO_COLUMNS).where(registrations.c.series_id == series_id,
-                                                 registrations.c.id > last,
-                                                 registrations.c.id.in_(list(ids)))
-                     .order_by(registrations.c.id).limit(batch_size))
-            with store.connect() as conn:
-                rows = conn.execute(query).all()
-        batch = [reader.person(r) for r in rows]
-        if not batch:
+        rows = reader.raw(reader.info_sql, (series_id, last, batch_size))
+        if not rows:
             return
+        batch = [reader.person(r) for r in rows]
         yield batch
         last = batch[-1].id
 
@@ -103,6 +112,7 @@ class ScheduleReport:
     inserted: int = 0
     cancelled: int = 0
     rescheduled: int = 0
+    expired: int = 0
     registrations: int = 0
     waiting_for_meeting: set[str] = field(default_factory=set)
 
@@ -119,7 +129,7 @@ def schedule(store: Store, series: Series, *, now: datetime, batch_size: int = 5
     reader = _Reader(store)
     planner = Planner(series, meeting_rows(store, series.id), now, reader.stored)
     for batch in _people(store, series.id, batch_size=batch_size, ids=registration_ids):
-        existing = reader.existing(series.id, batch)
+        existing = reader.existing(series.id, batch, some=registration_ids is not None)
         plan = Plan()
         for reg in batch:
             planner.plan(reg, existing.get(reg.id, _NO_ROWS), plan)
@@ -128,9 +138,12 @@ def schedule(store: Store, series: Series, *, now: datetime, batch_size: int = 5
             report.inserted += len(plan.inserts)
             report.cancelled += len(plan.cancels)
             report.rescheduled += len(plan.due_changes)
+            report.expired += sum(1 for row in plan.inserts if row[_STATE] == "expired")
         else:
             _write(store, plan, report)
     report.waiting_for_meeting = planner.waiting
+    report.expired += expire_late(store, series.id, late=late_sessions(series, now), now=now,
+                                  dry_run=dry_run)
     report.inserted += plan_after_sessions(store, series, now=now, dry_run=dry_run,
                                            registration_ids=registration_ids)
     return report
@@ -142,32 +155,29 @@ def schedule_messages(store: Store, series: Series, *, now: datetime) -> int:
 
 
 # -- reading and writing rows, in the database's own terms --------------------------------
-#: The columns :class:`RegistrationInfo` reads (not consent, address keys, positions…), as
-#: the driver gives them: the JSON and time columns are decoded by :class:`_Reader`.
-_INFO_COLUMNS = (
-    registrations.c.id, registrations.c.email, registrations.c.name, registrations.c.language,
-    registrations.c.timezone, type_coerce(registrations.c.channels, NullType()),
-    type_coerce(registrations.c.sessions, NullType()), registrations.c.status,
-    type_coerce(registrations.c.registered_at, NullType()),
-    type_coerce(registrations.c.confirmed_at, NullType()), registrations.c.token,
-)
 #: What the planner reads of a ledger row (the first five, see :data:`s3events.owed.ID`),
-#: then what rows are grouped by. One range of the registration_id index per batch; not
+#: then what rows are grouped by. One range of the registration_id index per batch (for a
+#: batch of some ids, which are spread over the whole range, those ids); not
 #: ``series_id = ?`` in SQL: with it, SQLite picks the (series_id, state, due_at) index and
 #: reads every row of the series for each batch (a pass became quadratic), so rows of
 #: another series that fall in the range are left out afterwards.
 _EXISTING = ("SELECT id, kind, revision, due_at, state, registration_id, session_id, channel, "
-             "series_id FROM s3e_ledger WHERE registration_id >= {0} AND registration_id <= {0}")
-#: The next batch of registrations, keyset-paged by id (the columns of _INFO_COLUMNS). On
-#: SQLite, ``+series_id`` keeps the planner on the primary key's index: by the
-#: (series_id, status, position) index it read and sorted every registration of the series
-#: for each batch, and a pass became quadratic.
-_INFO = ("SELECT id, email, name, language, timezone, channels, sessions, status, "
-         "registered_at, confirmed_at, token FROM s3e_registrations "
-         "WHERE {1}series_id = {0} AND id > {0} ORDER BY id LIMIT {0}")
+             "series_id FROM s3e_ledger WHERE ")
+_EXISTING_RANGE = _EXISTING + "registration_id >= {0} AND registration_id <= {0}"
+#: The columns the planner reads of a registration (:class:`~s3events.owed.Person`).
+_INFO_SELECT = ("SELECT id, email, name, language, timezone, channels, sessions, status, "
+                "registered_at, confirmed_at, token FROM s3e_registrations ")
+#: The next page of registrations, keyset-paged by id. The (series_id, id) index fits the
+#: query exactly (equality, then the range, in the order asked), so the plan is right by
+#: construction, with or without the statistics ``ANALYZE`` leaves: each page reads its
+#: own rows and nothing else (``tests/test_query_plans.py`` shows it).
+_INFO = _INFO_SELECT + "WHERE series_id = {0} AND id > {0} ORDER BY id LIMIT {0}"
+#: Some registrations by id: the same index, one lookup per id.
+_INFO_IN = _INFO_SELECT + "WHERE series_id = {0} AND id IN ({1}) ORDER BY id"
 _NO_ROWS: dict[Group, list[Any]] = {}
 _INSERTED = ("key", "series_id", "registration_id", "session_id", "kind", "revision",
              "channel", "due_at", "state", "attempts", "created_at")
+_STATE = _INSERTED.index("state")
 
 
 class _Reader:
@@ -186,10 +196,16 @@ class _Reader:
             .result_processor(dialect, None)
         self._bind = ledger.c.due_at.type.dialect_impl(dialect).bind_processor(dialect)
         self._stored: dict[datetime, Any] = {}
-        sqlite = dialect.name == "sqlite"
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        self.existing_sql = _EXISTING.format(mark)
-        self.info_sql = _INFO.format(mark, "+" if sqlite else "")
+        self.mark = mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.existing_sql = _EXISTING_RANGE.format(mark)
+        self.info_sql = _INFO.format(mark)
+
+    def _marks(self, count: int) -> str:
+        return ", ".join([self.mark] * count)
+
+    def info_in_sql(self, count: int) -> str:
+        """The registrations of ``count`` ids (:data:`_INFO_IN`)."""
+        return _INFO_IN.format(self.mark, self._marks(count))
 
     def raw(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         """The rows of ``sql`` as the driver's own tuples (no per-row objects on top)."""
@@ -208,7 +224,8 @@ class _Reader:
         return self._json(raw) if self._json is not None and raw is not None else raw
 
     def person(self, row: Any) -> Person:
-        """A :class:`~s3events.owed.Person` from a row of :data:`_INFO_COLUMNS`."""
+        """A :class:`~s3events.owed.Person` from a row of :data:`_INFO`, as the driver
+        gives it."""
         channels = self._decode_json(row[5]) or {}
         sessions = self._decode_json(row[6])
         return Person(row[0], row[1], row[2], row[3], row[4],
@@ -223,16 +240,22 @@ class _Reader:
             value = self._stored[when] = self._bind(when) if self._bind else when
         return value
 
-    def existing(self, series_id: str, batch: list[Person],
+    def existing(self, series_id: str, batch: list[Person], *, some: bool = False,
                  ) -> dict[str, dict[Group, list[Any]]]:
         """The ledger rows of a batch (in id order), by registration, session and channel.
 
         Each row is the tuple the planner reads (:data:`s3events.owed.ID` …), straight from
-        the driver.
+        the driver. A batch of ``some`` ids (spread over all ids) is read by those ids; a
+        page of every registration by its range of ids.
         """
-        wanted = {reg.id for reg in batch}  # a batch restricted to some ids skips others
+        wanted = {reg.id for reg in batch}
         found: dict[str, dict[Group, list[Any]]] = {}
-        for row in self.raw(self.existing_sql, (batch[0].id, batch[-1].id)):
+        if some:
+            sql = f"{_EXISTING}registration_id IN ({self._marks(len(batch))})"
+            rows = self.raw(sql, tuple(reg.id for reg in batch))
+        else:
+            rows = self.raw(self.existing_sql, (batch[0].id, batch[-1].id))
+        for row in rows:
             if row[8] == series_id and row[5] in wanted:
                 found.setdefault(row[5], {}).setdefault((row[6], row[7]), []).append(row)
         return found
@@ -251,6 +274,7 @@ def _write(store: Store, plan: Plan, report: ScheduleReport) -> None:
         if plan.inserts:  # driver-level executemany: the values are stored forms already
             result = conn.exec_driver_sql(_insert_sql(store), plan.inserts)
             report.inserted += max(result.rowcount, 0)
+            report.expired += sum(1 for row in plan.inserts if row[_STATE] == "expired")
         if plan.cancels:
             result = conn.execute(
                 update(ledger).where(ledger.c.id.in_(plan.cancels), ledger.c.state == "pending")

@@ -41,6 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.schema import CreateIndex
 
 from .errors import MissingStateError, StoreError
 from .stateengine import (
@@ -167,6 +168,8 @@ registrations = Table(
 )
 Index("ix_registrations_series_status", registrations.c.series_id, registrations.c.status,
       registrations.c.position)
+# the scheduler pages a series' registrations by id: this index fits that query exactly
+Index("ix_registrations_series_id", registrations.c.series_id, registrations.c.id)
 
 #: The delivery ledger: one row per (registration, session, kind, revision, channel).
 ledger = Table(
@@ -262,6 +265,16 @@ rate_limits = Table(
 )
 
 
+def _create_missing_indexes(conn: Connection) -> None:
+    """Indexes added since a database was made (``create_all`` skips existing tables')."""
+    inspector = inspect(conn)
+    for table in metadata.sorted_tables:
+        have = {index["name"] for index in inspector.get_indexes(table.name)}
+        for index in table.indexes:
+            if index.name not in have:
+                conn.execute(CreateIndex(index, if_not_exists=True))
+
+
 def lock(conn: Connection, name: str) -> None:
     """Serialise writers that take the lock ``name`` until the transaction ends.
 
@@ -326,6 +339,7 @@ class Store:
         try:
             metadata.create_all(self.engine)
             with self.engine.begin() as conn:
+                _create_missing_indexes(conn)
                 found = conn.execute(
                     meta.select().where(meta.c.key == "schema_version")
                 ).first()

@@ -2,7 +2,9 @@
 
 1. **identity** — the platform's id of the participant is a registration's id. BigBlueButton
    joins carry the registration's own id as ``userID``, so this match is exact.
-2. **email** — the email the platform reports, trimmed and compared without case.
+2. **email** — the email the platform reports, compared as registrations are
+   (:func:`s3events.registrations.addresses.email_key`: without case, and an
+   internationalised domain in either form — ``münchen.de`` or ``xn--mnchen-3ya.de``).
 3. **name** — the display name, compared without case, accents, punctuation, extra spaces or
    word order ("PEÑA, José" is "José Peña"). A name in the form "Shown name (Other name)"
    — Zoom's "Name (Original Name)", Teams' "(Guest)" — is tried whole, then each part. A
@@ -22,6 +24,7 @@ from typing import Literal
 
 from sqlalchemy import select
 
+from ..registrations.addresses import email_key as registration_email_key
 from ..store import Store, registrations
 from .records import Attendee
 
@@ -33,9 +36,10 @@ _WORD = re.compile(r"[^\W_]+")
 
 
 def email_key(email: str | None) -> str | None:
-    """How emails are compared: trimmed and lower case (``None`` when there is none)."""
-    key = (email or "").strip().lower()
-    return key if "@" in key else None
+    """How emails are compared: as registrations are (``None`` when there is none)."""
+    if not email or "@" not in email:
+        return None
+    return registration_email_key(email)
 
 
 def name_key(name: str) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -115,10 +115,14 @@ class AttendanceReport:
     min_minutes: int
     sessions: list[SessionSummary]
     people: list[Person]
+    _by_id: dict[str, Person] = field(default_factory=dict, init=False, repr=False,
+                                      compare=False)
 
     def person(self, registration_id: str) -> Person | None:
-        """The person with this registration id, if any."""
-        return next((p for p in self.people if p.id == registration_id), None)
+        """The person with this registration id, if any (looked up, not searched)."""
+        if len(self._by_id) != len(self.people):
+            self._by_id = {p.id: p for p in self.people}
+        return self._by_id.get(registration_id)
 
     def known(self, session_id: str) -> bool:
         """Whether the session's attendance is known."""
@@ -159,14 +163,21 @@ def _yes(value: bool) -> str:
     return "yes" if value else "no"
 
 
-def _people(store: Store, series_id: str) -> list[Person]:
+def _people(store: Store, series_id: str, ids: Sequence[str] | None = None) -> list[Person]:
     r = registrations.c
-    query = (select(r.id, r.email, r.name, r.status, r.sessions)
+    query = (select(r.id, r.email, r.name, r.status, r.sessions, r.position)
              .where(r.series_id == series_id).order_by(r.position, r.id))
+    chunks = [query] if ids is None else [
+        query.where(r.id.in_(part)) for part in _chunks(sorted(set(ids)), 500)]
     with store.connect() as conn:
-        return [Person(row.id, row.email, row.name, row.status,
-                       tuple(row.sessions) if row.sessions is not None else None)
-                for row in conn.execute(query)]
+        rows = [row for chunk in chunks for row in conn.execute(chunk)]
+    rows.sort(key=lambda row: (row.position, row.id))
+    return [Person(row.id, row.email, row.name, row.status,
+                   tuple(row.sessions) if row.sessions is not None else None) for row in rows]
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[start:start + size] for start in range(0, len(items), size)]
 
 
 def _unmatched(rows: list[StoredAttendee]) -> list[Unmatched]:
@@ -179,12 +190,18 @@ def _unmatched(rows: list[StoredAttendee]) -> list[Unmatched]:
     return sorted(found, key=lambda u: (-u.presence.seconds, u.name))
 
 
-def attendance_report(store: Store, series: Series) -> AttendanceReport:
-    """The attendance of every person in every session of ``series`` (see module doc)."""
+def attendance_report(store: Store, series: Series, *,
+                      registration_ids: Sequence[str] | None = None) -> AttendanceReport:
+    """The attendance of every person in every session of ``series`` (see module doc).
+
+    With ``registration_ids``, of those people only, read for them alone (the scheduler's
+    passes for a few people): their entries are what the whole report says of them; the
+    session counts are theirs, and no unmatched participant is listed.
+    """
     states = session_states(store, series.id)
-    people = _people(store, series.id)
+    people = _people(store, series.id, registration_ids)
     by_id = {p.id: p for p in people}
-    rows = session_rows(store, series.id)
+    rows = session_rows(store, series.id, registration_ids=registration_ids)
     threshold = series.attendance.min_minutes * 60
     summaries = []
     for session in series.sessions:

@@ -82,14 +82,23 @@ def _row(record: Any) -> StoredAttendee:
 
 
 def session_rows(store: Store, series_id: str,
-                 session_ids: Sequence[str] | None = None) -> list[StoredAttendee]:
-    """The stored participants of a series (of some sessions only), in insertion order."""
+                 session_ids: Sequence[str] | None = None, *,
+                 registration_ids: Sequence[str] | None = None) -> list[StoredAttendee]:
+    """The stored participants of a series (of some sessions only), in insertion order;
+    with ``registration_ids``, only those matched to these registrations."""
     query = select(attendance).where(attendance.c.series_id == series_id).order_by(
         attendance.c.id)
     if session_ids is not None:
         query = query.where(attendance.c.session_id.in_(list(session_ids)))
-    with store.connect() as conn:
-        return [_row(r) for r in conn.execute(query)]
+    if registration_ids is None:
+        with store.connect() as conn:
+            return [_row(r) for r in conn.execute(query)]
+    ids, found = sorted(set(registration_ids)), []
+    with store.connect() as conn:  # by the registration index, a few hundred ids at a time
+        for start in range(0, len(ids), 500):
+            chunk = query.where(attendance.c.registration_id.in_(ids[start:start + 500]))
+            found += [_row(r) for r in conn.execute(chunk)]
+    return sorted(found, key=lambda row: row.id)
 
 
 def attendee_values(series_id: str, session_id: str, source: str, attendee: Attendee,

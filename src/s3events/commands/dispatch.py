@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..cli import now_option, parse_now, series_argument, state_option
-from ..terminal import clean, safe
+from ..terminal import clean, json_text, safe
 
 if TYPE_CHECKING:
     from ..dispatch import DispatchReport
@@ -69,8 +69,9 @@ def _summary(report: DispatchReport, *, dry_run: bool) -> list[str]:
                      "`s3events provision`")
     if dry_run:
         lines.append(f"dry run: {report.due} message(s) due now would be sent "
-                     f"(+ {s.inserted} not yet in the ledger, some of them due); nothing "
-                     "was written or sent")
+                     f"(+ {s.inserted} not yet in the ledger, some of them due)"
+                     + (f", {s.expired} would expire as too late" if s.expired else "")
+                     + "; nothing was written or sent")
         return lines
     if not report.total_sent and not report.failed and not report.retrying:
         lines.append("nothing to send" if not report.due else "sent nothing")
@@ -82,6 +83,11 @@ def _summary(report: DispatchReport, *, dry_run: bool) -> list[str]:
         lines.append(f"{report.failed} message(s) failed for good (see `s3events status`)")
     if report.paused:
         lines.append(f"paused {report.paused} time(s) when a service asked to slow down")
+    expired = report.expired + s.expired
+    if expired:
+        lines.append(f"{expired} message(s) expired: their session had ended (links, "
+                     "updates) or started (reminders) before they could go; they are never "
+                     "sent late (see `s3events status`)")
     if report.lost:
         lines.append(f"{report.lost} message(s) went out after this worker's claim on them "
                      "had run out (--lease): another worker owns them now, and they may "
@@ -121,7 +127,14 @@ def dispatch(series_path: str, now: str | None, state: str | None, transport: st
 
     Schedules what each participant is owed (confirmations, links the day before, updates,
     cancellations), then sends what is due at --now. Running it again sends nothing that
-    was sent; after a crash it sends at most the messages that were in flight.
+    was sent; after a crash it sends at most the messages that were in flight. A link or
+    reminder whose moment has passed is never sent late: it becomes expired.
+
+    Exit status: 0 when every message due was sent, or nothing was due (a message a
+    server refused for now, to be tried again on a later run, counts as neither); 1 when
+    a message failed for good or a channel could not be used (`s3events status` says
+    why, `s3events retry` puts failed messages back); 2 for bad input: the series file, a
+    malformed --transport, a missing state database.
     """
     from ..dispatch import dispatch as run
     from ..loading import load_series
@@ -136,13 +149,22 @@ def dispatch(series_path: str, now: str | None, state: str | None, transport: st
                      on_start=start)
     for line in _summary(report, dry_run=dry_run):
         click.echo(line)
+    _exit_status(report, series_path)
+
+
+def _exit_status(report: DispatchReport, series_path: str) -> None:
+    """Say what went wrong on standard error and exit 1, when anything did."""
     for problem in report.problems:
         click.echo(f"error: {clean(problem)}", err=True)
     if report.problems:
-        from ..errors import ServiceError
-
-        raise ServiceError("some messages could not be sent in this run; they stay pending "
-                           "and go out on the next run once the problem is fixed")
+        click.echo("error: some messages could not be sent in this run; they stay pending "
+                   "and go out on the next run once the problem is fixed", err=True)
+    if report.failed:
+        click.echo(f"error: {report.failed} message(s) failed for good; `s3events status "
+                   f"{clean(series_path)}` says why, and `s3events retry` puts them back once "
+                   "the cause is fixed", err=True)
+    if report.problems or report.failed:
+        click.get_current_context().exit(1)
 
 
 def _status_rows(store: Store, series_id: str) -> list[dict[str, Any]]:
@@ -152,21 +174,41 @@ def _status_rows(store: Store, series_id: str) -> list[dict[str, Any]]:
              "count": c.count} for c in status_counts(store, series_id)]
 
 
+def _failure_rows(store: Store, series_id: str) -> list[dict[str, Any]]:
+    from ..unsent import failure_counts
+
+    return [{"session": f.session_id or "-", "kind": f.kind, "channel": f.channel,
+             "reason": f.reason, "count": f.count} for f in failure_counts(store, series_id)]
+
+
 @click.command()
 @series_argument
 @state_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def status(series_path: str, state: str | None, as_json: bool) -> None:
-    """Count messages per session, kind and state (pending, sending, sent, failed …)."""
+    """Count messages per session, kind and state (pending, sending, sent, failed, expired …),
+    and say why messages failed.
+
+    Each reason is the last error stored with the failed messages (without addresses or
+    names), with how many failed that way. JSON: {"series", "counts": [{"session", "kind",
+    "state", "count"}], "failures": [{"session", "kind", "channel", "reason", "count"}]}.
+    """
     from ..loading import load_series
 
     series = load_series(series_path)
     with _opened(state) as store:
         rows = _status_rows(store, series.id)
+        failures = _failure_rows(store, series.id)
     if as_json:
-        click.echo(json.dumps({"series": series.id, "counts": rows}, indent=2))
+        click.echo(json_text(json.dumps({"series": series.id, "counts": rows,
+                                         "failures": failures}, indent=2,
+                                        ensure_ascii=False)))
         return
     _status_table(series.id, rows)
+    for failure in failures:
+        click.echo(clean(f"failed: {failure['count']} {failure['kind']} message(s) for "
+                         f"{failure['session']} by {failure['channel']}: "
+                         f"{failure['reason']}"))
 
 
 def _status_table(series_id: str, rows: list[dict[str, Any]]) -> None:

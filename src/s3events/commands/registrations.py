@@ -214,19 +214,25 @@ def export_command(series_path: str, email: str, state: str | None) -> None:
 @series_argument
 @click.argument("email")
 @click.option("--yes", is_flag=True, help="Erase without asking.")
+@click.option("--transport", "transport", metavar="URL", default=None,
+              envvar="S3EVENTS_TRANSPORT",
+              help="The email transport dispatch uses, as its --transport: with outbox:PATH "
+                   "the person's .eml files are deleted from PATH (default: the series' "
+                   "dispatch.transport, else ./outbox).")
 @state_option
 @now_option
-def erase_command(series_path: str, email: str, yes: bool, state: str | None,
-                  now: str | None) -> None:
-    """Erase EMAIL's personal data and unsent messages (the right to erasure).
+def erase_command(series_path: str, email: str, yes: bool, transport: str | None,
+                  state: str | None, now: str | None) -> None:
+    """Erase EMAIL's personal data, unsent messages and outbox files (the right to erasure).
 
     Records of messages already sent stay, with only a random id that nothing links to the
-    person any more. Asks first unless --yes is given.
+    person any more. The person's .eml files are deleted from the outbox folder dispatch
+    writes to. Asks first unless --yes is given.
     """
     series = load_series(series_path)
     if not yes:
         click.confirm(f"Erase every piece of data on {clean(email)} in {series.id}? "
                       "This cannot be undone", abort=True)
     with _opened(state) as store:
-        report = erase_person(store, series, email, now=parse_now(now))
+        report = erase_person(store, series, email, now=parse_now(now), transport=transport)
     click.echo(f"Erased {clean(email)}: {report}.")

@@ -18,8 +18,10 @@ class DispatchReport:
     failed for good (refused, or impossible to compose), ``retrying`` those that go out on
     a later run. ``lost`` counts messages delivered after this worker's claim on them had
     run out (another worker owns those rows now: they are neither counted as sent nor
-    marked). ``paused`` counts the pauses services asked for. ``problems`` says, per
-    channel, what kept messages from going out in this run.
+    marked). ``paused`` counts the pauses services asked for. ``expired`` counts the
+    messages whose moment passed before their turn came in this run (the scheduling pass
+    counts those it found late in ``scheduled.expired``). ``problems`` says, per channel,
+    what kept messages from going out in this run.
     """
 
     scheduled: ScheduleReport = field(default_factory=ScheduleReport)
@@ -30,6 +32,7 @@ class DispatchReport:
     due: int = 0
     lost: int = 0
     paused: int = 0
+    expired: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property

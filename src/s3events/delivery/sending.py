@@ -16,6 +16,9 @@ What happens to one message:
 - sent, and marked; sent when the row is no longer this worker's (its lease ran out and
   another worker took it): neither counted nor marked (``DispatchReport.lost``);
 - the registration is gone, or there is nothing to send any more: ``cancelled``;
+- its moment has passed by the time its turn comes (a link once its session has ended, a
+  reminder once it has started, on the run's clock: ``now`` plus the time the run has
+  taken): ``expired``, never sent (:func:`s3events.owed.too_late`);
 - it cannot be composed (an exception from the renderer, the composer or ``prepare`` for
   this row): that row alone fails, with the reason and no personal data, and the others
   go on. A template error (:class:`~s3events.errors.InputError`) or a database error stops
@@ -38,12 +41,10 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
-from ..compose import Composer
 from ..errors import (
     AuthenticationError,
     InputError,
@@ -52,16 +53,15 @@ from ..errors import (
     ServiceUnavailable,
     StoreError,
 )
-from ..ledger import LedgerRow, SentMarker, claim_due, count_due, mark_retry, release, scrub_error
-from ..models import Series
+from ..ledger import LedgerRow, SentMarker, claim_due, mark_retry, release, scrub_error
 from ..plugins import track_event
 from ..scheduler import RegistrationInfo
 from ..store import Store, registrations
 from ..transports.base import OutgoingMessage, SendResult, Transport
-from .report import DispatchReport
+from .run import Run
 from .throttle import Stopped, Throttle, TooLong
 
-__all__ = ["PAUSES_PER_MESSAGE", "ChannelSender", "Run", "Scope"]
+__all__ = ["PAUSES_PER_MESSAGE", "ChannelSender"]
 
 log = logging.getLogger("s3events.dispatch")
 
@@ -72,44 +72,6 @@ PAUSES_PER_MESSAGE = 3
 DEFAULT_PAUSE = 1.0
 #: Messages composed ahead of the senders, at least (and at least one per sender).
 LOOKAHEAD = 4
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Which due rows a run takes: of some people only; no opt-ins when it cannot link them."""
-
-    registration_ids: Sequence[str] | None = None
-    kinds: Sequence[str] | None = None
-
-    def due(self, store: Store, series_id: str, now: datetime, channels: Sequence[str],
-            *, kinds: Sequence[str] | None = None) -> int:
-        """How many rows in scope are due on ``channels`` (of ``kinds``, if given)."""
-        return count_due(store, series_id, now=now, channels=channels,
-                         registration_ids=self.registration_ids,
-                         kinds=kinds if kinds is not None else self.kinds)
-
-
-@dataclass
-class Run:
-    """What every channel of one dispatch run shares."""
-
-    store: Store
-    series: Series
-    now: datetime
-    worker: str
-    composer: Composer
-    report: DispatchReport
-    batch_size: int
-    scope: Scope
-    progress: Callable[[int], None] | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def count(self, update: Callable[[DispatchReport], None], *, done: bool = True) -> None:
-        """Change the report (from any thread); ``done``: a message is settled (progress)."""
-        with self.lock:
-            update(self.report)
-        if done and self.progress is not None:
-            self.progress(1)
 
 
 @dataclass
@@ -214,7 +176,7 @@ class ChannelSender:
             rows = claim_due(run.store, run.series.id, now=run.now, worker=run.worker,
                              limit=run.batch_size, channels=[self.channel],
                              registration_ids=run.scope.registration_ids,
-                             kinds=run.scope.kinds)
+                             kinds=run.scope.kinds, late=run.scope.late)
             if not rows:
                 return
             self._feed_batch(rows, ready)
@@ -267,6 +229,10 @@ class ChannelSender:
             self._cancel(row, "nothing to send any more")
             return None
         return _Item(row, reg, message, prepared)
+
+    def _expire(self, row: LedgerRow) -> None:
+        release(self.run.store, [row], worker=self.run.worker, state="expired")
+        self.run.count(lambda r: setattr(r, "expired", r.expired + 1))
 
     def _cancel(self, row: LedgerRow, reason: str) -> None:
         release(self.run.store, [row], worker=self.run.worker, state="cancelled",
@@ -327,6 +293,8 @@ class ChannelSender:
                 self._give_back([item.row])
                 raise _ChannelDown(f"the service asked to wait {long}, longer than a run "
                                    "waits; the messages go out on a later run") from None
+            if self.run.too_late(item.row):  # claimed in time, but its moment has passed
+                return self._expire(item.row)
             try:
                 result = self.transport.send_prepared(item.message, item.prepared)
             except RateLimited as exc:

@@ -262,7 +262,7 @@ def _clean_consent(value: Any) -> dict[str, bool]:
     if not given:
         return {}
     text = fold(given)
-    first = text.split()[0]
+    first = (text.split() or [""])[0]  # punctuation alone folds to nothing
     if text in _YES or first in _YES:
         return {"data_processing": True}
     if text in _NO or first in _NO:

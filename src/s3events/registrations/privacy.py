@@ -1,4 +1,5 @@
-"""A person's rights over their data in a series: a copy of all of it, or its erasure."""
+"""A person's rights over their data in a series: a copy of all of it, or its erasure
+(their outbox files included)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from sqlalchemy import select
 
 from ..attendance.storage import forget_person, person_rows
 from ..store import Store, ledger, lock, registrations
+from ..transports.choice import outbox_folder
+from ..transports.outbox import remove_files
 from .roster import find_registration, registration_from_row
 from .seats import promote
 
@@ -56,11 +59,14 @@ class ErasureReport:
     messages_kept: int
     promoted: int
     purged: bool
+    files_deleted: int = 0
 
     def __str__(self) -> str:
         text = (f"registration {self.registration_id} deleted, {self.messages_deleted} unsent "
                 f"message(s) deleted, {self.messages_kept} sent message record(s) kept "
                 "without personal data")
+        if self.files_deleted:
+            text += f", {self.files_deleted} file(s) deleted from the outbox"
         if self.promoted:
             text += f"; {self.promoted} moved up from the waiting list"
         if not self.purged:
@@ -70,28 +76,38 @@ class ErasureReport:
 
 
 def erase_person(store: Store, series: Series | str, email: str, *,
-                 now: datetime | None = None) -> ErasureReport:
-    """Erase a person: their registration, attendance and unsent messages go; sent records
-    stay, anonymous.
+                 now: datetime | None = None, transport: str | None = None) -> ErasureReport:
+    """Erase a person: their registration, attendance, unsent messages and outbox files go;
+    sent records stay, anonymous.
 
     Sent ledger rows keep only the random registration id (which nothing links to the person
     any more) and lose their last error text. Then the database files are purged of the
     deleted rows (:meth:`~s3events.store.Store.purge_deleted`). With the series (not only its
     id) and ``now``, a seat freed by a confirmed person goes to the waiting list.
+
+    With the series, the person's ``.eml`` files are deleted from the folder the ``outbox``
+    transport writes to — the one ``dispatch`` uses with the same ``transport`` spec
+    (``--transport``; default the series' ``dispatch.transport``, else ``./outbox``); their
+    names come from the person's ledger keys. Nothing is deleted when the email transport
+    is not ``outbox``.
     """
     known = None if isinstance(series, str) else series
     series_id = series if isinstance(series, str) else series.id
+    folder = outbox_folder(known, transport) if known is not None else None
     with store.begin() as conn:
         lock(conn, f"registrations:{series_id}")
         row = find_registration(conn, series_id, email, token_ok=False)
         mine = ledger.c.registration_id == row["id"]
+        keys = list(conn.execute(select(ledger.c.key).where(mine, ledger.c.channel == "email"))
+                    .scalars())
         deleted = conn.execute(ledger.delete().where(mine, ledger.c.state != "sent")).rowcount
         kept = conn.execute(ledger.update().where(mine).values(last_error=None)).rowcount
         conn.execute(registrations.delete().where(registrations.c.id == row["id"]))
         forget_person(conn, series_id, row["id"], row["email"])
         promoted = [] if known is None or now is None else promote(conn, known, now)
+    files = remove_files(folder, keys) if folder is not None and folder.is_dir() else 0
     if promoted and known is not None and now is not None:
         from ..scheduler import schedule
 
         schedule(store, known, now=now, registration_ids=promoted)
-    return ErasureReport(row["id"], deleted, kept, len(promoted), store.purge_deleted())
+    return ErasureReport(row["id"], deleted, kept, len(promoted), store.purge_deleted(), files)

@@ -66,6 +66,9 @@ class OutgoingMessage(BaseModel):
     calendar_method: str | None = None
     sender: str | None = None
     sender_name: str | None = None
+    reply_to: str | None = Field(
+        default=None, description="Email: where replies go (the organiser, when the sender "
+        "is another address).")
     message_id: str | None = Field(default=None, description="Email Message-ID, from the key.")
     headers: dict[str, str] = Field(default_factory=dict)
     facts: dict[str, str] = Field(default_factory=dict)

@@ -28,6 +28,7 @@ __all__ = [
     "channel_settings",
     "channel_transport",
     "email_transport",
+    "outbox_folder",
     "transport_options",
 ]
 
@@ -67,6 +68,23 @@ def email_transport(series: Series, spec: str | None = None, *,
         folder = Path(str(options.get("path", "outbox")))
         options["path"] = str(series.source.parent / folder)
     return cls.from_options(options, environ=environ)
+
+
+def outbox_folder(series: Series, spec: str | None = None, *,
+                  environ: Mapping[str, str] | None = None) -> Path | None:
+    """The folder the email channel writes ``.eml`` files to, when its transport (``spec``,
+    else the series', else ``outbox``) is ``outbox``; ``None`` for any other transport.
+
+    The same folder :func:`email_transport` gives the transport (``S3EVENTS_OUTBOX_PATH``
+    from ``environ`` included)."""
+    name = (spec or series.dispatch.transport or "outbox").split(":", 1)[0].lower()
+    if name != "outbox":
+        return None
+    from .outbox import OutboxTransport
+
+    transport = email_transport(series, spec, environ=environ)
+    assert isinstance(transport, OutboxTransport)
+    return transport.folder
 
 
 def channel_transport(series: Series, channel: str, *, email: str | None = None,

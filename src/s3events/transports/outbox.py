@@ -5,14 +5,19 @@ Each message is one file named after its ledger key (ids only, no personal data 
 name); it is written to a temporary file, flushed to disk and renamed into place, so a
 crash never leaves half a file, and writing the same message again replaces it with the
 same content. The folder holds personal data: it is created readable by its owner only.
-Open the files with any mail program, or send them later.
+Open the files with any mail program, or send them later. A message to or from an address
+whose local part is beyond ASCII (``josé@example.org``) is written as an SMTPUTF8 message
+(its address headers in UTF-8, RFC 6532), as it would go to a server that offers SMTPUTF8.
+Erasing a person (``registrations erase``) deletes their files from the folder.
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -20,7 +25,7 @@ from ..email import build_email
 from ..hookspecs import hookimpl
 from .base import OutgoingMessage, SendResult, Transport, TransportOptions
 
-__all__ = ["OutboxOptions", "OutboxTransport", "outbox_filename"]
+__all__ = ["OutboxOptions", "OutboxTransport", "outbox_filename", "remove_files"]
 
 
 class OutboxOptions(TransportOptions):
@@ -33,6 +38,21 @@ class OutboxOptions(TransportOptions):
 def outbox_filename(key: str) -> str:
     """The file name for ledger key ``key``."""
     return re.sub(r"[^A-Za-z0-9._-]", "_", key) + ".eml"
+
+
+def remove_files(folder: Path, keys: Iterable[str]) -> int:
+    """Delete the files of ledger keys ``keys`` from ``folder`` (and any temporary file a
+    crash left behind while writing one); how many files were deleted."""
+    removed = 0
+    for key in keys:
+        name = outbox_filename(key)
+        for path in (folder / name, *folder.glob(f".{glob.escape(name)}.*.tmp")):
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            removed += 1
+    return removed
 
 
 def write_atomically(path: Path, data: bytes) -> None:

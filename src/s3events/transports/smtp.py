@@ -21,6 +21,13 @@ with backoff), 5xx → :class:`~s3events.errors.InvalidRequest` (permanent), ref
 credentials → :class:`~s3events.errors.AuthenticationError`, an unreachable server →
 ``ServiceUnavailable`` without a status (the run stops; nothing is lost). The password
 never appears in messages, reprs or logs.
+
+Internationalised addresses: domains always go out as A-labels (IDNA 2008), so
+``user@münchen.de`` needs nothing from the server. A message with an address whose local
+part is beyond ASCII (``josé@example.org``) is sent with ``SMTPUTF8`` (RFC 6531) when the
+server offers it; when it does not, that message alone is refused here with
+:class:`~s3events.errors.InvalidRequest` (permanent: it fails, with the reason, and the
+connection goes on with the next message).
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import SecretStr
 
-from ..email import build_email, envelope_address, needs_smtputf8
+from ..email import build_email, envelope_address, message_needs_smtputf8
 from ..errors import (
     AuthenticationError,
     ConfigurationError,
@@ -272,6 +279,13 @@ class SmtpTransport(Transport):
             keep = True
         except (smtplib.SMTPServerDisconnected, ConnectionError):
             raise _Dropped from None
+        except smtplib.SMTPNotSupportedError:
+            keep = True  # refused before MAIL FROM: the connection is as it was
+            raise InvalidRequest(
+                f"SMTP server {self.target.where} does not offer SMTPUTF8 (RFC 6531), which an "
+                "address with characters beyond ASCII before its @ needs", service="smtp",
+                hint="send through a server that offers SMTPUTF8, then run s3events retry"
+            ) from None
         except smtplib.SMTPException as exc:
             keep = getattr(exc, "smtp_code", None) != 421  # 421: the server closes it
             raise _error(exc, self.target.where) from None
@@ -283,9 +297,16 @@ class SmtpTransport(Transport):
 
     @staticmethod
     def _deliver(smtp: smtplib.SMTP, message: OutgoingMessage, data: bytes) -> None:
+        """Send ``data`` on ``smtp``; SMTPUTF8 when an address needs it (refused by
+        :class:`smtplib.SMTPNotSupportedError` when the server does not offer it)."""
         sender = envelope_address(message.sender or "s3events@localhost")
         recipient = envelope_address(message.recipient)
-        options = ["SMTPUTF8"] if needs_smtputf8(message.recipient) else []
+        options: list[str] = []
+        if message_needs_smtputf8(message):
+            smtp.ehlo_or_helo_if_needed()
+            if not smtp.has_extn("smtputf8"):  # also a server that speaks only HELO
+                raise smtplib.SMTPNotSupportedError("SMTPUTF8 not supported by server")
+            options = ["SMTPUTF8"]
         smtp.sendmail(sender, [recipient], data, mail_options=options)
 
 
