@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -242,3 +243,25 @@ def test_the_csv_output_has_one_row_per_person_and_session(setup):
     assert ("s1,José Peña,jose@example.org,yes,yes,153,2021-10-28T14:58:00Z,"
             "2021-10-28T17:31:00Z,email") in lines
     assert lines[-1].startswith("s1,Visitor From Elsewhere,visitor@elsewhere.example,no,yes,45")
+
+
+def test_the_csv_output_never_hands_a_spreadsheet_a_formula(setup, tmp_path):
+    series, store, _ = setup
+    path = tmp_path / "joins.csv"
+    path.write_text(
+        "name,email,join_time,leave_time\n"
+        '"=HYPERLINK(""http://evil.example"",""click"")",x@evil.example,'
+        "2021-10-28T15:00:00Z,2021-10-28T16:00:00Z\n"
+        "@SUM(A1),+1@evil.example,2021-10-28T15:00:00Z,2021-10-28T16:00:00Z\n"
+        "-Kim,kim@example.org,2021-10-28T15:00:00Z,2021-10-28T16:00:00Z\n",
+        encoding="utf-8")
+    import_attendance(store, series, path, session_id="s1", now=NOW)
+    rows = list(csv.reader(attendance_report(store, series).as_csv().splitlines()))
+    cells = [cell for row in rows for cell in row[1:3]]
+    assert "'=HYPERLINK(\"http://evil.example\",\"click\")" in cells
+    assert "'@SUM(A1)" in cells and "'+1@evil.example" in cells
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    # The JSON report keeps the values exactly as they came.
+    names = {u["name"] for s in attendance_report(store, series).as_json()["sessions"]
+             for u in s["unmatched"]}
+    assert '=HYPERLINK("http://evil.example","click")' in names

@@ -142,13 +142,14 @@ class AttendanceReport:
         for person in self.people:
             for session_id, entry in person.sessions.items():
                 data = entry.as_json()
-                yield [session_id, person.name, person.email, _yes(entry.registered),
+                yield [session_id, _cell(person.name), _cell(person.email),
+                       _yes(entry.registered),
                        _yes(entry.attended), str(data["minutes"]), data["first_join"] or "",
                        data["last_leave"] or "", entry.matched_by or ""]
         for summary in self.sessions:
             for u in summary.unmatched:
                 attended = u.presence.minutes >= self.min_minutes
-                yield [summary.id, u.name, u.email or "", "no", _yes(attended),
+                yield [summary.id, _cell(u.name), _cell(u.email or ""), "no", _yes(attended),
                        str(u.presence.minutes), _iso(u.presence.first_join) or "",
                        _iso(u.presence.last_leave) or "", ""]
 
@@ -157,6 +158,20 @@ class AttendanceReport:
         out = io.StringIO()
         csv.writer(out, lineterminator="\n").writerows(self.csv_rows())
         return out.getvalue()
+
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP's list).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(text: str) -> str:
+    """A name or address as a spreadsheet shows it, never runs it.
+
+    Names come from public forms and the platforms' reports: ``=HYPERLINK(…)`` typed as a
+    name would be a live formula in the organiser's spreadsheet. Such a value gets a leading
+    ``'``, which spreadsheets read as "this is text".
+    """
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _yes(value: bool) -> str:
