@@ -465,6 +465,8 @@ def test_french_participants_see_french_titles_everywhere(pacific: World) -> Non
     _assert_in("link text", outputs["link text"], session, title)
     _assert_in("calendar", outputs["calendar feed"], session, title)
     _assert_in("agenda", outputs["agenda md"], "### " + session, "# " + title)
+    _assert_in("followup text", outputs["followup text"],
+               "Enregistrement\u00a0: https://", "- Diaporama\u00a0: https://")
     for where, text in outputs.items():
         assert "The state of tuna stocks" not in text and "Webinar series" not in text, where
 
