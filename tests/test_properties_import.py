@@ -24,8 +24,8 @@ import s3events
 from s3events.errors import InputError
 from s3events.importing import read_table
 from s3events.loading import parse_series_data
-from s3events.registrations.readers import RowError
 from s3events.store import open_store
+from s3events.tables import RowError
 from tests.fixtures.series import minimal_series_data
 
 PROPERTY = settings(max_examples=100, deadline=None,

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from .registrations.importing import HEADER_ALIASES, ImportReport, import_registrations
-from .registrations.readers import Table, decode, read_table
+from .tables import Table, decode, read_table
 
 __all__ = ["HEADER_ALIASES", "ImportReport", "Table", "decode", "import_registrations",
            "read_table"]

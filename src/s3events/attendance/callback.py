@@ -28,7 +28,7 @@ from pydantic import SecretStr
 from ..errors import ConfigurationError, InvalidRequest, S3EventsError
 from ..models import Series
 from ..platforms.base import PlatformAdapter
-from ..provision import meeting_rows, state_secret
+from ..provision.state import meeting_rows, state_secret
 from ..store import Store
 from .records import Attendee
 from .storage import save_attendance, session_states

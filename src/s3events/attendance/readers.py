@@ -40,6 +40,7 @@ from zoneinfo import ZoneInfo
 
 from ..countries import fold
 from ..errors import InputError, Problem
+from ..tables import decode
 from .matching import email_key, name_key
 from .records import Attendee, Stay
 from .timeparse import DateOrder, TimeFormatError, parse_duration, parse_time, pick_order
@@ -172,8 +173,6 @@ def _column(header: list[str], names: tuple[str, ...]) -> int | None:
 
 def read_report(data: bytes, context: ReadContext) -> ReadResult:
     """The participants in a report file's bytes (see the module doc)."""
-    from ..importing import decode  # registrations' reader; it imports privacy, then us
-
     text, _encoding = decode(data)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     found = _find_header(lines)

@@ -14,8 +14,8 @@ Modules:
   people typed: text, email, time zone (given, city, country), session choices;
 - :mod:`.registering` — one person at a time: register, opt-in, cancel, preferences;
 - :mod:`.seats` — seats and the waiting list;
-- :mod:`.importing` with :mod:`.readers`, :mod:`.presets`, :mod:`.columns` and
-  :mod:`.saving` — importing the files form tools export, in flat memory;
+- :mod:`.importing` with :mod:`.presets`, :mod:`.columns` and :mod:`.saving` — importing
+  the files form tools export, read by :mod:`s3events.tables`, in flat memory;
 - :mod:`.privacy` — a copy of a person's data, or its erasure.
 
 Seats: with ``registration.capacity`` set, a registration is ``confirmed`` while there are

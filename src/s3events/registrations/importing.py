@@ -1,6 +1,6 @@
 """Importing registrations from the CSV or XLSX files form and event tools export.
 
-:func:`import_registrations` reads the file as it goes (:mod:`.readers`: encodings,
+:func:`import_registrations` reads the file as it goes (:mod:`s3events.tables`: encodings,
 separators, line endings, a preamble before the header), recognises the tool that wrote
 it (:mod:`.presets`), maps its columns (:mod:`.columns`, with ``--map`` and the series
 file's ``import: {columns: …}``), cleans every row (:class:`.fields.FieldCleaner`), keeps
@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InputError, Problem
+from ..tables import RowError, Table, open_table, peek
 from .addresses import clean_email
 from .columns import HEADER_ALIASES, ColumnMap, header_score, map_columns
 from .fields import FieldCleaner
 from .presets import Preset, detect, preset_named
-from .readers import RowError, Table, open_table, peek
 from .saving import BatchWriter, Entry, OnDuplicate, SaveCounts
 from .sessions import names_sessions
 
