@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import socket
+import threading
 import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -245,15 +246,23 @@ class Server:
         self._server.run()
 
     def shutdown(self) -> None:
-        """Stop serving (from another thread): close every connection and the workers."""
+        """Stop serving (from another thread): stop the workers, then close every connection.
+
+        The workers go first: one that finishes a request wakes the serving loop through its
+        trigger, which must still be open then. The call returns once the loop has closed
+        everything, so :meth:`close` never pulls the socket from under a running loop.
+        """
         server = self._server
+        server.task_dispatcher.shutdown(timeout=5)
+        closed = threading.Event()
 
         def close_all() -> None:
             for dispatcher in list(server._map.values()):
                 dispatcher.close()
+            closed.set()
 
         server.trigger.pull_trigger(close_all)
-        server.task_dispatcher.shutdown(timeout=5)
+        closed.wait(5)
 
     def close(self) -> None:
         """Release the listening socket."""
