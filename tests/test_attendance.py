@@ -221,6 +221,10 @@ def test_names_are_compared_without_case_accents_spacing_or_order():
     assert name_key("  PEÑA,   José ") == name_key("José Peña") == name_key("jose pena")
     assert name_key("Ελένη Παπαδοπούλου") == name_key("ΕΛΕΝΗ ΠΑΠΑΔΟΠΟΥΛΟΥ")
     assert name_key("Ana Lima") != name_key("Ana Limas")
+    assert name_key("O'Brien Seán") == name_key("Sean OBrien") == name_key("Seán O’Brien")
+    assert name_key("山田 太郎") == name_key("山田太郎") and name_key("김 민수") == name_key("김민수")
+    assert name_key("山田 太郎") != name_key("山田 花子")
+    assert name_key("Ana Lima") != name_key("Analima")  # Latin names keep their word breaks
 
 
 def test_overlapping_and_touching_stays_merge_and_totals_come_from_the_merge():

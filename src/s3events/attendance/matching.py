@@ -6,7 +6,9 @@
    (:func:`s3events.registrations.addresses.email_key`: without case, and an
    internationalised domain in either form — ``münchen.de`` or ``xn--mnchen-3ya.de``).
 3. **name** — the display name, compared without case, accents, punctuation, extra spaces or
-   word order ("PEÑA, José" is "José Peña"). A name in the form "Shown name (Other name)"
+   word order ("PEÑA, José" is "José Peña"); an apostrophe joins ("O'Brien" is "OBrien"),
+   and a name written only in Chinese, Japanese or Korean characters is compared without
+   its spaces ("山田 太郎" is "山田太郎"). A name in the form "Shown name (Other name)"
    — Zoom's "Name (Original Name)", Teams' "(Guest)" — is tried whole, then each part. A
    name that fits two registrations is no match: the participant is listed as unmatched.
 
@@ -33,6 +35,10 @@ __all__ = ["MatchedBy", "Matcher", "email_key", "name_key", "name_variants"]
 MatchedBy = Literal["identity", "email", "name"]
 _PARENS = re.compile(r"^(.*?)\s*\(([^()]*)\)\s*$")
 _WORD = re.compile(r"[^\W_]+")
+#: Apostrophes inside a name join its parts: O'Brien, N’Diaye, D`Angelo.
+_APOSTROPHES = re.compile("['\u2019\u02bc\u2018`\u00b4]")
+#: Scripts written without spaces between the parts of a name.
+_UNSPACED_SCRIPTS = ("CJK", "HIRAGANA", "KATAKANA", "HANGUL")
 
 
 def email_key(email: str | None) -> str | None:
@@ -44,9 +50,16 @@ def email_key(email: str | None) -> str | None:
 
 def name_key(name: str) -> str:
     """A name without case, accents, punctuation, spacing or word order."""
-    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    decomposed = unicodedata.normalize("NFKD", _APOSTROPHES.sub("", name.casefold()))
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(sorted(_WORD.findall(plain)))
+    words = _WORD.findall(plain)
+    if words and all(_unspaced(c) for word in words for c in word):
+        return "".join(sorted("".join(words)))  # its characters, in any spacing and order
+    return " ".join(sorted(words))
+
+
+def _unspaced(char: str) -> bool:
+    return unicodedata.name(char, "").startswith(_UNSPACED_SCRIPTS)
 
 
 def name_variants(name: str) -> list[str]:
