@@ -151,7 +151,7 @@ def _followups(plan: _Plan, report: AttendanceReport, people: list[_Reg], sessio
         person = report.person(reg.id)
         entry = person.sessions.get(session.id) if person is not None else None
         attended = entry is not None and entry.attended
-        registered = person is not None and person.wants(session.id) \
+        registered = person is not None and person.expected(session) \
             and reg.since < session.ends_at
         for channel in plan.series.dispatch.channels:
             if not reg.address(channel) or any(

@@ -2,7 +2,8 @@
 
 :func:`attendance_report` reads the stored participants of a series, merges each person's
 stays per session (see :func:`~s3events.attendance.records.presence`) and decides who
-attended: from ``attendance.min_minutes`` minutes (default 10). Participants that matched
+attended: from ``attendance.min_minutes`` minutes (default 10). A session's registered
+people are those confirmed for it before it ended. Participants that matched
 no registration are listed apart, per session. Sessions whose attendance is not known yet
 are listed with ``known: false`` and count nobody.
 
@@ -27,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..models import Series
+from ..models import Series, Session
 from ..store import Store, registrations
 from .matching import email_key, name_key
 from .records import Attendee, Presence, presence
@@ -97,10 +98,20 @@ class Person:
     status: str
     registered_for: tuple[str, ...] | None
     sessions: dict[str, PersonSession] = field(default_factory=dict)
+    #: When the registration started to count (confirmed, else registered); None: always.
+    since: datetime | None = None
 
     def wants(self, session_id: str) -> bool:
         """Whether they registered for the session (no list: all)."""
         return self.registered_for is None or session_id in self.registered_for
+
+    def expected(self, session: Session) -> bool:
+        """Whether they were registered for ``session`` before it ended.
+
+        Someone who registers after a session is not one of its no-shows (and gets no
+        ``missed`` message for it).
+        """
+        return self.wants(session.id) and (self.since is None or self.since < session.ends_at)
 
     def attended(self) -> list[str]:
         """The ids of the sessions they attended."""
@@ -180,7 +191,8 @@ def _yes(value: bool) -> str:
 
 def _people(store: Store, series_id: str, ids: Sequence[str] | None = None) -> list[Person]:
     r = registrations.c
-    query = (select(r.id, r.email, r.name, r.status, r.sessions, r.position)
+    query = (select(r.id, r.email, r.name, r.status, r.sessions, r.position,
+                    r.registered_at, r.confirmed_at)
              .where(r.series_id == series_id).order_by(r.position, r.id))
     chunks = [query] if ids is None else [
         query.where(r.id.in_(part)) for part in _chunks(sorted(set(ids)), 500)]
@@ -188,7 +200,8 @@ def _people(store: Store, series_id: str, ids: Sequence[str] | None = None) -> l
         rows = [row for chunk in chunks for row in conn.execute(chunk)]
     rows.sort(key=lambda row: (row.position, row.id))
     return [Person(row.id, row.email, row.name, row.status,
-                   tuple(row.sessions) if row.sessions is not None else None) for row in rows]
+                   tuple(row.sessions) if row.sessions is not None else None,
+                   since=row.confirmed_at or row.registered_at) for row in rows]
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:
@@ -225,10 +238,10 @@ def attendance_report(store: Store, series: Series, *,
         known = session.id in states and states[session.id].known
         summary = SessionSummary(session.id, known)
         summary.registered = sum(1 for p in people if p.status == "confirmed"
-                                 and p.wants(session.id))
+                                 and p.expected(session))
         if known:
             mine = [r for r in rows if r.session_id == session.id]
-            _session_people(mine, by_id, session.id, threshold)
+            _session_people(mine, by_id, session, threshold)
             summary.attended = sum(1 for p in people if session.id in p.sessions
                                    and p.sessions[session.id].attended)
             summary.unmatched = _unmatched([r for r in mine if r.registration_id not in by_id])
@@ -236,7 +249,7 @@ def attendance_report(store: Store, series: Series, *,
     return AttendanceReport(series.id, series.attendance.min_minutes, summaries, people)
 
 
-def _session_people(rows: list[StoredAttendee], by_id: dict[str, Person], session_id: str,
+def _session_people(rows: list[StoredAttendee], by_id: dict[str, Person], session: Session,
                     threshold: int) -> None:
     grouped: dict[str, list[StoredAttendee]] = defaultdict(list)
     for row in rows:
@@ -244,10 +257,10 @@ def _session_people(rows: list[StoredAttendee], by_id: dict[str, Person], sessio
             grouped[str(row.registration_id)].append(row)
     for person in by_id.values():
         mine = grouped.get(person.id, [])
-        if not mine and not (person.status == "confirmed" and person.wants(session_id)):
+        if not mine and not (person.status == "confirmed" and person.expected(session)):
             continue
         time = presence([r.attendee for r in mine])
         how = min((r.matched_by for r in mine if r.matched_by),
                   key=lambda m: _STRENGTH.get(m, 9), default=None)
-        person.sessions[session_id] = PersonSession(
-            bool(mine) and time.seconds >= threshold, time, how, person.wants(session_id))
+        person.sessions[session.id] = PersonSession(
+            bool(mine) and time.seconds >= threshold, time, how, person.expected(session))
