@@ -109,6 +109,9 @@ def test_verify_accepts_each_code_and_refuses_a_changed_one(attended, tmp_path, 
     typed = code.lower().replace("-", " ")
     assert run("certificates", "verify", str(series.source), typed, "--state",
                state).exit_code == 0
+    unquoted = run("certificates", "verify", str(series.source), *typed.split(), "--state",
+                   state)  # as read aloud or copied from the page: four words
+    assert unquoted.exit_code == 0, unquoted.output
     changed = code[:-1] + ("A" if code[-1] != "A" else "B")
     refused = run("certificates", "verify", str(series.source), changed, "--state", state)
     assert refused.exit_code == 1 and refused.output.startswith("not genuine")
@@ -161,3 +164,20 @@ def test_a_long_list_of_sessions_still_fits_on_one_page():
     assert len(reader.pages) == 1
     text = reader.pages[0].extract_text()
     assert "Zoë Ñúñez-Παπαδοπούλου" in text and "Day 20" in text and "7K3M" in text
+
+
+def test_certificates_of_a_series_never_provisioned_are_signed_all_the_same(
+        state_url, write_series, tmp_path):
+    series = make_series(write_series)
+    with open_store(state_url) as store:  # registrations imported, attendance imported
+        for email, name, lang, zone in PEOPLE[:3]:
+            add_person(store, series, email, name=name, language=lang, zone=zone)
+        assert verify_certificate(store, series, "7K3M-Q9XD-2PRA-WN4E") is None
+        import_attendance(store, series, FIXTURES / "zoom-participants.csv", session_id="s1",
+                          now=datetime(2021, 10, 28, 18, tzinfo=UTC))
+    done = run("certificates", str(series.source), "-o", str(tmp_path / "c"), "--json",
+               "--state", state_url)
+    assert done.exit_code == 0, done.output
+    listed = json.loads(done.output)
+    assert listed and all(run("certificates", "verify", str(series.source), c["code"],
+                              "--state", state_url).exit_code == 0 for c in listed)

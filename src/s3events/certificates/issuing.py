@@ -80,11 +80,11 @@ class CertificateMaker:
     """Makes the certificates of one series from its attendance (read once)."""
 
     def __init__(self, store: Store, series: Series, *, renderer: MessageRenderer | None = None,
-                 report: AttendanceReport | None = None) -> None:
-        secret = state_secret(store)
+                 report: AttendanceReport | None = None, create_secret: bool = True) -> None:
+        secret = state_secret(store, create=create_secret)
         if secret is None:
-            raise ConfigurationError("the state database has no secret yet, so certificates "
-                                     "cannot be signed: provision the series first")
+            raise ConfigurationError("the state database has no secret yet, so no "
+                                     "certificate of this series has been signed")
         self.series, self.secret = series, secret
         self.renderer = renderer or MessageRenderer(series)
         self.report = report or attendance_report(store, series)
@@ -193,7 +193,9 @@ def verify_certificate(store: Store, series: Series, code: str) -> Verification 
     Raises :class:`~s3events.errors.InputError` for text that cannot be a code at all.
     """
     wanted = normalise_code(code)
-    maker = CertificateMaker(store, series)
+    if state_secret(store) is None:  # nothing was ever signed with this database
+        return None
+    maker = CertificateMaker(store, series, create_secret=False)
     for person in maker.report.people:
         sessions = maker.attended(person.id)
         if sessions and person.id in maker.people and codes_equal(

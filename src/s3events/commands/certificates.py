@@ -58,18 +58,24 @@ def write(series_path: str, output: str, min_sessions: int | None, as_json: bool
 
 @certificates.command("verify")
 @series_argument
-@click.argument("code", metavar="CODE")
+@click.argument("code_parts", metavar="CODE", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @state_option
-def verify(series_path: str, code: str, as_json: bool, state: str | None) -> None:
+def verify(series_path: str, code_parts: tuple[str, ...], as_json: bool,
+           state: str | None) -> None:
     """Say whether CODE is the code of a genuine certificate of the series, and whose.
+
+    CODE may be typed in any case, with or without its dashes or spaces, quoted or not
+    (`7K3M-Q9XD-2PRA-WN4E`, `7k3m q9xd 2pra wn4e`).
 
     Exit status 0 for a genuine code, 1 for one that is not (changed, of another series,
     or of attendance that has changed since), 2 for text that cannot be a code.
     """
     from ..certificates import normalise_code, verify_certificate
     from ..loading import load_series
+    from ..terminal import clean
 
+    code = " ".join(code_parts)
     series = load_series(series_path)
     with _opened(state) as store:
         found = verify_certificate(store, series, code)
@@ -84,6 +90,7 @@ def verify(series_path: str, code: str, as_json: bool, state: str | None) -> Non
     if as_json:
         click.echo(json.dumps(found.as_json(), indent=2, ensure_ascii=False))
         return
-    click.echo(f"genuine: certificate of attendance of {found.name} <{found.email}> in "
+    click.echo(f"genuine: certificate of attendance of {clean(found.name)} "
+               f"<{clean(found.email)}> in "
                f"{series.id}, for {len(found.sessions)} session(s): "
                f"{', '.join(found.sessions)}")
