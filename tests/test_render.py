@@ -125,6 +125,25 @@ def test_missing_templates_folder_is_an_input_error(series, tmp_path):
         MessageRenderer(series, templates=tmp_path / "nope")
 
 
+@pytest.mark.parametrize("field", ["cancel_url", "join_url", "email", "confirm_url"])
+def test_a_name_holding_the_renderers_markers_stays_that_name(series, field):
+    name = f"Eve \ue002{field}\ue003 \ue000name~\ue001"
+    person = {**PERSON, "name": name, "cancel_url": "https://ev.example/cancel/SECRET",
+              "confirm_url": "https://ev.example/confirm/SECRET"}
+    renderer = MessageRenderer(series, base_url="https://ev.example")
+    for kind, session in (("link", series.session("s1")), ("confirmation", None),
+                          ("optin", None)):
+        message = renderer.render(kind, lang="en", zone=MEXICO, session=session,
+                                  sessions=[] if session else series.sessions,
+                                  personal=person)
+        for text in (message.subject, message.text, message.short):
+            if "Eve" in text:
+                assert name in text, (kind, text)
+        greeting = [line for line in message.text.splitlines() if "Eve" in line]
+        assert greeting and all("SECRET" not in line and "jose@" not in line
+                                and "meet.example" not in line for line in greeting)
+
+
 def test_optin_message_carries_the_confirm_url(series):
     message = render_message(series, "optin", lang="es", name="Ana",
                              extra={"confirm_url": "https://ex.org/confirm/t0k"})

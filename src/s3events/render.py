@@ -329,16 +329,27 @@ class MessageRenderer:
                 context.update({f: personal.get(f) for f in PERSONAL_FIELDS})
                 out[fmt] = _run(template, context)
                 continue
-            for name in PERSONAL_FIELDS:
-                marker = f"{_MARK_OPEN}{name}{_MARK_CLOSE}"
-                if marker in text:
-                    value = personal.get(name) or ""
-                    text = text.replace(marker, str(escape(value)) if html else value)
-            out[fmt] = text
+            out[fmt] = _fill(text, personal, html=html)
         facts = {**shared.facts, "link": personal.get("join_url") or ""}
         return RenderedMessage(
             kind=kind, language=lang, subject=_one_line(out["subject.txt"]),
             text=out["txt"], html=out["html"], short=out["short.txt"].strip(), facts=facts)
+
+
+_MARKER = re.compile(f"{_MARK_OPEN}({'|'.join(PERSONAL_FIELDS)}){_MARK_CLOSE}")
+
+
+def _fill(text: str, personal: Mapping[str, str | None], *, html: bool) -> str:
+    """``text`` with each personal field's marker replaced by the person's value.
+
+    One pass over the shared text: a value is never read again, so a name that holds the
+    renderer's marker characters stays that name and cannot pull in another field.
+    """
+    def value(found: re.Match[str]) -> str:
+        text = personal.get(found.group(1)) or ""
+        return str(escape(text)) if html else text
+
+    return _MARKER.sub(value, text)
 
 
 def _one_line(text: str) -> str:
