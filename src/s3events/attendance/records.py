@@ -2,6 +2,7 @@
 
 An :class:`Attendee` is one participant of one session as a platform or a report names
 them: a display name, an email when there is one, the platform's identity, and their stays.
+Control characters in the name or email (an escape sequence, a NUL) are dropped.
 ``exact`` says whether the stays are each join and leave (platforms, the plain CSV, Zoom's
 and Webex's reports) or only the first join and last leave with ``seconds`` the time
 actually spent (Teams' participant summary, BigBlueButton's dashboard).
@@ -13,6 +14,7 @@ had. :func:`presence` does this for all the rows of one person.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -23,6 +25,8 @@ __all__ = ["Attendee", "Presence", "Stay", "merge_stays", "presence"]
 
 Stay = tuple[datetime, datetime]
 _UTC = timezone.utc
+#: C0 and C1 control characters and DEL: never part of a name or an address.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]+")
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,13 @@ class Attendee:
     stays: tuple[Stay, ...] = ()
     seconds: int = 0
     exact: bool = True
+
+    def __post_init__(self) -> None:
+        # Display names are whatever people typed into a platform: an escape sequence or a
+        # NUL there must not reach the organiser's terminal, CSV or database.
+        object.__setattr__(self, "name", _CONTROLS.sub(" ", self.name).strip())
+        if self.email is not None:
+            object.__setattr__(self, "email", _CONTROLS.sub("", self.email).strip() or None)
 
     @classmethod
     def from_record(cls, record: AttendanceRecord) -> Attendee:

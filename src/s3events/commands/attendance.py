@@ -51,6 +51,7 @@ def report(series_path: str, state: str | None, as_json: bool, as_csv: bool) -> 
     from ..attendance import attendance_report
     from ..errors import InputError
     from ..loading import load_series
+    from ..terminal import json_text
 
     if as_json and as_csv:
         raise InputError("give --json or --csv, not both")
@@ -58,7 +59,7 @@ def report(series_path: str, state: str | None, as_json: bool, as_csv: bool) -> 
     with _opened(state) as store:
         found = attendance_report(store, series)
     if as_json:
-        click.echo(json.dumps(found.as_json(), indent=2, ensure_ascii=False))
+        click.echo(json_text(json.dumps(found.as_json(), indent=2, ensure_ascii=False)))
     elif as_csv:
         click.echo(found.as_csv(), nl=False)
     else:
@@ -161,6 +162,8 @@ def _print_report(found: AttendanceReport) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from ..terminal import safe  # names and emails come from platforms' reports and forms
+
     console = Console(width=max(100, Console().width))
     sessions = Table(title=f"Attendance of {found.series_id} (from "
                            f"{found.min_minutes} minutes)")
@@ -189,9 +192,10 @@ def _print_report(found: AttendanceReport) -> None:
             entry = person.sessions.get(session_id)
             cells.append("" if entry is None else
                          f"{'✓ ' if entry.attended else ''}{entry.presence.minutes}")
-        people.add_row(person.name, person.email, *cells)
+        people.add_row(safe(person.name), safe(person.email), *cells)
     console.print(people)
     for s in found.sessions:
         for u in s.unmatched:
-            console.print(f"{s.id}: unmatched participant {u.name}"
-                          f"{f' <{u.email}>' if u.email else ''}, {u.presence.minutes} min")
+            console.print(f"{s.id}: unmatched participant {safe(u.name)}"
+                          f"{f' <{safe(u.email)}>' if u.email else ''}, "
+                          f"{u.presence.minutes} min")
