@@ -210,3 +210,21 @@ def test_an_account_column_fills_in_an_empty_question(store: Store, series: Seri
     assert (report.preset, report.added, report.problems) == ("microsoft-forms", 2, [])
     assert get_registration(store, series.id, "ana@contoso.example").name == "Ana Díaz"
     assert get_registration(store, series.id, "bea@example.org").name == "Bea Ruiz"
+
+
+@pytest.mark.parametrize(("header", "row", "expected"), [
+    ("Nom,Prénom,E-mail", "Dupont,Jean,jean@example.org", "Jean Dupont"),
+    ("Name,Vorname,E-Mail", "Müller,Hans,hans@example.org", "Hans Müller"),
+    ("First name,Name,Email", "Kim,Lee,kim@example.org", "Kim Lee"),
+    ("Nome,Cognome,Email", "Lucia,Bianchi,lucia@example.org", "Lucia Bianchi"),
+    ("Nombre,Apellidos,Correo", "Ana,García López,ana@example.org", "Ana García López"),
+    ("Full name,First name,Email", "Ana Lima,Ana,ana@example.org", "Ana Lima"),
+    ("Prénom,Nom,Nom complet,Courriel", "Jean,Dupont,Jean-Marc Dupont,j@example.org",
+     "Jean-Marc Dupont"),
+])
+def test_a_surname_column_is_never_dropped(series, store, write, header, row, expected):
+    report = import_registrations(store, series, write(f"{header}\n{row}\n"), now=NOW)
+    assert report.added == 1 and not report.errors, report.errors
+    assert only(store, series).name == expected
+    if "First name" in header or "Prénom" in header or "Vorname" in header:
+        assert report.notes  # says which column was read how

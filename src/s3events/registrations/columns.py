@@ -100,6 +100,9 @@ _KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
                       "organizzazione", "istituzione", "azienda")),
     ("name", ("name", "nombre", "nome", "nom")),
 )
+#: A bare "name" header that, beside a first-name column, is the family name (French "Nom"
+#: beside "Prénom", German "Name" beside "Vorname", an English "Name" beside "First name").
+_SURNAME_HEADERS = frozenset({"nom", "name"})
 #: Source strength: a lower rank wins a field.
 _RANKS = {"--map": 0, "series file": 1, "preset": 2, "header": 3, "question": 4,
           "account": 5, "answers": 6}
@@ -312,12 +315,21 @@ class _Mapper:
                      f"with {fixes}")
 
     def names(self) -> None:
-        fields = self.result.fields
+        fields, notes = self.result.fields, self.result.notes
         if "first_name" not in fields and "last_name" in fields and "name" not in fields:
             fields["first_name"] = fields.pop("last_name")
-        if "first_name" in fields and "name" in fields:
-            dropped = self.header[fields.pop("name")]
-            self.result.notes.append(f"'{dropped}' not used: first and last names are given")
+        if "first_name" not in fields or "name" not in fields:
+            return
+        name, first = self.header[fields["name"]], self.header[fields["first_name"]]
+        if "last_name" in fields:
+            fields.pop("name")
+            notes.append(f"'{name}' not used: first and last names are given")
+        elif fold(name) in _SURNAME_HEADERS:  # "Nom" beside "Prénom", "Name" beside "Vorname"
+            fields["last_name"] = fields.pop("name")
+            notes.append(f"'{name}' read as the last name, beside the first name '{first}'")
+        else:  # a whole name beside a first name: the whole name says more
+            fields.pop("first_name")
+            notes.append(f"'{first}' not used: '{name}' gives the whole name")
 
     def required(self) -> None:
         fields = self.result.fields
