@@ -173,6 +173,8 @@ def test_columns_known_by_their_answers(store: Store, series: Series,
     ("jueves, 4 de noviembre de 2021", ["s2"]),             # a full date in Spanish
     ("Thursday, October 28, 2021", ["s1"]),                 # a full date in English
     ("Day 1 – Thursday 28 October: First", ["s1"]),         # label, date and title at once
+    ("Day 1 – Thursday, 28 October, Day 2", ["s1", "s2"]),  # a choice holding a comma
+    ("Thursday, 28 October: First, Day 2", ["s1", "s2"]),
     ("s1 s2", ["s1", "s2"]),
     ("Todas", None),
     ("toutes les séances", None),
@@ -189,6 +191,19 @@ def test_choices_naming_no_session_are_reported(series: Series) -> None:
                                         "sessions": "Day 1; Day 9; Lunch"})
     (where, message), = problems
     assert where == "sessions" and "'Day 9'" in message and "'Lunch'" in message
+
+
+@pytest.mark.parametrize(("answer", "unknown"), [
+    ("Day 1, Nonsense", "'Nonsense'"),     # a form's "Other" answer beside a choice
+    ("Nonsense, Day 2", "'Nonsense'"),
+    ("Jour 1, Jour 7", "'Jour 7'"),
+])
+def test_comma_separated_choices_naming_no_session_are_reported(
+        series: Series, answer: str, unknown: str) -> None:
+    _, problems = clean_fields(series, {"name": "Ana", "email": "ana@example.org",
+                                        "sessions": answer})
+    (where, message), = problems
+    assert where == "sessions" and unknown in message
 
 
 def test_two_sessions_on_one_day_are_not_chosen_by_that_date(

@@ -5,8 +5,10 @@ An answer names sessions by id (``day-1``), label or title in any of the series'
 "21/10"), as the tools write multiple choices: separated by ``;`` (Microsoft Forms),
 ``, `` (Google Forms, Typeform), or new lines (Jotform). A choice that carries more than
 one name ("Day 1 – Thursday 21 October: Opening") counts when all the names it holds point
-to the same session. Empty, "all", "todas", "toutes", "alle", "tutte" … mean every session
-(``None``).
+to the same session. Every comma-separated choice must name a session ("Day 1, Nonsense"
+reports "Nonsense", a form's "Other" answer), except words of the sessions' own names
+around a comma ("Thursday, 21 October"). Empty, "all", "todas", "toutes", "alle",
+"tutte" … mean every session (``None``).
 
 Names that two sessions share (two sessions on one day share their date) are left out, so
 they never pick the wrong one.
@@ -106,19 +108,34 @@ def _match(names: dict[str, str], text: str) -> set[str] | None:
 
 
 def _choices(names: dict[str, str], part: str) -> tuple[set[str], list[str]]:
-    """Sessions in one ``;``- or line-separated part, whose choices may be joined by commas."""
+    """Sessions in one ``;``- or line-separated part, whose choices may be joined by commas.
+
+    With commas, each choice must name a session: "Day 1, Nonsense" (a form's "Other"
+    answer beside a choice) reports "Nonsense"; a choice whose own text holds a comma
+    ("Thursday, 21 October") is read across it. Only when no comma-separated piece names
+    anything is the whole part read as one choice.
+    """
     whole = _match(names, part)
-    if whole is not None:
-        return whole, []
+    if whole is not None and ("," not in part or fold(part) in names):
+        return whole, []  # one choice, or one name with commas ("Thursday, October 28, 2021")
     chosen: set[str] = set()
+    unknown: list[str] = []
     buffer: list[str] = []
+    vocabulary = {word for name in names for word in name.split()}
     for piece in part.split(","):
         buffer.append(piece)
         found = _match(names, ",".join(buffer))
-        if found is not None:
-            chosen |= found
-            buffer = []
-    unknown = [",".join(buffer).strip()] if buffer and ",".join(buffer).strip() else []
+        if found is None:
+            continue
+        before = ",".join(buffer[:-1]).strip()
+        if before and not set(fold(before).split()) <= vocabulary:
+            unknown.append(before)  # "Nonsense, Day 2": not the start of "Thursday, 21 Oct"
+        chosen |= found
+        buffer = []
+    if buffer and ",".join(buffer).strip():
+        unknown.append(",".join(buffer).strip())
+    if not chosen and whole is not None:
+        return whole, []
     return chosen, unknown
 
 
