@@ -136,7 +136,8 @@ HOSTILE_URLS = ["javascript:alert(document.cookie)", "JavaScript:alert(1)",
                 "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
                 "vbscript:msgbox(1)", "file:///etc/passwd", "//evil.example/x",
                 "https://", "http://[::1", "https://example.org/a b",
-                "https://example.org/\r\nSet-Cookie: x=1"]
+                "https://example.org/\r\nSet-Cookie: x=1",
+                'https://example.org/"><script>alert(1)</script>', "https://example.org/{id}"]
 
 
 def with_url(where: str, url: str) -> dict[str, Any]:
@@ -180,6 +181,27 @@ def test_a_javascript_url_never_reaches_the_site(write_series: Writer, tmp_path:
 def test_web_addresses_of_every_ordinary_shape_load(write_series: Writer, url: str) -> None:
     series = load_series(write_series(with_url("organiser.url", url)))
     assert series.organiser.url == url
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)//", 'https://x.example/"><b>',
+                                 "https://x.example/\r\nBcc: a@example.net"])
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_the_base_url_option_is_a_web_address_too(write_series: Writer, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  url: str, how: str) -> None:
+    path = write_series(minimal_series_data())
+    state, outbox = tmp_path / "state.db", tmp_path / "outbox"
+    assert run("provision", str(path), "--state", str(state)).code == 0
+    args = ["dispatch", str(path), "--state", str(state), "--transport", f"outbox:{outbox}"]
+    if how == "option":
+        args += ["--base-url", url]
+    else:
+        monkeypatch.setenv("S3EVENTS_BASE_URL", url)
+    result = run(*args)
+    assert result.code == 2 and "Traceback" not in result.stderr
+    assert "is not a web address" in result.stderr
+    assert (how == "environment") == ("$S3EVENTS_BASE_URL" in result.stderr)
+    assert not outbox.exists()
 
 
 INJECTIONS = ["events@example.org\r\nBcc: everyone@example.net",

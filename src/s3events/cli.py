@@ -155,6 +155,24 @@ def series_argument(func: Callable[..., Any]) -> Callable[..., Any]:
                           type=click.Path(dir_okay=False, path_type=str))(func)
 
 
+def web_address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Click callback: an option that must be an absolute http(s) address, if given.
+
+    Links in messages and pages start with it, so ``javascript:…``, a quote or a line break
+    is refused here, as in the series file (:func:`s3events.values.check_web_address`).
+    """
+    from .values import check_web_address
+
+    if value is None or value == "":
+        return None
+    try:
+        return check_web_address(value)
+    except ValueError as exc:
+        source = param.envvar if ctx.get_parameter_source(param.name or "") \
+            == click.core.ParameterSource.ENVIRONMENT else None
+        raise click.BadParameter(f"{exc}" + (f" (from ${source})" if source else "")) from None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``s3events`` console script."""
     from .errors import InputError, S3EventsError

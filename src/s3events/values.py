@@ -36,11 +36,19 @@ def _has_control(text: str) -> bool:
     return any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in text)
 
 
+#: Characters RFC 3986 never allows unencoded: in a link they end an HTML attribute or a
+#: ``List-Unsubscribe`` header's ``<…>``.
+_NOT_IN_URLS = frozenset('"<>\\^`{|}')
+
+
 def check_web_address(value: str) -> str:
     """``value`` if it is an absolute http(s) URL with a host; else ``ValueError``."""
     if _has_control(value) or any(c.isspace() for c in value):
         raise ValueError(f"{shown(value)} is not a web address: it holds spaces or control "
                          "characters")
+    if any(c in _NOT_IN_URLS for c in value):
+        raise ValueError(f"{shown(value)} is not a web address: it holds characters a URL "
+                         'never holds as they are (" < > \\ ^ ` { | }); percent-encode them')
     try:
         parts = urlsplit(value)
         host = parts.hostname

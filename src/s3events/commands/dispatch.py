@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..cli import now_option, parse_now, series_argument, state_option
+from ..cli import now_option, parse_now, series_argument, state_option, web_address
 from ..terminal import clean, json_text, safe
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ __all__ = ["dispatch", "preview", "status"]
 
 base_url_option = click.option(
     "--base-url", "base_url", metavar="URL", default=None, envvar="S3EVENTS_BASE_URL",
+    callback=web_address,
     help="The event page (s3events serve); cancel and opt-in links start with it "
          "(default: $S3EVENTS_BASE_URL, else the series' dispatch.base_url).")
 
