@@ -181,3 +181,73 @@ def test_certificates_of_a_series_never_provisioned_are_signed_all_the_same(
     listed = json.loads(done.output)
     assert listed and all(run("certificates", "verify", str(series.source), c["code"],
                               "--state", state_url).exit_code == 0 for c in listed)
+
+
+ARABIC, JAPANESE = "محمد العلي", "山田 太郎"
+
+
+def _world_names(state_url, write_series, tmp_path, fonts=None):
+    """Two sessions; José, and two people whose names DejaVu Serif cannot print."""
+    series = make_series(write_series, **({"fonts": fonts} if fonts else {}))
+    people = [("jose@example.org", "José Peña", "es", "America/Mexico_City"),
+              ("mohammed@example.ae", ARABIC, "en", "Asia/Dubai"),
+              ("taro@example.jp", JAPANESE, "en", "Asia/Tokyo")]
+    joins = tmp_path / "joins.csv"
+    joins.write_text("name,email,join_time,leave_time\n" + "".join(
+        f"{name},{email},2021-10-28T15:00:00Z,2021-10-28T17:00:00Z\n"
+        for email, name, _, _ in people), encoding="utf-8")
+    with open_store(state_url) as store:
+        provision(store, series)
+        for email, name, lang, zone in people:
+            add_person(store, series, email, name=name, language=lang, zone=zone)
+        import_attendance(store, series, joins, session_id="s1",
+                          now=datetime(2021, 10, 28, 18, tzinfo=UTC))
+    return series
+
+
+def test_missing_scripts_are_named_and_fonts_fill_them(tmp_path):
+    from s3events.certificates.pdf import missing_scripts
+    from tests.fixtures.fonts import make_font
+
+    assert missing_scripts("José Peña — Ελένη — Дмитрий") == ()
+    assert missing_scripts(f"{ARABIC} {JAPANESE}") == ("Arabic",
+                                                      "CJK (Chinese, Japanese, Korean)")
+    font = make_font(tmp_path / "letters.ttf", ARABIC + JAPANESE)
+    assert missing_scripts(f"{ARABIC} {JAPANESE}", [font]) == ()
+
+
+def test_a_name_no_font_can_print_is_refused_and_the_others_are_written(
+        state_url, write_series, tmp_path, capsys):
+    series = _world_names(state_url, write_series, tmp_path)
+    out = tmp_path / "certificates"
+    code, err = main_exit(capsys, "certificates", str(series.source), "-o", str(out),
+                          "--json", "--state", state_url)
+    assert code == 1
+    assert "Arabic" in err and "CJK" in err and "`fonts`" in err and "Traceback" not in err
+    assert ARABIC not in err and JAPANESE not in err  # scripts and addresses, not names
+    (written,) = out.iterdir()
+    assert written.name.startswith("jose-pena-") and "José Peña" in pdf_text(str(written))
+
+
+def test_with_fonts_for_those_scripts_every_name_is_printed(state_url, write_series,
+                                                            tmp_path):
+    from tests.fixtures.fonts import make_font
+
+    series = _world_names(state_url, write_series, tmp_path, fonts=["fonts/letters.ttf"])
+    make_font(series.source.parent / "fonts" / "letters.ttf", ARABIC + JAPANESE)
+    out = tmp_path / "certificates"
+    done = run("certificates", str(series.source), "-o", str(out), "--json",
+               "--state", state_url)
+    assert done.exit_code == 0, done.output
+    texts = {c["email"]: pdf_text(c["file"]) for c in json.loads(done.output)}
+    assert len(texts) == 3
+    assert "山田" in texts["taro@example.jp"] and "太郎" in texts["taro@example.jp"]
+    assert set(ARABIC.replace(" ", "")) <= set(texts["mohammed@example.ae"])
+    assert "José Peña" in texts["jose@example.org"]
+
+
+def test_a_font_file_that_is_not_there_is_named(state_url, write_series, tmp_path, capsys):
+    series = _world_names(state_url, write_series, tmp_path, fonts=["fonts/missing.ttf"])
+    code, err = main_exit(capsys, "certificates", str(series.source), "-o",
+                          str(tmp_path / "c"), "--state", state_url)
+    assert code == 2 and "fonts.0: no font file at" in err and "missing.ttf" in err

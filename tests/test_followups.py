@@ -211,3 +211,24 @@ def test_a_pass_for_some_people_plans_for_them_what_a_pass_for_everyone_would(
             if r.kind in ("followup", "missed")}
     ana, eleni = ids["ana@example.org"], ids["eleni@example.org"]  # 7 minutes; absent
     assert owed == {(jose, "followup"), (kim, "followup"), (ana, "missed"), (eleni, "missed")}
+
+
+def test_a_certificate_no_font_can_print_fails_alone_and_the_others_go(setup, smtp_server,
+                                                                       tmp_path):
+    series, store, _ids = setup
+    arabic = add_person(store, series, "mohammed@example.ae", name="محمد العلي",
+                        language="en", zone="Asia/Dubai")
+    for session_id, day, end in (("s1", "2021-10-28", S1_END), ("s2", "2021-11-04", S2_END)):
+        joins = tmp_path / f"{session_id}.csv"
+        joins.write_text("name,email,join_time,leave_time\n"
+                         f"محمد العلي,mohammed@example.ae,{day}T16:00:00Z,{day}T17:00:00Z\n"
+                         f"José Peña,jose@example.org,{day}T16:00:00Z,{day}T17:00:00Z\n",
+                         encoding="utf-8")
+        import_attendance(store, series, joins, session_id=session_id, now=end)
+    report = dispatch(store, series, now=S2_END + timedelta(hours=2), transport=smtp_server.url)
+    certificates = [m for m in smtp_server.messages if "ertifica" in m.email["Subject"]]
+    assert [m.rcpt_tos for m in certificates] == [["jose@example.org"]]
+    (failed,) = rows(store, registration_id=arabic, session_id=None, state="failed")
+    assert failed.kind == "certificate" and "Arabic" in failed.last_error
+    assert "محمد" not in failed.last_error and "mohammed@" not in failed.last_error
+    assert report.total_sent >= 1  # the run went on past the failed one

@@ -17,6 +17,7 @@ _EXPORTS: dict[str, str] = {
     "AttendanceInterval": "platforms.base",
     "AttendanceRecord": "platforms.base",
     "AuthenticationError": "errors",
+    "CertificateFontError": "errors",
     "ConfigurationError": "errors",
     "DispatchSettings": "models",
     "Document": "models",
@@ -92,6 +93,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .certificates import verify_certificate, write_certificates
     from .errors import (
         AuthenticationError,
+        CertificateFontError,
         ConfigurationError,
         InputError,
         InvalidRequest,

@@ -11,6 +11,7 @@ attributes, and their ``str()`` is a sentence meant for a person::
     ├── ConfigurationError     a platform or transport is missing an option, or is unknown
     ├── PluginError            a plugin failed to load, or two plugins claim one name
     ├── StoreError             the state database cannot be opened or is from a newer version
+    ├── CertificateFontError   a certificate needs letters no certificate font has
     └── ServiceError           a remote service (video platform, messaging API, SMTP) failed
         ├── AuthenticationError    credentials refused (HTTP 401, bad token)
         ├── PermissionDenied       authenticated, but not allowed (HTTP 403), with the vendor's hint
@@ -29,12 +30,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from .masking import mask_credentials
 
 __all__ = [
     "AuthenticationError",
+    "CertificateFontError",
     "ConfigurationError",
     "InputError",
     "InvalidRequest",
@@ -125,6 +127,22 @@ class PluginError(S3EventsError):
 
 class StoreError(S3EventsError):
     """The state database cannot be used."""
+
+
+class CertificateFontError(S3EventsError):
+    """A certificate needs letters that no certificate font has (see the series' ``fonts``).
+
+    It concerns one person's certificate, so a dispatch run fails that message alone and
+    goes on; ``scripts`` names the writing systems missing (``Arabic``, ``CJK`` …), never
+    the person. ``written`` holds what :func:`~s3events.certificates.write_certificates`
+    wrote for the others.
+    """
+
+    def __init__(self, message: str, *, scripts: tuple[str, ...] = (),
+                 written: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.scripts = scripts
+        self.written = written or []
 
 
 class ServiceError(S3EventsError):

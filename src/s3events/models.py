@@ -438,6 +438,13 @@ class Series(_Model):
         "LANG/LC_MESSAGES/s3events.po), relative to the series file: for a language "
         "s3events has no catalog for, or to change some of its phrases.",
     )
+    fonts: list[str] = Field(
+        default_factory=list,
+        description="Font files (.ttf or .otf), relative to the series file, for letters the "
+        "built-in certificate font (DejaVu Serif: Latin, Greek, Cyrillic) lacks, such as "
+        "Noto Naskh Arabic or Noto Serif JP: certificates use them for names and texts in "
+        "other scripts.",
+    )
     timezone: str = Field(description="Reference IANA time zone, e.g. Europe/Brussels.")
     window: DateWindow | None = None
     focus_countries: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] = Field(

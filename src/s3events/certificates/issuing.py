@@ -15,6 +15,7 @@ verifies and a new certificate carries a new one. Codes of erased people no long
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -25,7 +26,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ..attendance import AttendanceReport, attendance_report
-from ..errors import ConfigurationError
+from ..errors import CertificateFontError, ConfigurationError
 from ..models import Series, Session
 from ..provision import state_secret
 from ..render import MessageRenderer
@@ -35,7 +36,7 @@ from .codes import certificate_code, codes_equal, normalise_code
 from .pdf import render_pdf
 
 __all__ = ["Certificate", "CertificateMaker", "IssuedCertificate", "Verification",
-           "verify_certificate", "write_certificates"]
+           "series_fonts", "verify_certificate", "write_certificates"]
 
 TEMPLATE = "certificate"
 
@@ -95,6 +96,11 @@ class CertificateMaker:
             self.people = {r.id: _Person(r.id, r.name, r.email, r.language, r.timezone)
                            for r in conn.execute(query)}
 
+    @functools.cached_property
+    def fonts(self) -> list[Path]:
+        """The series' extra fonts (checked when the first certificate is made)."""
+        return series_fonts(self.series)
+
     def attended(self, registration_id: str) -> list[Session]:
         """The sessions the person attended, in series order."""
         person = self.report.person(registration_id)
@@ -123,7 +129,7 @@ class CertificateMaker:
         code = self.code(person.id, sessions)
         text = self.text(person, lang, sessions, code)
         title = self.series.text(self.series.title, lang)
-        pdf = render_pdf(text, title=title, language=lang,
+        pdf = render_pdf(text, title=title, language=lang, fonts=self.fonts,
                          author=self.series.text(self.series.organiser.name, lang))
         return Certificate(person.id, person.name, person.email, lang, tuple(sessions), code,
                            pdf)
@@ -161,14 +167,41 @@ def write_certificates(store: Store, series: Series, folder: str | Path, *,
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     maker = CertificateMaker(store, series)
-    written = []
+    written: list[IssuedCertificate] = []
+    unprintable: list[tuple[str, tuple[str, ...]]] = []
     for registration_id in maker.qualifying(min_sessions):
-        certificate = maker.make(registration_id, min_sessions=min_sessions)
+        try:
+            certificate = maker.make(registration_id, min_sessions=min_sessions)
+        except CertificateFontError as exc:
+            unprintable.append((maker.people[registration_id].email, exc.scripts))
+            continue
         assert certificate is not None
         path = out / certificate.file_name()
         path.write_bytes(certificate.pdf)
         written.append(IssuedCertificate(certificate.email, str(path), certificate.code))
+    if unprintable:
+        scripts = tuple(sorted({s for _, found in unprintable for s in found}))
+        raise CertificateFontError(
+            f"no certificate for {len(unprintable)} person(s) whose certificate needs "
+            f"{', '.join(scripts)} letters that no certificate font has "
+            f"({', '.join(email for email, _ in unprintable)}): add a font file that has "
+            "them to the series' `fonts` (for example Noto Naskh Arabic or Noto Serif JP, "
+            "from fonts.google.com/noto) and run again; the other "
+            f"{len(written)} certificate(s) were written", scripts=scripts, written=written)
     return written
+
+
+def series_fonts(series: Series) -> list[Path]:
+    """The series' ``fonts``, resolved against its file's folder; each must exist."""
+    root = series.source.parent if series.source is not None else Path.cwd()
+    found = []
+    for i, name in enumerate(series.fonts):
+        path = (root / name).resolve()
+        if not path.is_file():
+            raise ConfigurationError(f"fonts.{i}: no font file at {path}: give the path of "
+                                     "a .ttf or .otf file, relative to the series file")
+        found.append(path)
+    return found
 
 
 @dataclass(frozen=True)

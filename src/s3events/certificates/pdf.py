@@ -18,20 +18,30 @@ any other text
 
 The page is A4 landscape, every block centred. The font is DejaVu Serif, embedded
 (subset): accents and Greek and Cyrillic letters come out as written, and text extractors
-read them back. The file is the same every time for the same content (its dates are
-fixed), so a certificate sent again is the same document.
+read them back. Letters it lacks (Arabic, Chinese, Japanese, Korean, Indic scripts …) come
+from the ``fonts`` given (the series' ``fonts``), tried in order; a page that needs a letter
+no font has is refused (:class:`~s3events.errors.CertificateFontError`), never printed with
+a blank. Right-to-left and other complex scripts are shaped with HarfBuzz. The file is the
+same every time for the same content (its dates are fixed), so a certificate sent again is
+the same document.
 """
 
 from __future__ import annotations
 
+import functools
+import unicodedata
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from ..errors import CertificateFontError
 
 if TYPE_CHECKING:
     from fpdf import FPDF
 
-__all__ = ["render_pdf"]
+__all__ = ["font_coverage", "missing_scripts", "render_pdf"]
 
 _FONTS = resources.files("s3events") / "fonts"
 _FAMILY = "DejaVuSerif"
@@ -49,22 +59,75 @@ def _block(line: str) -> tuple[str, str]:
     return "", line.strip()
 
 
+#: Scripts HarfBuzz must shape (joining letters, reordered vowels) besides right-to-left ones.
+_COMPLEX = ("DEVANAGARI", "BENGALI", "GURMUKHI", "GUJARATI", "ORIYA", "TAMIL", "TELUGU",
+            "KANNADA", "MALAYALAM", "SINHALA", "THAI", "LAO", "KHMER", "MYANMAR", "TIBETAN")
+#: The first word of a character's Unicode name, as the script a message names.
+_SCRIPT_NAMES = {"CJK": "CJK (Chinese, Japanese, Korean)", "HIRAGANA": "Japanese kana",
+                 "KATAKANA": "Japanese kana", "HANGUL": "Korean (Hangul)"}
+
+
+@functools.lru_cache(maxsize=16)
+def font_coverage(path: str) -> frozenset[int]:
+    """The code points a font file has glyphs for (its best Unicode cmap)."""
+    from fontTools.ttLib import TTFont, TTLibError
+
+    try:
+        with TTFont(path, lazy=True) as font:
+            return frozenset(font.getBestCmap() or {})
+    except (OSError, TTLibError, AssertionError) as exc:
+        raise CertificateFontError(f"font {path} cannot be read: {exc}") from None
+
+
+def _builtin() -> frozenset[int]:
+    with resources.as_file(_FONTS / "DejaVuSerif.ttf") as regular, \
+            resources.as_file(_FONTS / "DejaVuSerif-Bold.ttf") as bold:
+        return font_coverage(str(regular)) & font_coverage(str(bold))
+
+
+def missing_scripts(text: str, fonts: Sequence[Path] = ()) -> tuple[str, ...]:
+    """The scripts of the letters in ``text`` that neither DejaVu Serif nor ``fonts`` has."""
+    covered = _builtin().union(*(font_coverage(str(f)) for f in fonts))
+    scripts = set()
+    for char in set(text):
+        if ord(char) in covered or unicodedata.category(char)[0] in "ZC":
+            continue  # spaces, controls, format marks (ZWJ, bidi marks) need no glyph
+        word = unicodedata.name(char, "UNKNOWN").split()[0]
+        scripts.add(_SCRIPT_NAMES.get(word, word.title()))
+    return tuple(sorted(scripts))
+
+
+def _needs_shaping(text: str) -> bool:
+    return any(unicodedata.bidirectional(c) in ("R", "AL")
+               or unicodedata.name(c, "").startswith(_COMPLEX) for c in text if ord(c) > 0x58F)
+
+
 def render_pdf(text: str, *, title: str, author: str, language: str,
-               created: datetime | None = None) -> bytes:
+               created: datetime | None = None, fonts: Sequence[Path] = ()) -> bytes:
     """The PDF of a certificate whose page is described by ``text`` (see the module doc).
 
     Everything stays on one page: a long list of sessions is set smaller until it fits.
+    ``fonts`` are tried, in order, for letters DejaVu Serif lacks; raises
+    :class:`~s3events.errors.CertificateFontError` when some letter is in none of them.
     """
+    missing = missing_scripts(text, fonts)
+    if missing:
+        raise CertificateFontError(
+            f"the certificate needs {', '.join(missing)} letters that no certificate font "
+            "has: add a font file that has them to the series' `fonts` (for example Noto "
+            "Naskh Arabic, Noto Serif JP, Noto Serif KR or Noto Serif SC, from "
+            "fonts.google.com/noto), then write or send the certificates again",
+            scripts=missing)
     for scale in (1.0, 0.9, 0.8, 0.7, 0.6, 0.5):
         pdf = _layout(text, scale, title=title, author=author, language=language,
-                      created=created)
+                      created=created, fonts=fonts)
         if pdf.page == 1:
             break
     return bytes(pdf.output())
 
 
 def _layout(text: str, scale: float, *, title: str, author: str, language: str,
-            created: datetime | None) -> FPDF:
+            created: datetime | None, fonts: Sequence[Path]) -> FPDF:
     from fpdf import FPDF
 
     pdf = FPDF(orientation="L", unit="mm", format="A4")
@@ -72,6 +135,13 @@ def _layout(text: str, scale: float, *, title: str, author: str, language: str,
             resources.as_file(_FONTS / "DejaVuSerif-Bold.ttf") as bold:
         pdf.add_font(_FAMILY, "", str(regular))
         pdf.add_font(_FAMILY, "B", str(bold))
+    if fonts:
+        families = [f"s3events-fallback-{i}" for i in range(len(fonts))]
+        for family, path in zip(families, fonts, strict=True):
+            pdf.add_font(family, "", str(path))
+        pdf.set_fallback_fonts(families, exact_match=False)
+    if _needs_shaping(text):
+        pdf.set_text_shaping(True)
     pdf.set_creation_date(created or _EPOCH)
     pdf.set_title(title)
     pdf.set_author(author)

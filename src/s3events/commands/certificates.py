@@ -7,12 +7,16 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from ..cli import series_argument, state_option
 from .dispatch import _opened
 from .grouping import ShortcutGroup
+
+if TYPE_CHECKING:
+    from ..certificates import IssuedCertificate
 
 __all__ = ["certificates"]
 
@@ -43,13 +47,25 @@ def write(series_path: str, output: str, min_sessions: int | None, as_json: bool
     Each lists the sessions the person attended, with their dates in the person's
     language and time zone, the series, the organiser, and a verification code signed with
     the state database's secret.
+
+    Names in scripts the built-in font lacks need the series' `fonts`. Exit status 1 when
+    some certificate needs letters no font has (the others are written, and listed).
     """
     from ..certificates import write_certificates
+    from ..errors import CertificateFontError
     from ..loading import load_series
 
     series = load_series(series_path)
     with _opened(state) as store:
-        written = write_certificates(store, series, output, min_sessions=min_sessions)
+        try:
+            written = write_certificates(store, series, output, min_sessions=min_sessions)
+        except CertificateFontError as exc:  # the others were written: say so, then fail
+            _report(exc.written, output, as_json)
+            raise
+    _report(written, output, as_json)
+
+
+def _report(written: list[IssuedCertificate], output: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([w.as_json() for w in written], indent=2, ensure_ascii=False))
         return
