@@ -13,6 +13,7 @@ from pypdf import PdfReader
 from s3events.attendance import import_attendance
 from s3events.cli import cli
 from s3events.dispatch import dispatch, preview
+from s3events.errors import InputError
 from s3events.ledger import status_counts
 from s3events.store import open_store
 from tests.test_dispatch_support import add_person, make_series, provision, rows
@@ -178,6 +179,9 @@ def test_followups_and_certificates_can_be_previewed(setup):
     certificate = preview(store, series, email="kim@example.org", session_id=None,
                           kind="certificate", now=S1_END)
     assert certificate.attachments[0].content_type == "application/pdf"
+    with pytest.raises(InputError, match="does not qualify for a certificate"):
+        preview(store, series, email="ana@example.org", session_id=None,  # 7 minutes
+                kind="certificate", now=S1_END)
     runner = CliRunner()
     state = store.engine.url.database if store.dialect == "sqlite" else \
         store.engine.url.render_as_string(hide_password=False)

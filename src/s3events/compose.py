@@ -237,10 +237,22 @@ def preview(store: Store, series: Series, *, email: str, session_id: str | None,
     finally:
         composer.close()
     if message is None:
-        raise InputError(f"nothing to preview: session '{session_id}' has no meeting yet "
-                         "(run s3events provision) or the person has no address on "
-                         f"channel {channel}")
+        raise InputError(f"nothing to preview: {_why_nothing(kind, session_id, channel)}")
     return message
+
+
+def _why_nothing(kind: str, session_id: str | None, channel: str) -> str:
+    """Why a message of ``kind`` would not be sent to this person now, for ``preview``."""
+    if kind == "certificate":
+        return ("the person does not qualify for a certificate (too few sessions attended, "
+                "or attendance not known yet: see s3events attendance)")
+    if kind in ("followup", "missed"):
+        return (f"the attendance of session '{session_id}' is not known yet, or says "
+                f"the person gets no {kind} message")
+    if session_id is not None:
+        return (f"session '{session_id}' has no meeting yet (run s3events provision) or the "
+                f"person has no address on channel {channel}")
+    return f"the person has no address on channel {channel}"
 
 
 def composer_revision(store: Store, series: Series, session_id: str | None) -> int:
