@@ -243,3 +243,13 @@ def test_a_surname_column_is_never_dropped(series, store, write, header, row, ex
     assert only(store, series).name == expected
     if "First name" in header or "Prénom" in header or "Vorname" in header:
         assert report.notes  # says which column was read how
+
+
+def test_a_column_outranked_by_a_plain_header_is_named_in_the_notes(series, store, write):
+    report = import_registrations(store, series, write(
+        "Name,Email,City,Dans quelle ville habitez-vous ?\n"
+        "Ana,ana@example.org,,Lyon\n"), now=NOW)
+    assert report.added == 1
+    (note,) = [n for n in report.notes if "Dans quelle ville" in n]
+    assert "not used: 'City' gives the city" in note
+    assert '--map "Dans quelle ville habitez-vous ?=city"' in note

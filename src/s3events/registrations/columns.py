@@ -299,6 +299,12 @@ class _Mapper:
                 self.conflict(name, best)
                 continue
             self.result.fields[name] = best[0].index
+            for other in found[1:]:
+                if other.how != "account":  # outranked, e.g. a question beside its header
+                    self.result.notes.append(
+                        f"'{other.header}' not used: '{best[0].header}' gives the "
+                        f"{name.replace('_', ' ')} (--map \"{other.header}={name}\" and "
+                        f"--map \"{best[0].header}=ignore\" read it instead)")
             accounts = [c for c in found[1:] if c.how == "account"]
             if accounts and found[0].how != "account":
                 self.result.fallbacks[name] = accounts[0].index
