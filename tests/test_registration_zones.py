@@ -65,6 +65,14 @@ def test_a_city_written_as_the_zone_counts_as_given(series: Series) -> None:
     assert zone_of(series, timezone="Ciudad de México") == ("America/Mexico_City", "given")
 
 
+def test_a_city_written_as_the_zone_in_another_country_says_so(series: Series) -> None:
+    with pytest.raises(ValueError) as caught:
+        resolve_zone(series, zone="nouméa", country="US")
+    message = str(caught.value)
+    assert "names a city in Pacific/Noumea" in message and "'US'" in message
+    assert "unknown time zone" not in message
+
+
 @pytest.mark.parametrize(("country", "zone", "source"), [
     ("Perú", "America/Lima", "country"),              # one zone
     ("US", "America/New_York", "country-guess"),

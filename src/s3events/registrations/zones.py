@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from babel import Locale, UnknownLocaleError
 
 from ..countries import MOST_POPULOUS_ZONE, country_zones, fold, zones_by_country
+from ..terminal import shown
 from ..timezones import ZoneNameError, check_zone_name
 from .model import TimezoneSource
 
@@ -133,4 +134,8 @@ def _given_zone(series: Series, value: str, country: str | None) -> str:
             return exact[0]
         if found := _from_city(series, value, country):
             return found
+        if country and (elsewhere := _from_city(series, value, None)):
+            raise ValueError(
+                f"{shown(value)} names a city in {elsewhere}, which is not in the country "
+                f"given ({shown(country)}): correct the time zone or the country") from None
         raise ValueError(str(exc)) from None
