@@ -47,7 +47,7 @@ OnDuplicate = Literal["latest", "first", "error"]
 #: The fields whose values an import or a new registration may change.
 DETAIL_FIELDS = ("name", "language", "timezone", "timezone_source", "country", "organisation",
                  "sector", "channels", "sessions", "consent")
-_UPDATED = (*DETAIL_FIELDS, "status", "cancelled_at", "source", "updated_at")
+_UPDATED = (*DETAIL_FIELDS, "email", "status", "cancelled_at", "source", "updated_at")
 
 
 def storable(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -223,8 +223,9 @@ class _Batch:
 
     def update(self, entry: Entry, person: _Person, earlier: int | None) -> None:
         w = self.w
-        person.row.update(storable(entry.fields))
-        person.row.update(source=w.source_of(entry.line), updated_at=w.now)
+        person.row.update(storable(entry.fields))  # the later answer, address spelling too
+        person.row.update(email=entry.fields["email"], source=w.source_of(entry.line),
+                          updated_at=w.now)
         person.dirty, person.line = True, entry.line
         w.counts.updated += 1
         w.counts.zones[entry.fields["timezone_source"]] += 1
