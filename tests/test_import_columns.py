@@ -172,6 +172,7 @@ def test_columns_known_by_their_answers(store: Store, series: Series,
     ("jeudi 28 octobre", ["s1"]),                           # a date in French
     ("jueves, 4 de noviembre de 2021", ["s2"]),             # a full date in Spanish
     ("Thursday, October 28, 2021", ["s1"]),                 # a full date in English
+    ("Thursday 28 October; 4 November 2021", ["s1", "s2"]),  # day first, as in the UK
     ("Day 1 – Thursday 28 October: First", ["s1"]),         # label, date and title at once
     ("Day 1 – Thursday, 28 October, Day 2", ["s1", "s2"]),  # a choice holding a comma
     ("Thursday, 28 October: First, Day 2", ["s1", "s2"]),

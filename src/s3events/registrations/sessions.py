@@ -42,6 +42,8 @@ ALL_SESSIONS = frozenset(fold(text) for text in (
 
 _SKELETONS = ("yMMMMd", "MMMMd", "MMMd", "yMMMd", "MMMMEEEEd", "yMMMMEEEEd", "MMMEd")
 _SPLIT = re.compile(r"[;\n\r]+")
+_BOTH_ORDERS = ("d MMMM", "EEEE d MMMM", "d MMMM y", "EEEE d MMMM y", "MMMM d", "EEEE MMMM d",
+                "d MMM", "EEE d MMM")
 
 
 def _date_names(day: date, languages: Sequence[str]) -> set[str]:
@@ -58,6 +60,9 @@ def _date_names(day: date, languages: Sequence[str]) -> set[str]:
         names.update(format_date(day, style, locale=locale)
                      for style in ("full", "long", "medium"))
         names.update(format_skeleton(skeleton, day, locale=locale) for skeleton in _SKELETONS)
+        # both orders of day and month, whatever the locale's own ("Sunday 10 March" in an
+        # English form written in the UK, "March 10" in one written in the US)
+        names.update(format_date(day, pattern, locale=locale) for pattern in _BOTH_ORDERS)
     return names
 
 
