@@ -53,7 +53,7 @@ def test_google_forms_csv_imports_unedited(store: Store, reference_series: Serie
     assert where(report) == [(7, "email", "error"), (8, "email", "warning")]
     assert (report.added, report.updated, report.rejected) == (5, 1, 1)
     found = people(store, reference_series)
-    ana = found["ana.diaz@example.org"]
+    ana = found["Ana.Diaz@example.org"]  # the resubmission's spelling (domain lowercased)
     # the resubmission (line 8, the address in other case) corrected her sessions
     assert (ana.sessions, ana.organisation) == (
         ["day-1", "day-2", "day-3"], "Universidad Nacional Autónoma de México")
