@@ -4,21 +4,25 @@ A file that is not a database, an empty file, a SQLite or PostgreSQL database ho
 another application's tables: every command that reads the state refuses them with exit 2
 and one sentence, and leaves them byte for byte as they were (no tables, no journal mode,
 no ``-wal`` or ``-shm`` beside them). The commands that create the state refuse a file
-that is not a database the same way. A state that is neither a SQLite path nor a
-PostgreSQL URL, or a port out of range, is bad input; a server that cannot be reached is
-a clean one-line failure without the password.
+that is not a database the same way. An import whose file is refused whole removes the
+database it had just created, so a later ``dispatch`` cannot find "nothing to send" in it.
+A state that is neither a SQLite path nor a PostgreSQL URL, or a port out of range, is bad
+input; a server that cannot be reached is a clean one-line failure without the password.
 """
 
 from __future__ import annotations
 
+import csv
 import sqlite3
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import create_engine, inspect, text
 
-from s3events.store import open_store
+from s3events.store import open_store, registrations
 from s3events.urls import redact_url
+from tests.fixtures.series import minimal_series_data
 from tests.test_cli_core import Run, run
 
 REFERENCE = Path(__file__).resolve().parents[1] / "examples" / "s3-latam-2021"
@@ -211,6 +215,91 @@ def test_provision_adds_its_tables_beside_another_applications(state_url: str) -
     assert result.code == 0, result.stderr
     assert "invoices" in _tables(state_url) and "s3e_meetings" in _tables(state_url)
     assert run(*READERS["status"], "--state", state_url).code == 0
+
+
+# -- an import that stores nothing leaves no database behind -------------------------------
+
+
+@pytest.fixture
+def series_pt(cwd: Path) -> str:
+    """A series in Portuguese and Spanish, in São Paulo's zone."""
+    data = minimal_series_data(
+        id="ciclo-pt", languages=["pt", "es"], default_language="pt",
+        timezone="America/Sao_Paulo", title={"pt": "Ciclo de seminários", "es": "Ciclo"})
+    for session in data["sessions"]:
+        session["title"] = {"pt": "Sessão", "es": "Sesión"}
+    path = cwd / "ciclo.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return str(path)
+
+
+def _people(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Nome completo", "E-mail", "Idioma", "Fuso horário"])
+        writer.writerows(rows)
+    return path
+
+
+def test_an_import_refused_whole_removes_the_database_it_created(cwd: Path,
+                                                                  series_pt: str) -> None:
+    broken = cwd / "inscricoes.xlsx"
+    broken.write_bytes(b"PK\x03\x04" + b"\x00" * 40 + "não é uma planilha".encode())
+    result = run("registrations", "import", series_pt, str(broken), "--state", "new.db",
+                 "--now", NOW)
+    assert result.code == 2, result.stderr
+    clean(result)
+    assert sorted(snapshot(cwd)) == ["ciclo.yaml", "inscricoes.xlsx"]
+    after = run("dispatch", series_pt, "--now", NOW, "--state", "new.db")
+    assert (after.code, after.stderr) == (2, missing("new.db"))  # not "nothing to send"
+
+
+def test_an_import_of_only_bad_rows_removes_the_default_state_and_its_folder(
+        cwd: Path, series_pt: str) -> None:
+    people = _people(cwd / "pessoas.csv", [["Iara Tupinambá", "sem-arroba", "pt",
+                                            "America/Manaus"],
+                                           ["Kaique Souza", "", "pt", "America/Belem"]])
+    result = run("registrations", "import", series_pt, str(people), "--now", NOW)
+    assert result.code == 2
+    assert "2 row(s) of" in result.stderr
+    assert sorted(p.name for p in cwd.iterdir()) == ["ciclo.yaml", "pessoas.csv"]
+
+
+def test_an_import_that_keeps_some_rows_keeps_the_database(cwd: Path,
+                                                           series_pt: str) -> None:
+    people = _people(cwd / "pessoas.csv", [["Iara Tupinambá", "iara@example.com.br", "pt",
+                                            "America/Manaus"],
+                                           ["Kaique Souza", "sem-arroba", "pt",
+                                            "America/Belem"]])
+    result = run("registrations", "import", series_pt, str(people), "--state", "kept.db",
+                 "--now", NOW)
+    assert result.code == 2 and "1 row(s) of" in result.stderr
+    listed = run("registrations", "list", series_pt, "--state", "kept.db", "--json")
+    assert listed.code == 0 and "iara@example.com.br" in listed.stdout
+
+
+def test_a_refused_import_into_an_existing_state_keeps_it_and_its_data(
+        cwd: Path, series_pt: str) -> None:
+    good = _people(cwd / "pessoas.csv", [["Iara Tupinambá", "iara@example.com.br", "pt",
+                                          "America/Manaus"]])
+    assert run("registrations", "import", series_pt, str(good), "--state", "s.db",
+               "--now", NOW).code == 0
+    (cwd / "vazio.xlsx").write_bytes(b"")
+    refused = run("registrations", "import", series_pt, str(cwd / "vazio.xlsx"), "--state",
+                  "s.db", "--now", NOW)
+    assert refused.code == 2
+    with open_store("s.db", create=False) as store, store.connect() as conn:
+        assert conn.execute(registrations.select()).first() is not None
+
+
+def test_an_import_into_an_empty_file_given_on_purpose_keeps_the_file(
+        cwd: Path, series_pt: str) -> None:
+    (cwd / "prepared.db").touch()  # made by the person (mktemp, a mounted volume …)
+    (cwd / "vazio.xlsx").write_bytes(b"")
+    refused = run("registrations", "import", series_pt, str(cwd / "vazio.xlsx"), "--state",
+                  "prepared.db", "--now", NOW)
+    assert refused.code == 2
+    assert (cwd / "prepared.db").exists()
 
 
 # -- state URLs that are bad input, and a server that is down ------------------------------
