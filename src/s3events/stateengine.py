@@ -95,14 +95,20 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def prepare_sqlite_file(path: Path) -> list[Path]:
-    """Create ``path`` (owner-only) and its folders if missing; the folders made, deepest first."""
+    """Create ``path`` (owner-only) and its folders if missing.
+
+    Returns what this call made: the file, then its new folders, deepest first; empty when
+    the file was there (or another process made it at the same moment).
+    """
     missing = [folder for folder in path.parents if not folder.exists()]
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if not path.exists():
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-        os.close(fd)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        made = [path, *missing]
+    except FileExistsError:
+        made = []
     os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
-    return missing
+    return made
 
 
 def not_state(where: str, reason: str) -> InputError:
@@ -158,9 +164,7 @@ def check_sqlite_file(path: Path, where: str, *, create: bool, marker: str) -> l
     """
     contents = sqlite_contents(path, where, marker=marker) if path.is_file() else None
     if create:
-        existed = path.exists()
-        made = prepare_sqlite_file(path)
-        return [] if existed else [path, *made]
+        return prepare_sqlite_file(path)
     if contents == "other":
         raise not_state(where, OTHER_TABLES)
     if contents != "s3events":
