@@ -171,8 +171,7 @@ def test_a_password_with_url_characters_never_appears_when_the_server_is_down(
     state = f"postgresql://bob:{PASSWORD}@127.0.0.1:1/s3?connect_timeout=2"
     result = run("registrations", "import", SERIES, CSV, "--state", state)
     assert result.code == 1
-    assert "cannot open state database postgresql+psycopg://bob:***@127.0.0.1:1/s3" in \
-        result.stderr
+    assert "cannot open state database postgresql://bob:***@127.0.0.1:1/s3" in result.stderr
     assert_no_secret(result)
 
 

@@ -5,6 +5,9 @@ SQLite by default (one file, WAL journal, owner-only permissions), or any Postgr
 
 Where the state lives, first match wins: the ``--state`` option (a path or a URL), the
 ``S3EVENTS_STATE`` environment variable, ``.s3events/state.db`` in the current directory.
+Only commands that create the state (provision, registrations import, serve) write to a
+database without the s3events tables; the others refuse it, and write nothing to a file
+that is not theirs.
 
 Times are stored as UTC and always come back as aware UTC datetimes. The ledger holds no
 personal data: it refers to registrations by id. Personal data lives in the registrations
@@ -19,7 +22,8 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 from sqlalchemy import (
     JSON,
@@ -36,21 +40,26 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
     inspect,
+    select,
     text,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
 from sqlalchemy.schema import CreateIndex
 
-from .errors import MissingStateError, StoreError
+from .errors import MissingStateError, S3EventsError, StoreError
 from .stateengine import (
     DEFAULT_STATE,
+    OTHER_TABLES,
+    check_sqlite_file,
     first_line,
     given_state,
     make_engine,
     no_such_database,
-    prepare_sqlite_file,
+    not_state,
+    remove_sqlite_file,
     resolve_state_url,
     sqlite_path,
 )
@@ -292,10 +301,17 @@ def lock(conn: Connection, name: str) -> None:
 
 
 class Store:
-    """A connection to the state database. Create with :func:`open_store`."""
+    """A connection to the state database. Create with :func:`open_store`.
 
-    def __init__(self, engine: Engine) -> None:
+    ``where`` names it in messages (as given, password hidden); ``created`` lists the
+    SQLite file and folders that opening it made, deepest first (empty when it existed).
+    """
+
+    def __init__(self, engine: Engine, *, where: str | None = None,
+                 created: list[Path] | None = None) -> None:
         self.engine = engine
+        self.where = where or self.url
+        self.created = created or []
 
     @property
     def dialect(self) -> str:
@@ -314,7 +330,7 @@ class Store:
             with self.engine.begin() as conn:
                 yield conn
         except SQLAlchemyError as exc:
-            raise StoreError(f"state database {self.url}: {type(exc).__name__}: "
+            raise StoreError(f"state database {self.where}: {type(exc).__name__}: "
                              f"{first_line(exc)}") from exc
 
     @contextmanager
@@ -325,14 +341,22 @@ class Store:
 
     def has_schema(self) -> bool:
         """True when the database exists and holds the s3events tables."""
+        return self.contents() == "s3events"
+
+    def contents(self) -> Literal["nothing", "s3events", "other"]:
+        """What the database holds: no table (or no database), s3events', or only others."""
         try:
             with self.engine.connect() as conn:
-                return bool(inspect(conn).has_table(meta.name))
+                names = set(inspect(conn).get_table_names())
         except OperationalError as exc:
             if no_such_database(exc):
-                return False
-            raise StoreError(f"cannot open state database {self.url}: "
-                             f"{first_line(exc)}") from exc
+                return "nothing"
+            raise self._open_error(exc) from exc
+        except SQLAlchemyError as exc:
+            raise self._open_error(exc) from exc
+        if meta.name in names:
+            return "s3events"
+        return "other" if names else "nothing"
 
     def create_schema(self) -> None:
         """Create missing tables and record the schema version."""
@@ -348,11 +372,17 @@ class Store:
                                                       value=str(SCHEMA_VERSION)))
                 elif int(found.value) > SCHEMA_VERSION:
                     raise StoreError(
-                        f"state database {self.url} has schema version {found.value}, newer "
-                        f"than this s3events ({SCHEMA_VERSION}); upgrade s3events")
+                        f"state database {self.where} has schema version {found.value}, "
+                        f"newer than this s3events ({SCHEMA_VERSION}); upgrade s3events")
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open state database {self.url}: "
-                             f"{first_line(exc)}") from exc
+            raise self._open_error(exc) from exc
+
+    def _open_error(self, exc: SQLAlchemyError) -> S3EventsError:
+        """A SQLite file that is not a database is bad input; the rest (down, locked) is not."""
+        if self.dialect == "sqlite" and isinstance(exc, DatabaseError) \
+                and not isinstance(exc, OperationalError):
+            return not_state(self.where, first_line(exc))
+        return StoreError(f"cannot open state database {self.where}: {first_line(exc)}")
 
     def purge_deleted(self) -> bool:
         """Make deleted rows unrecoverable from the database files; True when fully done.
@@ -375,12 +405,40 @@ class Store:
                                   f"{attendance.name}"))
                 return True
         except SQLAlchemyError as exc:
-            raise StoreError(f"state database {self.url}: cannot purge deleted rows: "
+            raise StoreError(f"state database {self.where}: cannot purge deleted rows: "
                              f"{first_line(exc)}") from exc
 
     def close(self) -> None:
         """Release all connections."""
         self.engine.dispose()
+
+    def holds_data(self) -> bool:
+        """True when any table holds a row (besides the schema version and the secret).
+
+        True as well when that cannot be read: the answer decides whether a file may go.
+        """
+        tables = [t for t in metadata.sorted_tables if t is not meta]
+        try:
+            with self.engine.connect() as conn:
+                return any(conn.execute(select(func.count()).select_from(t)).scalar()
+                           for t in tables)
+        except SQLAlchemyError:
+            return True
+
+    def close_or_discard(self) -> bool:
+        """Close; and when opening made the SQLite file and nothing was stored, delete it.
+
+        For a command that creates the state and then stores nothing (an import whose file
+        was refused whole): no empty database stays behind to pass for a real one, which a
+        later ``dispatch`` would read as "nothing to send". The file goes with its ``-wal``,
+        ``-shm`` and ``-journal`` files, and the folders opening made, when empty. True when
+        the file was deleted.
+        """
+        discard = bool(self.created) and not self.holds_data()
+        self.close()
+        if discard:
+            remove_sqlite_file(self.created)
+        return discard
 
     def __enter__(self) -> Store:
         return self
@@ -398,26 +456,35 @@ def open_store(state: str | os.PathLike[str] | None = None, *,
 
     With ``create`` (provision, registrations import, serve) a missing SQLite file is
     created, and missing tables in any database. Without it (commands that only read the
-    state) a database that does not exist — a missing file, a PostgreSQL database that is
-    not there or has no s3events tables — raises
-    :class:`~s3events.errors.MissingStateError` and nothing is created. A URL that cannot be
-    read raises :class:`~s3events.errors.InputError`; no message shows its password.
+    state) a database that does not exist — a missing or empty file, a SQLite database
+    without tables, a PostgreSQL database that is not there or has no s3events tables —
+    raises :class:`~s3events.errors.MissingStateError`, and nothing is created or written.
+    Either way a file that is not a SQLite database (or, without ``create``, one holding
+    only other tables) raises :class:`~s3events.errors.InputError` and is left untouched, as
+    does a URL that cannot be read or is not SQLite or PostgreSQL. A server that cannot be
+    reached raises :class:`~s3events.errors.StoreError`. No message shows a password.
     """
     given = given_state(state, environ)
     where = redact_url(given)
     url = resolve_state_url(state, environ)
+    engine = make_engine(url, where)
     path = sqlite_path(url)
-    if path is not None and not create and not path.is_file():
-        raise MissingStateError(where)
-    store = Store(make_engine(url, where))
     try:
-        if path is not None and create:
-            prepare_sqlite_file(path)
-        if not create and not store.has_schema():
+        created = [] if path is None else check_sqlite_file(path, where, create=create,
+                                                             marker=meta.name)
+    except BaseException:
+        engine.dispose()
+        raise
+    store = Store(engine, where=where, created=created)
+    try:
+        contents = "s3events" if path is not None or create else store.contents()
+        if contents == "other":
+            raise not_state(where, OTHER_TABLES)
+        if contents == "nothing":
             raise MissingStateError(where)
         store.create_schema()
     except BaseException:
-        store.close()
+        store.close_or_discard()
         raise
     return store
 
@@ -433,5 +500,3 @@ def open_store_or_empty(state: str | os.PathLike[str] | None = None, *,
         return open_store(state, environ=environ, create=False), True
     except MissingStateError:
         return open_store("sqlite://"), False
-
-

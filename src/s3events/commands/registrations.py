@@ -2,9 +2,11 @@
 
 ``import`` keeps the good rows of a file and reports each bad one as ``FILE:LINE: field:
 reason``; when any row was not imported it exits with status 2 (after keeping the others),
-so scripts notice. ``list`` and ``export`` print personal data, on purpose and only to
-standard output; nothing here logs it. ``erase`` asks before erasing unless ``--yes`` is
-given, and without a terminal to ask on it erases nothing.
+so scripts notice. A state database the import created and then stored nothing in (the
+file was refused whole, or every row) is removed again, so no empty state is left for a
+later ``dispatch`` to find "nothing to send" in. ``list`` and ``export`` print personal
+data, on purpose and only to standard output; nothing here logs it. ``erase`` asks before
+erasing unless ``--yes`` is given, and without a terminal to ask on it erases nothing.
 """
 
 from __future__ import annotations
@@ -116,12 +118,16 @@ def import_command(series_path: str, file: Path, maps: Sequence[str], preset: st
     """
     series = load_series(series_path)
     moment = parse_now(now)
-    with _opened(state, create=True) as store:
+    columns = _parse_maps(maps)
+    store = open_store(state, create=True)
+    try:
         report = import_registrations(  # rows hold what people typed: printed cleaned
             store, series, file, now=moment, required_consent=required,
             on_duplicate=on_duplicate,  # type: ignore[arg-type]  # a click.Choice
-            columns=_parse_maps(maps), preset=preset,
+            columns=columns, preset=preset,
             on_problem=lambda problem: click.echo(clean(problem), err=True))
+    finally:  # a state made by this run that received nothing does not stay behind
+        store.close_or_discard()
     for note in report.notes:
         click.echo(f"note: {clean(note)}", err=True)
     click.echo(clean(report.summary()))

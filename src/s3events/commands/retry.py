@@ -11,6 +11,7 @@ import json
 import click
 
 from ..cli import now_option, parse_now, series_argument, state_option
+from ..errors import InputError
 from ..ledger import KINDS
 
 __all__ = ["retry"]
@@ -26,7 +27,8 @@ __all__ = ["retry"]
               help="Only this person's messages (matched as registrations are: case and "
                    "the two forms of an internationalised domain do not matter).")
 @click.option("--channel", metavar="NAME", default=None,
-              help="Only messages of this channel (email, whatsapp, telegram …).")
+              help="Only messages of this channel, one of the series' dispatch.channels "
+                   "(email, whatsapp, telegram …).")
 @click.option("--json", "as_json", is_flag=True,
               help='Print {"series", "requeued", "too_late"} as JSON.')
 @state_option
@@ -41,13 +43,16 @@ def retry(series_path: str, session_id: str | None, kind: str | None, email: str
     on it until it is sent. A message whose moment has passed at --now (the link of a
     session that has ended, a reminder of one that has started) stays failed: it would
     never be sent late. Prints how many were put back. Exit status 2 for an unknown
-    session or email, or a missing state database.
+    session or email, a channel the series does not use, or a missing state database.
     """
     from ..dispatch import retry_failed
     from ..loading import load_series
     from ..store import open_store
 
     series = load_series(series_path)
+    if channel is not None and channel not in series.dispatch.channels:
+        raise InputError(f"{series.id} does not use the channel '{channel}'; its "
+                         f"channels (dispatch.channels): {', '.join(series.dispatch.channels)}")
     with open_store(state, create=False) as store:
         report = retry_failed(store, series, now=parse_now(now), session_id=session_id,
                               kind=kind, email=email, channel=channel)

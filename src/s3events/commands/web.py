@@ -1,7 +1,8 @@
 """Event page commands: ``site`` (a static site) and ``serve`` (the page with registration).
 
 Thin layers over :func:`s3events.site.build_site` and :func:`s3events.web.create_app`.
-``serve`` needs Flask (``pip install 's3events[web]'``) and says so when it is missing.
+``serve`` needs Flask and waitress (the ``web`` extra: ``pip install -e '.[web]'`` in a
+clone of s3events) and says so when they are missing.
 """
 
 from __future__ import annotations
@@ -97,7 +98,9 @@ def _base_url(host: str, port: int, given: str | None) -> str:
 def serve(series_path: str, host: str, port: int, state: str | None, transport: str | None,
           base_url: str | None, rate_limit: str, proxies: int, dispatch: bool, threads: int,
           now: str | None) -> None:
-    """Serve the event page with online registration (needs `pip install 's3events[web]'`).
+    """Serve the event page with online registration (needs the web extra).
+
+    Install the extra from a clone of s3events: `pip install -e '.[web]'`.
 
     Runs on waitress, a production WSGI server. Registrations land in the state database
     as pending; the emailed link confirms them (double opt-in), and the cancel link in

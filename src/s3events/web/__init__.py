@@ -1,11 +1,12 @@
 """The event page with online registration, served by Flask: ``s3events serve``.
 
-Flask is an optional extra (``pip install 's3events[web]'``); nothing here imports it until
-:func:`create_app` is called. The app serves the static site of :mod:`s3events.site` with a
-registration form in the page: server-side checks with messages in the page's language,
-CSRF tokens, a honeypot and a per-address rate limit against bots, double opt-in by email,
-capacity and waiting list as in the store, cancel links, and a page where a person changes
-their time zone and language (see :mod:`s3events.web.app`).
+Flask is an optional extra (``pip install -e '.[web]'`` in a clone of s3events); nothing
+here imports it until :func:`create_app` is called. The app serves the static site of
+:mod:`s3events.site` with a registration form in the page: server-side checks with
+messages in the page's language, CSRF tokens, a honeypot and a per-address rate limit
+against bots, double opt-in by email, capacity and waiting list as in the store, cancel
+links, and a page where a person changes their time zone and language (see
+:mod:`s3events.web.app`).
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ def require_flask() -> None:
         import flask  # noqa: F401
     except ImportError:
         raise ConfigurationError(
-            "the event page server needs Flask, an optional extra: "
-            "pip install 's3events[web]'") from None
+            "the event page server needs Flask, from the web extra: pip install -e "
+            "'.[web]' in s3events' folder") from None
 
 
 def create_app(series: Series, *, store: Store, base_url: str, transport: str | None = None,
