@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from .errors import Problem
 from .i18n import text_languages
+from .timebounds import MAX_SESSION_LENGTH
 from .timezones import ZoneNameError, classify_local_time, get_zone
 
 if TYPE_CHECKING:
@@ -112,6 +113,10 @@ def _check_sessions(
         assert session.end is not None
         if session.end <= session.start:
             problems.append(Problem("'end' must be after 'start'", path=f"sessions.{i}.end"))
+        elif session.end - session.start > MAX_SESSION_LENGTH:
+            problems.append(Problem(
+                f"the session lasts more than {MAX_SESSION_LENGTH.days} days; check the dates "
+                "of 'start' and 'end' (a session is one meeting)", path=f"sessions.{i}.end"))
         _check_window(series, i, session, problems)
     _check_overlaps(sessions, where, problems)
 

@@ -65,11 +65,13 @@ _TYPE_MESSAGES = {
     "model_attributes_type": "must be a mapping (key: value)",
 }
 
+#: By the start of pydantic's error type; the longer prefix first ("time_delta" before "time").
 _PARSING_MESSAGES = {
     "datetime": "not a date and time such as 2021-10-28T17:00:00",
     "date": "not a date such as 2021-10-28",
+    "time_delta": "not an ISO 8601 duration such as PT2H (two hours), PT30M or P1D, nor a "
+                  "number of seconds",
     "time": "not a time of day such as 09:00",
-    "time_delta": "not a duration such as PT2H30M (ISO 8601) or a number of seconds",
 }
 
 _TEXT_MESSAGE = (
@@ -91,7 +93,7 @@ def _human_message(err: Any) -> str:
             if needle in pattern:
                 return template.format(input=shown(err.get("input")))
     for prefix, text in _PARSING_MESSAGES.items():
-        if kind.startswith(prefix) and ("parsing" in kind or kind.endswith("_type")):
+        if kind.startswith(prefix + "_") and ("parsing" in kind or kind.endswith("_type")):
             reason = err.get("ctx", {}).get("error")
             return f"{text} ({reason})" if reason else text
     if kind == "too_short":

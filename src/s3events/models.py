@@ -15,7 +15,7 @@ every problem of a file at once; :func:`s3events.load_series` does this.
 from __future__ import annotations
 
 import warnings
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -34,6 +34,7 @@ from pydantic import (
 from .checks import check_whole_series
 from .errors import Problem
 from .i18n import LanguageCode, LocalizedText, localize
+from .timebounds import FollowupDelay, RetryBackoff, SeriesDate, SeriesDateTime, SessionLength
 from .timezones import ZoneNameError, check_zone_name, get_zone
 from .values import EmailAddress, OneLineText, WebAddress
 
@@ -133,15 +134,16 @@ class Session(_Model):
     id: Identifier = Field(description="Unique in the series; never change it once published.")
     label: OneLineText | None = Field(default=None, description='Short label, e.g. "Day 1".')
     title: OneLineText
-    start: datetime = Field(
+    start: SeriesDateTime = Field(
         description=(
             "Start. A wall time without offset (2021-10-28T17:00:00) is read in the series' "
-            "time zone and must exist exactly once there; a time with an offset is taken as is."
+            "time zone and must exist exactly once there; a time with an offset is taken as is. "
+            "Years 1900 to 2999."
         )
     )
-    end: datetime | None = Field(default=None, description="End; give this or `duration`.")
-    duration: timedelta | None = Field(
-        default=None, description="Length (ISO 8601 such as PT2H30M, or seconds)."
+    end: SeriesDateTime | None = Field(default=None, description="End; give this or `duration`.")
+    duration: SessionLength | None = Field(
+        default=None, description="Length (ISO 8601 such as PT2H30M, or seconds; at most 7 days)."
     )
     topics: list[LocalizedText] = Field(default_factory=list, description="Topic bullets.")
     exercises: list[LocalizedText] = Field(
@@ -182,8 +184,6 @@ class Session(_Model):
             and self.start + self.duration != self.end
         ):
             raise ValueError("'end' and 'duration' disagree; give only one")
-        if self.duration is not None and self.duration <= timedelta(0):
-            raise ValueError("'duration' must be positive")
         return self
 
     @property
@@ -208,8 +208,8 @@ class Session(_Model):
 class DateWindow(_Model):
     """The dates the series runs, as announced (inclusive)."""
 
-    start: date
-    end: date
+    start: SeriesDate
+    end: SeriesDate
 
     @model_validator(mode="after")
     def _ordered(self) -> DateWindow:
@@ -292,18 +292,11 @@ class ReleaseRule(_Model):
 class FollowupSettings(_Model):
     """Messages after each session: ``followup`` to those who came, ``missed`` to the others."""
 
-    after: timedelta = Field(
+    after: FollowupDelay = Field(
         default=timedelta(hours=2),
-        description="How long after the session's end they go out (ISO 8601, e.g. PT2H), "
-        "once its attendance is known.",
+        description="How long after the session's end they go out (ISO 8601, e.g. PT2H; at "
+        "most a year), once its attendance is known.",
     )
-
-    @field_validator("after")
-    @classmethod
-    def _not_negative(cls, value: timedelta) -> timedelta:
-        if value < timedelta(0):
-            raise ValueError("must not be negative, such as PT2H")
-        return value
 
 
 class CertificateSettings(_Model):
@@ -356,8 +349,10 @@ class DispatchSettings(_Model):
         default=None, description="Folder of template overrides, relative to the series file."
     )
     max_attempts: int = Field(default=5, ge=1, le=100)
-    retry_backoff: timedelta = Field(
-        default=timedelta(minutes=1), description="First retry delay; doubles each attempt."
+    retry_backoff: RetryBackoff = Field(
+        default=timedelta(minutes=1),
+        description="First retry delay (ISO 8601, e.g. PT1M; at most a day); doubles each "
+        "attempt.",
     )
     rate_limit: float | None = Field(
         default=None, gt=0,

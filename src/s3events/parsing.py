@@ -7,8 +7,10 @@ A series file may come from anyone, so reading it is bounded before anything is 
   and refused when it nests deeper than :data:`MAX_DEPTH`, when an alias sits inside its own
   anchor (``id: &x [*x]``, which would never end), or when the document would hold more than
   :data:`MAX_NODES` values once every alias is expanded (the "billion laughs" bomb, where
-  eight lines stand for a hundred million strings);
-* JSON and TOML, which have no aliases, are held to the same depth and size.
+  eight lines stand for a hundred million strings), or more than :data:`MAX_TEXT`
+  characters of text (one long string anchored once and aliased a hundred times);
+* JSON and TOML, which have no aliases, are held to the same depth and number of values;
+  their text cannot grow past the file's size, which :data:`MAX_BYTES` already bounds.
 
 Every refusal is a :class:`~s3events.errors.SeriesError` naming the file and, for YAML, the
 line. :func:`yaml_with_lines` and :func:`toml_lines` also map every field path to its line,
@@ -37,6 +39,7 @@ __all__ = [
     "MAX_BYTES",
     "MAX_DEPTH",
     "MAX_NODES",
+    "MAX_TEXT",
     "LimitError",
     "Lines",
     "parse_text",
@@ -53,6 +56,9 @@ MAX_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 64
 #: The most values (scalars, lists, mappings) a file may hold with its aliases expanded.
 MAX_NODES = 200_000
+#: The most characters of text (keys and values) a file may hold with its aliases expanded:
+#: as much as the largest file could hold written out, so only aliasing can go past it.
+MAX_TEXT = MAX_BYTES
 
 Lines = dict[tuple[Any, ...], int]
 
@@ -113,50 +119,59 @@ def _reason(exc: Exception) -> str:
 
 def _check_events(text: str) -> None:
     """Walk the YAML events once; raise :class:`LimitError` past a bound."""
-    frames: list[list[Any]] = []  # per open collection: [its expanded size so far, anchor]
-    sizes: dict[str, int] = {}  # anchor → expanded size of its value
-    total = 0
+    frames: list[list[Any]] = []  # per open collection: [values so far, characters, anchor]
+    sizes: dict[str, tuple[int, int]] = {}  # anchor → expanded (values, characters)
+    total = chars = 0
     loader = _Loader(text)
     try:
         while loader.check_event():
             event = loader.get_event()
-            total += _added(event, frames, sizes)
+            values, length = _added(event, frames, sizes)
+            total += values
+            chars += length
             if total > MAX_NODES:
                 raise _limit(event, f"holds more than {MAX_NODES} values once its aliases "
                                     "are expanded; write the values out instead of aliasing "
                                     "aliases")
+            if chars > MAX_TEXT:
+                raise _limit(event, f"holds more than {MAX_TEXT // (1024 * 1024)} MB of text "
+                                    "once its aliases are expanded; alias short values, or "
+                                    "shorten the long text this alias repeats")
     finally:
         loader.dispose()
 
 
-def _added(event: Any, frames: list[list[Any]], sizes: dict[str, int]) -> int:
-    """The values an event adds to the document (an alias: its anchor's expanded size)."""
+def _added(event: Any, frames: list[list[Any]],
+           sizes: dict[str, tuple[int, int]]) -> tuple[int, int]:
+    """The values and characters an event adds (an alias: its anchor's expanded size)."""
     anchor = getattr(event, "anchor", None)
     if isinstance(event, yaml.CollectionStartEvent):
         if len(frames) >= MAX_DEPTH:
             raise _limit(event, f"nested deeper than {MAX_DEPTH} levels")
-        frames.append([1, anchor])
-        return 1
+        frames.append([1, 0, anchor])
+        return 1, 0
     if isinstance(event, yaml.CollectionEndEvent):
-        size, opened = frames.pop()
+        values, length, opened = frames.pop()
         if opened is not None:
-            sizes[opened] = size
+            sizes[opened] = (values, length)
         if frames:
-            frames[-1][0] += size
-        return 0
+            frames[-1][0] += values
+            frames[-1][1] += length
+        return 0, 0
     if isinstance(event, yaml.AliasEvent):
-        if any(frame[1] == anchor for frame in frames):
+        if any(frame[2] == anchor for frame in frames):
             raise _limit(event, f"the alias *{anchor} is inside its own anchor &{anchor}, so "
                                 "its value would never end")
-        size = sizes.get(str(anchor), 1)
+        size = sizes.get(str(anchor), (1, 0))
     elif isinstance(event, yaml.ScalarEvent):
-        size = 1
+        size = (1, len(event.value))
         if anchor is not None:
-            sizes[anchor] = 1
+            sizes[anchor] = size
     else:
-        return 0
+        return 0, 0
     if frames:
-        frames[-1][0] += size
+        frames[-1][0] += size[0]
+        frames[-1][1] += size[1]
     return size
 
 

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
-from .zonecheck import ZoneNameError, check_zone_name, suggest_zones
+from .zonecheck import ZoneNameError, check_zone_name, legacy_target, suggest_zones
 from .zonecheck import zone_tab as _zone_table
 
 if TYPE_CHECKING:
@@ -40,8 +40,19 @@ __all__ = [
 
 @functools.lru_cache(maxsize=512)
 def get_zone(name: str) -> ZoneInfo:
-    """The :class:`~zoneinfo.ZoneInfo` for an IANA name, after :func:`check_zone_name`."""
-    check_zone_name(name)
+    """The :class:`~zoneinfo.ZoneInfo` for an IANA name, after :func:`check_zone_name`.
+
+    A legacy link with a path (``US/Pacific``), refused for new input but stored with a
+    registration before, reads as the zone it links to (``America/Los_Angeles``), so that
+    person keeps their own clock.
+    """
+    try:
+        check_zone_name(name)
+    except ZoneNameError:
+        target = legacy_target(name)
+        if target is None:
+            raise
+        return ZoneInfo(target)
     return ZoneInfo(name)
 
 

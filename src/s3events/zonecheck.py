@@ -1,8 +1,10 @@
 """Which time-zone names s3events accepts, and what it suggests for the others.
 
 Accepted: the location-based names of the tz database (``Europe/Brussels``,
-``America/Argentina/Buenos_Aires``, backward links such as ``America/Buenos_Aires``), the
-``Etc/`` zones, and ``UTC``. Everything else is refused with a message that says why:
+``America/Argentina/Buenos_Aires``, a city's former name such as ``America/Buenos_Aires``
+or ``Asia/Calcutta``, which browsers still report), the ``Etc/`` zones (``Etc/UTC``,
+``Etc/GMT``, ``Etc/GMT+5``), and ``UTC``. Everything else is refused with a message that
+says why:
 
 * **Not a zone at all**: ``localtime`` (the computer's own setting, different on every
   machine), ``Factory`` (the tz database's placeholder for "zone not set"), ``posixrules``
@@ -15,7 +17,13 @@ Accepted: the location-based names of the tz database (``Europe/Brussels``,
   (``AEST``, ``NZDT``, ``CET``, ``IST``) names a metazone, whose zones are suggested with
   CLDR's golden zone first; a legacy name's target in the tz database comes next
   (``NZ`` → ``Pacific/Auckland``, ``PRC`` → ``Asia/Shanghai``); then the meanings CLDR does
-  not list in English (:data:`EXTRA_ABBREVIATIONS`, such as ``PET`` for Lima).
+  not list in English (:data:`EXTRA_ABBREVIATIONS`, such as ``PET`` for Lima). ``GMT`` is
+  one of them: people write it for the United Kingdom's clock, which is not GMT in summer,
+  so ``UTC`` and ``Europe/London`` are suggested.
+* **Legacy links with a path** (``US/Pacific``, ``Canada/Eastern``, ``Brazil/East``,
+  ``Australia/NSW``, ``Pacific/Samoa``, ``Etc/Zulu``, see :data:`LEGACY_IN_AREAS`), which the
+  tz database keeps only for compatibility, like ``NZ``: the zone they link to is suggested.
+  A name stored before they were refused still reads as that zone (:func:`legacy_target`).
 * **Unknown names**: the closest accepted names by spelling and by city.
 
 A refused name is never suggested. Names are shown in messages shortened and with control
@@ -35,9 +43,11 @@ from .terminal import shown
 
 __all__ = [
     "EXTRA_ABBREVIATIONS",
+    "LEGACY_IN_AREAS",
     "ZoneNameError",
     "check_zone_name",
     "is_accepted_zone",
+    "legacy_target",
     "suggest_zones",
     "zone_tab",
 ]
@@ -90,6 +100,17 @@ _DATABASE_FILES = re.compile(
     r"iso3166\.tab|version|\+version|security|src|posix|right|systemv)$", re.IGNORECASE)
 _FIXED_OFFSET = re.compile(r"^(UTC|GMT|UT|Z)?\s*[-+\u2212]\s*\d{1,2}(:?\d{2})?$", re.IGNORECASE)
 _VARIANT_TREES = ("posix/", "right/")
+#: Legacy links whose area is also one of places (``Australia/``, ``Pacific/``): names of
+#: states and regions, not cities, kept by the tz database's ``backward`` file. Links in an
+#: area of no canonical zone (``US/``, ``Canada/``, ``Brazil/``, ``Chile/``, ``Mexico/``) and
+#: the ``Etc/`` links are legacy too, found from the data. ``Pacific/Samoa`` is American
+#: Samoa (UTC−11), not the country of Samoa (``Pacific/Apia``, UTC+13).
+LEGACY_IN_AREAS = frozenset({
+    "Australia/ACT", "Australia/LHI", "Australia/NSW", "Australia/North",
+    "Australia/Queensland", "Australia/South", "Australia/Tasmania", "Australia/Victoria",
+    "Australia/West", "Australia/Yancowinna", "Pacific/Samoa"})
+#: Zones to suggest besides a legacy link's target, where the name misleads.
+_ALSO_MEANT = {"Pacific/Samoa": ("Pacific/Apia",)}
 _UTC_LINKS = {"Etc/UTC", "Etc/GMT", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "Etc/Greenwich",
               "Etc/GMT0", "Etc/GMT+0", "Etc/GMT-0"}
 _EXAMPLE = "use an IANA name such as Europe/Brussels"
@@ -115,7 +136,8 @@ def _accepted() -> frozenset[str]:
     """Every zone name :func:`check_zone_name` accepts."""
     names = {name for name in _tz_names()
              if "/" in name and not name.startswith(_VARIANT_TREES)
-             and not _DATABASE_FILES.match(name.rsplit("/", 1)[-1])}
+             and not _DATABASE_FILES.match(name.rsplit("/", 1)[-1])
+             and name.lower() not in _legacy_links()}
     return frozenset(names | {"UTC"})
 
 
@@ -154,6 +176,9 @@ def _refusal(name: str) -> ZoneNameError:
     if "/" not in key and (key in _tz_names() or key.lower() in _tz_links()):
         return _error(f"{shown(name)} is a legacy name (an alias or abbreviation) in the tz "
                       "database; use a location-based IANA name", suggest_zones(key))
+    if key.lower() in _legacy_links():
+        return _error(f"{shown(name)} is a legacy name the tz database keeps only for "
+                      "compatibility; use the location-based IANA name", suggest_zones(key))
     return _error(f"unknown time zone {shown(name)}", suggest_zones(key))
 
 
@@ -175,7 +200,7 @@ def suggest_zones(name: str, limit: int = 4) -> list[str]:
     key = name.strip().replace(" ", "_")
     if not key or len(key) > _MAX_SUGGEST:
         return []
-    found = _meanings(key) if "/" not in key else []
+    found = _meanings(key) if "/" not in key else _legacy_meanings(key)
     if not found:
         found = _by_spelling(key, limit)
     return [zone for zone in dict.fromkeys(found) if zone in _accepted()][:limit]
@@ -192,6 +217,25 @@ def _meanings(key: str) -> list[str]:
     if linked == ["UTC"]:  # GMT, UCT, Zulu: nothing reads them as anything but UTC
         return [*linked, *EXTRA_ABBREVIATIONS.get(upper, ()), *golden, *rest]
     return [*golden, *linked, *EXTRA_ABBREVIATIONS.get(upper, ()), *rest]
+
+
+def _legacy_meanings(key: str) -> list[str]:
+    """The zone a legacy link with a path stands for (``US/Pacific``), or nothing."""
+    link = _legacy_links().get(key.lower())
+    if link is None:
+        return []
+    name, target = link
+    return ["UTC" if target in _UTC_LINKS else target, *_ALSO_MEANT.get(name, ())]
+
+
+def legacy_target(name: str) -> str | None:
+    """The zone a legacy link with a path (``US/Pacific``) links to, or None for others.
+
+    For zone names stored before such links were refused: they still read as the zone
+    they always meant.
+    """
+    link = _legacy_links().get(name.lower()) if isinstance(name, str) else None
+    return link[1] if link is not None and link[0] == name else None
 
 
 def _by_spelling(key: str, limit: int) -> list[str]:
@@ -239,6 +283,27 @@ def _tz_links() -> dict[str, str]:
         if len(parts) == 3 and parts[0] == "L" and "/" not in parts[2]:
             links[parts[2].lower()] = parts[1]
     return links
+
+
+@functools.lru_cache(maxsize=1)
+def _legacy_links() -> dict[str, tuple[str, str]]:
+    """Lower-case legacy link name with a path → (its name, its target), from tzdata.zi.
+
+    Legacy: a link in an area where the tz database has no zone of its own nor a zone of
+    ``zone.tab`` (``US/``, ``Canada/``), an ``Etc/`` link (``Etc/Zulu``), or one of
+    :data:`LEGACY_IN_AREAS`.
+    """
+    lines = [line.split() for line in _tzdata_text("tzdata.zi").splitlines()]
+    places = [parts[1] for parts in lines if len(parts) > 1 and parts[0] == "Z"]
+    places += [zone for zones in zone_tab().values() for zone in zones]  # Arctic/Longyearbyen
+    areas = {place.split("/", 1)[0] for place in places if "/" in place}
+    legacy: dict[str, tuple[str, str]] = {}
+    for parts in lines:
+        if len(parts) == 3 and parts[0] == "L" and "/" in parts[2]:
+            area = parts[2].split("/", 1)[0]
+            if area not in areas or area == "Etc" or parts[2] in LEGACY_IN_AREAS:
+                legacy[parts[2].lower()] = (parts[2], parts[1])
+    return legacy
 
 
 @functools.lru_cache(maxsize=1)

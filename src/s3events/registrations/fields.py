@@ -26,7 +26,7 @@ from ..terminal import shown
 from .addresses import clean_email
 from .model import CHANNELS
 from .sessions import parse_sessions
-from .text import clean_text
+from .text import TextTooLong, clean_text
 from .zones import resolve_zone
 
 if TYPE_CHECKING:
@@ -81,14 +81,17 @@ _CHANNEL_RULES = {
 class _Collect:
     """Turn a ValueError inside the block into a (field, message) problem."""
 
-    def __init__(self, problems: list[tuple[str, str]], name: str) -> None:
-        self.problems, self.name = problems, name
+    def __init__(self, problems: list[tuple[str, str]], name: str, unit: str) -> None:
+        self.problems, self.name, self.unit = problems, name, unit
 
     def __enter__(self) -> None:
         return None
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  _tb: object) -> bool:
+        if isinstance(exc, TextTooLong):
+            self.problems.append((self.name, exc.refusing(self.unit)))
+            return True
         if isinstance(exc, (ValueError, UnknownName)):
             self.problems.append((self.name, str(exc)))
             return True
@@ -96,10 +99,15 @@ class _Collect:
 
 
 class FieldCleaner:
-    """Cleans rows for one series; remembers what it has looked up (countries, sessions…)."""
+    """Cleans rows for one series; remembers what it has looked up (countries, sessions…).
 
-    def __init__(self, series: Series, *, required_consent: Collection[str] = ()) -> None:
-        self.series = series
+    ``unit`` names what a problem refuses, in the messages: a ``row`` of an import, or a
+    ``registration``.
+    """
+
+    def __init__(self, series: Series, *, required_consent: Collection[str] = (),
+                 unit: str = "row") -> None:
+        self.series, self.unit = series, unit
         self.required = tuple(dict.fromkeys(
             [*series.registration.required_consent, *required_consent]))
         self._sessions: dict[str, list[str] | ValueError | None] = {}
@@ -118,9 +126,9 @@ class FieldCleaner:
         out = self._person(raw, problems)
         out.update(self._place(raw, problems))
         out["sessions"] = None
-        with _Collect(problems, "sessions"):
+        with _Collect(problems, "sessions", self.unit):
             out["sessions"] = self._choices(raw.get("sessions"))
-        out["channels"] = _clean_channels(raw, problems)
+        out["channels"] = _clean_channels(raw, problems, self.unit)
         out["consent"] = self._consents(raw, problems)
         return out, problems
 
@@ -129,16 +137,16 @@ class FieldCleaner:
         """Name, email, organisation and sector."""
         out: dict[str, Any] = {"name": "", "email": None, "organisation": None,
                                "sector": None}
-        with _Collect(problems, "name"):
+        with _Collect(problems, "name", self.unit):
             out["name"] = clean_text(raw.get("name"), LIMITS["name"])
             if not out["name"]:
                 raise ValueError("a name is required")
-        with _Collect(problems, "email"):
+        with _Collect(problems, "email", self.unit):
             out["email"] = clean_email(clean_text(raw.get("email"), 1000))
-        with _Collect(problems, "organisation"):
+        with _Collect(problems, "organisation", self.unit):
             out["organisation"] = clean_text(raw.get("organisation"),
                                              LIMITS["organisation"]) or None
-        with _Collect(problems, "sector"):
+        with _Collect(problems, "sector", self.unit):
             out["sector"] = _clean_sector(raw.get("sector"))
         return out
 
@@ -163,13 +171,13 @@ class FieldCleaner:
                problems: list[tuple[str, str]]) -> dict[str, Any]:
         out: dict[str, Any] = {"country": None, "timezone": self.series.timezone,
                                "timezone_source": "series", "language": None}
-        with _Collect(problems, "country"):
+        with _Collect(problems, "country", self.unit):
             out["country"] = self._country(clean_text(raw.get("country"), LIMITS["country"]))
-        with _Collect(problems, "timezone"):
+        with _Collect(problems, "timezone", self.unit):
             zone = clean_text(raw.get("timezone"), LIMITS["timezone"])
             city = clean_text(raw.get("city"), LIMITS["city"])
             out["timezone"], out["timezone_source"] = self._zone(zone, city, out["country"])
-        with _Collect(problems, "language"):
+        with _Collect(problems, "language", self.unit):
             language = clean_text(raw.get("language"), LIMITS["language"])
             out["language"] = self._language(language, out["country"])
         return out
@@ -182,7 +190,7 @@ class FieldCleaner:
         key = str(value)
         if key not in self._sessions:
             if len(key) > 4000:
-                raise ValueError(f"is {len(key)} characters long; at most 4000 are read")
+                raise TextTooLong(len(key), 4000)
             try:
                 self._sessions[key] = parse_sessions(self.series, key)
             except ValueError as exc:
@@ -195,7 +203,7 @@ class FieldCleaner:
     def _consents(self, raw: Mapping[str, Any],
                   problems: list[tuple[str, str]]) -> dict[str, bool]:
         consent: dict[str, bool] = {}
-        with _Collect(problems, "consent"):
+        with _Collect(problems, "consent", self.unit):
             consent = _consent_flags(raw)
         problems += [("consent", f"no consent to '{flag}', which this series requires")
                      for flag in self.required if not consent.get(flag)]
@@ -210,7 +218,8 @@ def clean_fields(series: Series, raw: Mapping[str, Any], *,
     See :meth:`FieldCleaner.clean`. Values are normalised (NFC, trimmed, codes), a missing
     zone is found from the city or country (:func:`.zones.resolve_zone`).
     """
-    return FieldCleaner(series, required_consent=required_consent).clean(raw)
+    return FieldCleaner(series, required_consent=required_consent,
+                        unit="registration").clean(raw)
 
 
 def _clean_sector(value: Any) -> str | None:
@@ -239,14 +248,15 @@ def _clean_channel(kind: str, value: Any) -> str | None:
     return text
 
 
-def _clean_channels(raw: Mapping[str, Any], problems: list[tuple[str, str]]) -> dict[str, str]:
+def _clean_channels(raw: Mapping[str, Any], problems: list[tuple[str, str]],
+                    unit: str) -> dict[str, str]:
     """The messaging addresses given, as fields or in a ``channels`` mapping."""
     given = dict(raw.get("channels") or {})
     channels: dict[str, str] = {}
     for kind in CHANNELS:
         if not raw.get(kind) and not given.get(kind):
             continue
-        with _Collect(problems, kind):
+        with _Collect(problems, kind, unit):
             if address := _clean_channel(kind, raw.get(kind, given.get(kind))):
                 channels[kind] = address
     return channels
