@@ -6,6 +6,8 @@ import subprocess
 import sys
 from datetime import timedelta
 
+import pytest
+
 from s3events.ledger import (
     backoff_delay,
     claim_due,
@@ -161,6 +163,12 @@ def test_backoff_honours_retry_after():
     assert backoff_delay(1, base=timedelta(minutes=1)) == timedelta(minutes=1)
     assert backoff_delay(3, base=timedelta(minutes=1)) == timedelta(minutes=4)
     assert backoff_delay(1, base=timedelta(seconds=1), retry_after=30) == timedelta(seconds=30)
+
+
+@pytest.mark.parametrize("attempt", [30, 64, 100, 10_000])
+def test_backoff_waits_at_most_a_day_however_many_attempts(attempt):
+    assert backoff_delay(attempt, base=timedelta(minutes=1)) == timedelta(days=1)
+    assert backoff_delay(attempt, base=timedelta(days=1), retry_after=1e15) == timedelta(days=1)
 
 
 def test_errors_are_stored_without_personal_data():

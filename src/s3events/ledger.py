@@ -308,11 +308,20 @@ class SentMarker:
                              f"{type(exc).__name__}") from exc
 
 
+#: The longest wait between two attempts at one message, however many attempts it has had.
+MAX_BACKOFF = timedelta(days=1)
+
+
 def backoff_delay(attempt: int, *, base: timedelta, retry_after: float | None = None) -> timedelta:
-    """Delay before attempt ``attempt + 1``: ``base`` doubled each attempt, or more if asked."""
-    delay: timedelta = base * (2 ** max(attempt - 1, 0))
+    """Delay before attempt ``attempt + 1``: ``base`` doubled each attempt, or more if asked.
+
+    Never more than :data:`MAX_BACKOFF` (a day), so the 30th or the 100th attempt waits a
+    day rather than overflowing; a server's own ``retry_after`` is honoured up to that too.
+    """
+    doublings = min(max(attempt - 1, 0), 20)  # a second doubled 20 times is past a day
+    delay: timedelta = min(base * (2 ** doublings), MAX_BACKOFF)
     if retry_after is not None:
-        delay = max(delay, timedelta(seconds=retry_after))
+        delay = max(delay, timedelta(seconds=min(retry_after, MAX_BACKOFF.total_seconds())))
     return delay
 
 
