@@ -202,6 +202,17 @@ def test_a_catalog_that_cannot_be_filled_in_fails_validate(tmp_path: Path) -> No
     assert "fi.po" in result.stderr and "'Hello %(name)s,' cannot be filled in" in result.stderr
 
 
+def test_a_missing_catalog_is_named_beside_the_files_other_errors(tmp_path: Path) -> None:
+    data = minimal_series_data(languages=["en", "fi"])  # and its texts in Spanish: errors
+    path = tmp_path / "series.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    result = run("validate", str(path))
+    assert result.code == 2
+    assert "text in language 'es'" in result.stderr
+    assert "language 'fi' has no catalog" in result.stderr
+    assert "translations init fi" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_a_translations_folder_that_does_not_exist_fails_validate(tmp_path: Path) -> None:
     result = run("validate", str(finnish_series(tmp_path, translations="missing")))
     assert result.code == 2
@@ -219,6 +230,25 @@ def test_a_language_cldr_does_not_know_is_a_warning(tmp_path: Path) -> None:
     assert result.code == 0
     assert "CLDR has no data for 'tlh'" in result.stderr
     assert "3 text(s) have no 'tlh' version (first: title)" in result.stderr
+
+
+def test_validate_names_the_language_texts_are_really_read_in(tmp_path: Path) -> None:
+    def english_only(value: Any) -> Any:
+        if isinstance(value, dict):
+            kept = {k: english_only(v) for k, v in value.items() if k != "es"}
+            return kept
+        return [english_only(v) for v in value] if isinstance(value, list) else value
+
+    data = english_only(minimal_series_data(languages=["de", "it", "en"]))
+    data["default_language"] = "de"  # every text is in English only
+    path = tmp_path / "series.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    result = run("validate", str(path))
+    assert result.code == 0, result.stderr
+    assert "have no 'it' version" in result.stderr
+    assert "it participants read them in 'en'" in result.stderr
+    assert "de participants (the default language) read them in 'en'" in result.stderr
+    assert "read them in 'de'" not in result.stderr
 
 
 # -- s3events translations -------------------------------------------------------------------

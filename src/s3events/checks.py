@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from .errors import Problem
+from .errors import Problem, SeriesError
 from .i18n import text_languages
 from .timebounds import MAX_SESSION_LENGTH
 from .timezones import ZoneNameError, classify_local_time, get_zone
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .catalogs import Catalogs
     from .models import Series, Session
 
-__all__ = ["check_language_support", "check_whole_series"]
+__all__ = ["check_language_support", "check_whole_series", "missing_catalogs_in_file"]
 
 
 def check_whole_series(
@@ -227,6 +227,36 @@ def check_language_support(series: Series, *, pm: Any = None) -> list[Problem]:
     return _with_lines(series, problems)
 
 
+def missing_catalogs_in_file(path: Path, *, pm: Any = None) -> list[Problem]:
+    """The declared languages of a series file that no catalog serves, read from the file
+    itself: for ``validate`` to name them beside the file's other errors, when the file does
+    not load. Nothing when the file cannot even be parsed."""
+    from .catalogs import Catalogs, MissingCatalog
+    from .parsing import parse_text, read_text
+
+    try:
+        data, lines = parse_text(path, read_text(path))
+    except (SeriesError, OSError):  # the load reports the file's own errors
+        return []
+    languages = data.get("languages") if isinstance(data, dict) else None
+    if not isinstance(languages, list):
+        return []
+    folder = data.get("translations")
+    folders: tuple[Path, ...] = ()
+    if isinstance(folder, str) and (path.parent / folder).is_dir():
+        folders = ((path.parent / folder).resolve(),)
+    builtin, found = Catalogs(), None
+    problems = []
+    for i, lang in enumerate(languages):
+        if not isinstance(lang, str) or builtin.has(lang):
+            continue
+        found = found or _provided(folders[0] if folders else None, True, pm)
+        if not found.has(lang):
+            problems.append(Problem(str(MissingCatalog(lang)), file=str(path),
+                                    line=lines.get(("languages", i)), path=f"languages.{i}"))
+    return problems
+
+
 def _provided(folder: Path | None, plugins: bool, pm: Any) -> Catalogs:
     from .catalogs import Catalogs, plugin_folders
 
@@ -276,18 +306,32 @@ def _text_coverage_problems(series: Series) -> list[Problem]:
     from .i18n import base_language
 
     texts = _walk_texts(series)
+    default = series.default_language
     problems = []
     for i, lang in enumerate(series.languages):
-        if lang == series.default_language:
-            continue
-        lacking = [path for path, text in texts
+        lacking = [(path, text) for path, text in texts
                    if lang not in text and base_language(lang) not in text]
-        if lacking:
-            problems.append(Problem(
-                f"{len(lacking)} text(s) have no '{lang}' version (first: {lacking[0]}); "
-                f"{lang} participants read them in '{series.default_language}', the default "
-                "language", path=f"languages.{i}", severity="warning"))
+        if not lacking:
+            continue
+        # the language each of those texts is read in, as localize() picks it
+        read_in = dict.fromkeys(_fallback(text, default) for _, text in lacking)
+        which = " or ".join(f"'{code}'" for code in read_in)
+        role = " (the default language)" if lang == default else ""
+        problems.append(Problem(
+            f"{len(lacking)} text(s) have no '{lang}' version (first: {lacking[0][0]}); "
+            f"{lang} participants{role} read them in {which}",
+            path=f"languages.{i}", severity="warning"))
     return problems
+
+
+def _fallback(text: Any, default: str) -> str:
+    """The language a text lacking the participant's is read in (see i18n.localize)."""
+    from .i18n import base_language
+
+    for candidate in (default, base_language(default)):
+        if candidate in text:
+            return str(candidate)
+    return str(next(iter(text)))
 
 
 def _with_lines(series: Series, problems: list[Problem]) -> list[Problem]:

@@ -79,10 +79,17 @@ def validate(series_path: str) -> None:
     check. Every declared language needs a catalog of s3events' phrases (see `s3events
     translations`).
     """
-    from ..checks import check_language_support
+    from ..checks import check_language_support, missing_catalogs_in_file
     from ..errors import SeriesError
 
-    series = _load(series_path)
+    try:
+        series = _load(series_path)
+    except SeriesError as exc:  # say every problem at once: a missing catalog too
+        more = [p for p in missing_catalogs_in_file(Path(series_path))
+                if p.message not in {q.message for q in exc.problems}]
+        if not more:
+            raise
+        raise SeriesError([*exc.problems, *more], file=exc.file) from None
     problems = check_language_support(series)
     if any(p.severity == "error" for p in problems):
         raise SeriesError(problems, file=series_path)
