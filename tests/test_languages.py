@@ -578,3 +578,4 @@ def test_overriding_one_french_template_keeps_every_other_part_french(
     html = message.html
     assert "Bonjour Marie," in html and "Quand" in html and "Rejoindre la séance" in html
     assert "Hello" not in html and "When" not in html
+

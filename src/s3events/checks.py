@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from .catalogs import Catalogs
     from .models import Series, Session
 
-__all__ = ["check_language_support", "check_whole_series", "missing_catalogs_in_file"]
+__all__ = ["check_language_support", "check_settings", "check_whole_series",
+           "missing_catalogs_in_file"]
 
 
 def check_whole_series(
@@ -224,6 +225,46 @@ def check_language_support(series: Series, *, pm: Any = None) -> list[Problem]:
     if folder is not None or uncovered:
         problems += _catalog_problems(series, _provided(folder, bool(uncovered), pm))
     problems += _locale_data_problems(series, uncovered) + _text_coverage_problems(series)
+    return _with_lines(series, problems)
+
+
+def check_settings(series: Series, *, pm: Any = None) -> list[Problem]:
+    """What ``validate`` says about settings only the installed code can judge.
+
+    Errors: a ``fonts`` file that is not there or is not a font. Warnings: options under
+    ``dispatch.transports`` for a transport no installed code provides (a misspelt
+    ``smpt``: its options would be ignored), and ``dispatch.certificates.min_sessions``
+    above the number of sessions (nobody would get a certificate).
+    """
+    from .certificates.pdf import font_coverage
+    from .errors import CertificateFontError
+    from .plugins import transports
+
+    problems: list[Problem] = []
+    root = series.source.parent if series.source is not None else Path.cwd()
+    for i, name in enumerate(series.fonts):
+        path = (root / name).resolve()
+        try:
+            if not path.is_file():
+                raise CertificateFontError(f"no font file at {path}")
+            font_coverage(str(path))
+        except CertificateFontError as exc:
+            problems.append(Problem(f"{exc}: give a .ttf or .otf file, relative to the "
+                                    "series file", path=f"fonts.{i}"))
+    known = set(transports(pm))
+    for name in series.dispatch.transports:
+        if name not in known:
+            problems.append(Problem(
+                f"no transport named '{name}' (installed: {', '.join(sorted(known))}): its "
+                "options are not used; check the spelling", path=f"dispatch.transports.{name}",
+                severity="warning"))
+    settings = series.dispatch.certificates
+    held = sum(1 for s in series.sessions if not s.cancelled)
+    if settings is not None and settings.min_sessions > held:
+        problems.append(Problem(
+            f"min_sessions is {settings.min_sessions} but the series holds {held} session(s): "
+            "nobody can attend that many, so no certificate would be sent",
+            path="dispatch.certificates.min_sessions", severity="warning"))
     return _with_lines(series, problems)
 
 

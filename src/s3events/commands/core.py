@@ -75,11 +75,12 @@ def validate(series_path: str) -> None:
     """Check a series file and report every problem (exit 2 when there are errors).
 
     Problems are listed with file, line and field. Warnings (a session outside the
-    series window, a catalog that lacks some messages) are printed but do not fail the
-    check. Every declared language needs a catalog of s3events' phrases (see `s3events
+    series window, a catalog that lacks some messages, options for a transport that is
+    not installed, a min_sessions nobody can reach) are printed but do not fail the
+    check; a `fonts` file that is not a font does. Every declared language needs a catalog of s3events' phrases (see `s3events
     translations`).
     """
-    from ..checks import check_language_support, missing_catalogs_in_file
+    from ..checks import check_language_support, check_settings, missing_catalogs_in_file
     from ..errors import SeriesError
 
     try:
@@ -90,7 +91,7 @@ def validate(series_path: str) -> None:
         if not more:
             raise
         raise SeriesError([*exc.problems, *more], file=exc.file) from None
-    problems = check_language_support(series)
+    problems = check_language_support(series) + check_settings(series)
     if any(p.severity == "error" for p in problems):
         raise SeriesError(problems, file=series_path)
     for problem in problems:
