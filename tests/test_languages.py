@@ -78,6 +78,17 @@ def test_register_refuses_a_language_the_series_does_not_declare(
     store.close()
 
 
+@pytest.mark.parametrize(("name", "code"), [("suomi", "fi"), ("中文", "zh"), ("日本語", "ja"),
+                                           ("русский", "ru"), ("Français", "fr")])
+def test_a_language_given_by_its_own_name_is_named_as_not_offered(
+        write_series: Any, tmp_path: Path, name: str, code: str) -> None:
+    series = _series(write_series)
+    with open_store(tmp_path / "state.db") as store, \
+            pytest.raises(InputError, match=f"language '{code}' is not offered"):
+        register(store, series, {"name": "Aino", "email": "aino@example.org",
+                                 "language": name}, now=EARLY)
+
+
 def test_the_import_refuses_the_row_and_keeps_the_others(write_series: Any,
                                                          tmp_path: Path) -> None:
     series = _series(write_series)

@@ -22,6 +22,7 @@ import importlib.resources
 import re
 import unicodedata
 import zoneinfo
+from collections.abc import Sequence
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
@@ -215,8 +216,31 @@ def _language_names() -> dict[str, str]:
     return names
 
 
-def language_code(value: str) -> str:
-    """A BCP 47 tag (``es``, ``pt-BR``) for a language given by code or name."""
+#: Languages also known by their own name (中文, 日本語, suomi …), beside those of ``among``.
+ENDONYM_LANGUAGES = ("ar", "bg", "bn", "ca", "cs", "da", "el", "et", "eu", "fa", "fi", "ga",
+                     "gl", "he", "hi", "hr", "hu", "id", "is", "ja", "ko", "lt", "lv", "ms",
+                     "mt", "nb", "nl", "pl", "ro", "ru", "sk", "sl", "sr", "sv", "sw", "th",
+                     "tl", "tr", "uk", "ur", "vi", "zh", *NAME_LANGUAGES)
+
+
+@functools.lru_cache(maxsize=256)
+def _endonym(code: str) -> str | None:
+    """A language's name in itself (``fi`` → ``suomi``), folded; None without CLDR data."""
+    try:
+        locale = Locale.parse(code.replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return None
+    name = locale.languages.get(locale.language)
+    return fold(name) if name else None
+
+
+def language_code(value: str, *, among: Sequence[str] = ()) -> str:
+    """A BCP 47 tag (``es``, ``pt-BR``) for a language given by code or name.
+
+    Names are English, Spanish, Portuguese, French, German and Italian ones, and each
+    language's own name for the languages of ``among`` (a series' languages) and
+    :data:`ENDONYM_LANGUAGES`.
+    """
     text = value.strip()
     match = _LANG_TAG.match(text)
     if match and match.group(1).lower() in Locale.parse("en").languages:
@@ -228,6 +252,9 @@ def language_code(value: str) -> str:
     key = fold(text)
     if key in names:
         return names[key]
+    for code in dict.fromkeys((*among, *ENDONYM_LANGUAGES)):
+        if key and _endonym(code) == key:
+            return code
     close = difflib.get_close_matches(key, list(names), n=3, cutoff=0.75)
     suggestions = list(dict.fromkeys(f"{c} ({names[c]})" for c in close))
     hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else (

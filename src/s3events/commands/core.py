@@ -77,8 +77,8 @@ def validate(series_path: str) -> None:
     Problems are listed with file, line and field. Warnings (a session outside the
     series window, a catalog that lacks some messages, options for a transport that is
     not installed, a min_sessions nobody can reach) are printed but do not fail the
-    check; a `fonts` file that is not a font does. Every declared language needs a catalog of s3events' phrases (see `s3events
-    translations`).
+    check; a `fonts` file that is not a font does. Every declared language needs a
+    catalog of s3events' phrases (see `s3events translations`).
     """
     from ..checks import check_language_support, check_settings, missing_catalogs_in_file
     from ..errors import SeriesError

@@ -160,7 +160,7 @@ class FieldCleaner:
 
     def _language_code(self, text: str, country: str | None) -> str:
         if text:
-            return check_language(self.series, language_code(text))
+            return check_language(self.series, language_code(text, among=self.series.languages))
         offered = set(self.series.languages)
         for lang in official_languages(country) if country else ():
             if lang in offered:

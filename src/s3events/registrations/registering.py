@@ -195,7 +195,7 @@ def cancel_registration(store: Store, series: Series, email_or_token: str, *,
 def _offered_language(series: Series, value: str) -> str:
     """A language the series is published in, from a code or a name; ValueError if not."""
     try:
-        return check_language(series, language_code(value))
+        return check_language(series, language_code(value, among=series.languages))
     except UnknownName as exc:
         raise ValueError(str(exc)) from None
 
