@@ -236,11 +236,26 @@ def check_settings(series: Series, *, pm: Any = None) -> list[Problem]:
     ``smpt``: its options would be ignored), and ``dispatch.certificates.min_sessions``
     above the number of sessions (nobody would get a certificate).
     """
-    from .certificates.pdf import font_coverage
-    from .errors import CertificateFontError
-    from .plugins import transports
-
     problems: list[Problem] = []
+    if series.fonts:
+        problems += _font_problems(series)
+    if series.dispatch.transports:
+        problems += _transport_problems(series, pm)
+    settings = series.dispatch.certificates
+    held = sum(1 for s in series.sessions if not s.cancelled)
+    if settings is not None and settings.min_sessions > held:
+        problems.append(Problem(
+            f"min_sessions is {settings.min_sessions} but the series holds {held} session(s): "
+            "nobody can attend that many, so no certificate would be sent",
+            path="dispatch.certificates.min_sessions", severity="warning"))
+    return _with_lines(series, problems)
+
+
+def _font_problems(series: Series) -> list[Problem]:
+    from .certificates.pdf import font_coverage  # fontTools: only for a series with fonts
+    from .errors import CertificateFontError
+
+    problems = []
     root = series.source.parent if series.source is not None else Path.cwd()
     for i, name in enumerate(series.fonts):
         path = (root / name).resolve()
@@ -251,21 +266,17 @@ def check_settings(series: Series, *, pm: Any = None) -> list[Problem]:
         except CertificateFontError as exc:
             problems.append(Problem(f"{exc}: give a .ttf or .otf file, relative to the "
                                     "series file", path=f"fonts.{i}"))
+    return problems
+
+
+def _transport_problems(series: Series, pm: Any) -> list[Problem]:
+    from .plugins import transports  # loads the plugins: only when options name transports
+
     known = set(transports(pm))
-    for name in series.dispatch.transports:
-        if name not in known:
-            problems.append(Problem(
-                f"no transport named '{name}' (installed: {', '.join(sorted(known))}): its "
-                "options are not used; check the spelling", path=f"dispatch.transports.{name}",
-                severity="warning"))
-    settings = series.dispatch.certificates
-    held = sum(1 for s in series.sessions if not s.cancelled)
-    if settings is not None and settings.min_sessions > held:
-        problems.append(Problem(
-            f"min_sessions is {settings.min_sessions} but the series holds {held} session(s): "
-            "nobody can attend that many, so no certificate would be sent",
-            path="dispatch.certificates.min_sessions", severity="warning"))
-    return _with_lines(series, problems)
+    return [Problem(f"no transport named '{name}' (installed: {', '.join(sorted(known))}): "
+                    "its options are not used; check the spelling",
+                    path=f"dispatch.transports.{name}", severity="warning")
+            for name in series.dispatch.transports if name not in known]
 
 
 def missing_catalogs_in_file(path: Path, *, pm: Any = None) -> list[Problem]:
