@@ -111,3 +111,17 @@ def test_a_session_of_a_week_given_as_a_duration_loads(write_series: Writer) -> 
     data["sessions"][1]["duration"] = "P7D"
     session = load_series(write_series(data)).sessions[1]
     assert session.ends_at - session.start == MAX_SESSION_LENGTH
+
+
+def test_an_unquoted_clock_time_is_never_read_as_seconds(tmp_path: Path) -> None:
+    head = yaml.safe_dump(minimal_series_data(), sort_keys=False)
+    path = tmp_path / "series.yaml"
+    path.write_text(head + "dispatch:\n  followup:\n    after: 2:00\n", encoding="utf-8")
+    problem = only_problem(path)  # YAML 1.1 would have read 120 seconds
+    assert problem.path == "dispatch.followup.after" and ISO in problem.message
+    path.write_text(head + "dispatch:\n  link:\n    local_time: 09:30\n"
+                    "  followup:\n    after: PT2H\n", encoding="utf-8")
+    series = load_series(path)
+    assert series.dispatch.link.local_time.isoformat() == "09:30:00"
+    assert series.dispatch.followup is not None
+    assert series.dispatch.followup.after == timedelta(hours=2)

@@ -112,6 +112,28 @@ class _Loader(_BaseLoader):  # type: ignore[misc]
                 None, None, f"cannot read this value: {_reason(exc)}", node.start_mark) from None
 
 
+def _without_base_60(loader: type) -> None:
+    """Read ``2:00`` and ``12:00`` as the text written, not as YAML 1.1's base-60 numbers.
+
+    YAML 1.1 reads an unquoted ``2:00`` as 120 and ``12:00`` as 720: a follow-up delay of
+    "2:00" would silently be two minutes. As text, a duration field refuses it with the
+    ISO 8601 form to use, and a time of day reads it as the time it is.
+    """
+    resolvers = {first: [(tag, regexp) for tag, regexp in entries
+                         if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+                 for first, entries in loader.yaml_implicit_resolvers.items()}
+    loader.yaml_implicit_resolvers = resolvers
+    loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(
+        r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
+        list("-+0123456789"))
+    loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(
+        r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"), list("-+0123456789."))
+
+
+_without_base_60(_Loader)
+
+
 def _reason(exc: Exception) -> str:
     text = str(exc)
     return "a number with too many digits" if "digits" in text else text
