@@ -112,7 +112,7 @@ class _Loader(_BaseLoader):  # type: ignore[misc]
                 None, None, f"cannot read this value: {_reason(exc)}", node.start_mark) from None
 
 
-def _without_base_60(loader: type) -> None:
+def _without_base_60(loader: Any) -> None:
     """Read ``2:00`` and ``12:00`` as the text written, not as YAML 1.1's base-60 numbers.
 
     YAML 1.1 reads an unquoted ``2:00`` as 120 and ``12:00`` as 720: a follow-up delay of
