@@ -246,6 +246,8 @@ def test_importing_the_same_file_again_changes_nothing(store: Store,
     again = import_registrations(store, reference_series, EXAMPLE, now=NOW + timedelta(days=1))
     assert (again.added, again.updated, again.unchanged) == (0, 0, 30)
     assert (list_registrations(store, reference_series.id), ledger_count(store)) == before
+    same_clock = import_registrations(store, reference_series, EXAMPLE, now=NOW)  # a replay
+    assert (same_clock.unchanged, same_clock.problems) == (30, [])  # no "same as line N"
 
 
 def test_emails_match_across_imports_whatever_their_case(store: Store, series: Series,

@@ -204,6 +204,8 @@ class _Batch:
         """A person already known (earlier in the file, or from before)."""
         w = self.w
         earlier = self.earlier_line(person)
+        if earlier == entry.line:  # the same file imported again at the same --now
+            earlier = None
         if not differs(person.row, entry.fields):
             w.counts.unchanged += 1
             if earlier is not None:
