@@ -112,6 +112,19 @@ def _match(names: dict[str, str], text: str) -> set[str] | None:
     return None
 
 
+_VOCABULARIES: dict[int, tuple[dict[str, str], frozenset[str]]] = {}
+
+
+def _vocabulary(names: dict[str, str]) -> frozenset[str]:
+    """Every word of the sessions' names (the tables are cached, so one set per table)."""
+    kept = _VOCABULARIES.get(id(names))
+    if kept is None or kept[0] is not names:
+        kept = (names, frozenset(w for name in names for w in name.split()))
+        _VOCABULARIES.clear()
+        _VOCABULARIES[id(names)] = kept
+    return kept[1]
+
+
 def _choices(names: dict[str, str], part: str) -> tuple[set[str], list[str]]:
     """Sessions in one ``;``- or line-separated part, whose choices may be joined by commas.
 
@@ -126,14 +139,13 @@ def _choices(names: dict[str, str], part: str) -> tuple[set[str], list[str]]:
     chosen: set[str] = set()
     unknown: list[str] = []
     buffer: list[str] = []
-    vocabulary = {word for name in names for word in name.split()}
     for piece in part.split(","):
         buffer.append(piece)
         found = _match(names, ",".join(buffer))
         if found is None:
             continue
         before = ",".join(buffer[:-1]).strip()
-        if before and not set(fold(before).split()) <= vocabulary:
+        if before and not set(fold(before).split()) <= _vocabulary(names):
             unknown.append(before)  # "Nonsense, Day 2": not the start of "Thursday, 21 Oct"
         chosen |= found
         buffer = []
