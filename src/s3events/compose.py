@@ -20,8 +20,6 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from .errors import ConfigurationError, InputError
 from .followups import AfterSession
 from .ledger import LedgerRow, ledger_key, message_id_for
@@ -29,10 +27,11 @@ from .models import Series, Session
 from .platforms.base import Meeting, Participant
 from .plugins import get_plugin_manager
 from .provision import ReadyMeetings, meeting_rows
-from .registrations.addresses import email_key
+from .registrations.roster import get_registration
 from .render import Invitation, MessageRenderer, RenderedMessage
 from .scheduler import RegistrationInfo, attends
-from .store import Store, registrations
+from .store import Store
+from .terminal import shown
 from .transports.base import Attachment, OutgoingMessage
 
 __all__ = ["NO_BASE_URL", "Composer", "composer_revision", "preview"]
@@ -214,20 +213,9 @@ def preview(store: Store, series: Series, *, email: str, session_id: str | None,
     ``dispatch.base_url``.
     """
     base_url = base_url or series.dispatch.base_url
-    query = select(registrations).where(registrations.c.series_id == series.id,
-                                        registrations.c.email_key == email_key(email))
-    with store.connect() as conn:
-        found = conn.execute(query).first()
-    if found is None:
-        raise InputError(f"no registration with email {email} in series {series.id}")
-    reg = RegistrationInfo.from_row(found)
+    reg = registration_of(store, series, email)
     if session_id is not None:
-        try:
-            series.session(session_id)
-        except KeyError:
-            known = ", ".join(s.id for s in series.sessions)
-            raise InputError(f"no session '{session_id}' in {series.id}; sessions: {known}"
-                             ) from None
+        series.require_session(session_id)
     revision = composer_revision(store, series, session_id)
     row = LedgerRow(0, ledger_key(reg.id, session_id, kind, revision, channel), reg.id,
                     session_id, kind, revision, channel, now, "pending", 0)
@@ -253,6 +241,14 @@ def _why_nothing(kind: str, session_id: str | None, channel: str) -> str:
         return (f"session '{session_id}' has no meeting yet (run s3events provision) or the "
                 f"person has no address on channel {channel}")
     return f"the person has no address on channel {channel}"
+
+
+def registration_of(store: Store, series: Series, email: str) -> RegistrationInfo:
+    """The registration of ``email`` in the series; :class:`InputError` when there is none."""
+    found = get_registration(store, series.id, email)
+    if found is None:
+        raise InputError(f"no registration with email {shown(email)} in series {series.id}")
+    return found
 
 
 def composer_revision(store: Store, series: Series, session_id: str | None) -> int:

@@ -33,19 +33,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
-from .compose import NO_BASE_URL, Composer, composer_revision, preview
+from .compose import NO_BASE_URL, Composer, composer_revision, preview, registration_of
 from .delivery import ChannelSender, DispatchReport, Run, Scope, StoreBucket, Throttle
-from .errors import ConfigurationError, InputError
+from .errors import ConfigurationError
 from .ledger import KINDS, default_worker_id, reclaim_stale
 from .models import Series
 from .owed import late_sessions
 from .plugins import track_event
-from .registrations.addresses import email_key
 from .scheduler import schedule
-from .store import Store, registrations
-from .terminal import shown
+from .store import Store
 from .transports.base import Transport
 from .transports.choice import channel_settings, channel_transport, email_transport
 from .unsent import requeue_failed
@@ -185,28 +181,11 @@ def retry_failed(store: Store, series: Series, *, now: datetime, session_id: str
     :class:`~s3events.errors.InputError`.
     """
     if session_id is not None:
-        _known_session(series, session_id)
-    person = _registration_id(store, series.id, email) if email is not None else None
+        series.require_session(session_id)
+    person = registration_of(store, series, email).id if email is not None else None
     done, left = requeue_failed(store, series.id, session_id=session_id, kind=kind,
                                 channel=channel, registration_id=person,
                                 late=late_sessions(series, now))
     return RetryReport(done, left)
 
 
-def _known_session(series: Series, session_id: str) -> None:
-    try:
-        series.session(session_id)
-    except KeyError:
-        known = ", ".join(s.id for s in series.sessions)
-        raise InputError(f"no session '{session_id}' in {series.id}; sessions: {known}"
-                         ) from None
-
-
-def _registration_id(store: Store, series_id: str, email: str) -> str:
-    query = select(registrations.c.id).where(registrations.c.series_id == series_id,
-                                             registrations.c.email_key == email_key(email))
-    with store.connect() as conn:
-        found = conn.execute(query).scalar()
-    if found is None:
-        raise InputError(f"no registration with email {shown(email)} in series {series_id}")
-    return str(found)

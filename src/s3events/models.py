@@ -32,7 +32,7 @@ from pydantic import (
 )
 
 from .checks import check_whole_series
-from .errors import Problem
+from .errors import InputError, Problem
 from .i18n import LanguageCode, LocalizedText, localize
 from .timebounds import FollowupDelay, RetryBackoff, SeriesDate, SeriesDateTime, SessionLength
 from .timezones import ZoneNameError, check_zone_name, get_zone
@@ -495,6 +495,22 @@ class Series(_Model):
             if session.id == session_id:
                 return session
         raise KeyError(session_id)
+
+    def require_session(self, session_id: str, *, option: str = "",
+                        held: bool = False) -> Session:
+        """The session with id ``session_id``; an :class:`~s3events.errors.InputError` that
+        lists the series' sessions if there is none, or (``held``) if it is cancelled.
+        ``option`` (e.g. ``--session``) leads the message."""
+        lead = f"{option}: " if option else ""
+        try:
+            session = self.session(session_id)
+        except KeyError:
+            known = ", ".join(s.id for s in self.sessions)
+            raise InputError(f"{lead}no session '{session_id}' in {self.id}; sessions: {known}"
+                             ) from None
+        if held and session.cancelled:
+            raise InputError(f"{lead}session '{session_id}' is cancelled")
+        return session
 
     def texts(self) -> list[Any]:
         """Every human text of the series and its sessions."""

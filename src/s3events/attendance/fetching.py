@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-from ..errors import ConfigurationError, InputError, NotFound, ServiceError
+from ..errors import ConfigurationError, NotFound, ServiceError
 from ..models import Series, Session
 from ..platforms.base import Meeting, PlatformAdapter
 from ..provision import MeetingRow, load_adapter, meeting_rows
@@ -201,14 +201,7 @@ def fetch_attendance(store: Store, series: Series, *, now: datetime,
 
 
 def _named(run: _Fetch, series: Series, session_id: str) -> Outcome:
-    try:
-        session = series.session(session_id)
-    except KeyError:
-        known = ", ".join(s.id for s in series.sessions)
-        raise InputError(f"--session: no session '{session_id}' in {series.id}; sessions: "
-                         f"{known}") from None
-    if session.cancelled:
-        raise InputError(f"--session: session '{session_id}' is cancelled")
+    session = series.require_session(session_id, option="--session", held=True)
     outcome = run.session(session, named=True)
     assert outcome is not None
     return outcome

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from ..errors import InputError, Problem
-from ..models import Series, Session
+from ..models import Series
 from ..store import Store
 from ..timezones import ZoneNameError, get_zone
 from .readers import ReadContext, read_report
@@ -67,7 +67,7 @@ def import_attendance(store: Store, series: Series, path: str | Path, *, session
     ``timezone`` reads times written without an offset (default: the series' zone).
     Raises :class:`~s3events.errors.InputError` for an unknown session, zone or format.
     """
-    session = _session(series, session_id)
+    session = series.require_session(session_id, option="--session", held=True)
     zone_name = timezone or series.timezone
     try:
         zone = get_zone(zone_name)
@@ -88,16 +88,6 @@ def import_attendance(store: Store, series: Series, path: str | Path, *, session
     return report
 
 
-def _session(series: Series, session_id: str) -> Session:
-    try:
-        session = series.session(session_id)
-    except KeyError:
-        known = ", ".join(s.id for s in series.sessions)
-        raise InputError(f"--session: no session '{session_id}' in {series.id}; sessions: "
-                         f"{known}") from None
-    if session.cancelled:
-        raise InputError(f"--session: session '{session_id}' is cancelled")
-    return session
 
 
 def _check_times(report: AttendanceImport, attendees: list[Attendee], start: datetime,
