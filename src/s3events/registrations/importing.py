@@ -15,7 +15,6 @@ they are skipped and counted, and a withdrawal cancels a registration imported b
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,9 +45,10 @@ MAX_PROBLEMS = 10_000
 _ZONE_SOURCES = ("given", "city", "country", "country-guess", "series")
 
 
-@dataclass
-class ImportReport:
-    """What an import did: counts, how the file was read, and every problem with its line."""
+@dataclass(kw_only=True)
+class ImportReport(SaveCounts):
+    """What an import did: the writer's counts (it counts into the report itself), how the
+    file was read, and every problem with its line."""
 
     file: str
     preset: str | None = None
@@ -56,15 +56,6 @@ class ImportReport:
     delimiter: str | None = None
     header_line: int = 1
     rows: int = 0
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    confirmed: int = 0
-    waitlisted: int = 0
-    promoted: int = 0
-    cancelled: int = 0
-    skipped: Counter[str] = field(default_factory=Counter)
-    zones: Counter[str] = field(default_factory=Counter)
     problems: list[Problem] = field(default_factory=list)
     problems_omitted: int = 0
     error_lines: set[int] = field(default_factory=set)
@@ -89,13 +80,6 @@ class ImportReport:
             self.problems.append(problem)
         else:
             self.problems_omitted += 1
-
-    def take_counts(self, counts: SaveCounts) -> None:
-        """Copy a writer's counts."""
-        for name in ("added", "updated", "unchanged", "confirmed", "waitlisted", "promoted",
-                     "cancelled"):
-            setattr(self, name, getattr(counts, name))
-        self.skipped, self.zones = Counter(counts.skipped), Counter(counts.zones)
 
     def summary(self) -> str:
         """One paragraph for people."""
@@ -205,9 +189,6 @@ class _Run:
                 self.flush(batch)
         self.flush(batch)
         self.schedule(self.writer.finish())
-        skipped = self.report.skipped
-        self.report.take_counts(self.writer.counts)
-        self.report.skipped.update(skipped)
 
 
 def _score(cells: list[str]) -> int:
@@ -274,7 +255,7 @@ def _prepare(store: Store, series: Series, table: Table, report: ImportReport, *
     report.header_line, report.ignored_columns = table.header_line, mapping.ignored
     report.notes = mapping.notes
     writer = BatchWriter(store, series, now=now, source=f"import:{Path(report.file).name}",
-                         on_duplicate=on_duplicate, file=report.file)
+                         on_duplicate=on_duplicate, file=report.file, counts=report)
     return _Run(series, report, mapping, FieldCleaner(series, required_consent=required_consent),
                 writer, on_problem, batch_size, _scheduler(store, series, now))
 

@@ -119,10 +119,11 @@ class BatchWriter:
     """Saves entries a batch at a time; see the module docstring."""
 
     def __init__(self, store: Store, series: Series, *, now: datetime, source: str | None,
-                 on_duplicate: OnDuplicate = "latest", file: str | None = None) -> None:
+                 on_duplicate: OnDuplicate = "latest", file: str | None = None,
+                 counts: SaveCounts | None = None) -> None:
         self.store, self.series, self.now = store, series, now
         self.source, self.on_duplicate, self.file = source, on_duplicate, file
-        self.counts = SaveCounts()
+        self.counts = counts if counts is not None else SaveCounts()
         self.problems: list[Problem] = []
         self.written = self.measured_at = 0
 
