@@ -31,6 +31,8 @@ from typing import Any
 
 import yaml
 
+from s3events.testing._spec_formats import read_spec_file
+
 HERE = Path(__file__).resolve().parent
 SUBSETS = HERE / "spec_subsets.yaml"
 VENDOR_SPECS = HERE.parent / "src" / "s3events" / "testing" / "vendor_specs"
@@ -51,15 +53,10 @@ class TrimError(Exception):
 
 def read_spec(path: Path) -> dict[str, Any]:
     """A spec file (JSON, or YAML for ``.yaml``/``.yml``) as a mapping."""
-    text = path.read_text(encoding="utf-8")
-    if path.suffix in (".yaml", ".yml"):
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
-    else:
-        data = json.loads(text)
-    if not isinstance(data, dict):
-        raise TrimError(f"{path}: expected a mapping at the top level")
-    return data
+    try:
+        return read_spec_file(path)
+    except ValueError as exc:
+        raise TrimError(str(exc)) from None
 
 
 def dump_spec(name: str, doc: dict[str, Any]) -> str:

@@ -20,7 +20,7 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-__all__ = ["FORM_TYPES", "LoadedSpec", "Operation", "load_spec"]
+__all__ = ["FORM_TYPES", "LoadedSpec", "Operation", "load_spec", "read_spec_file"]
 
 #: Content types whose bodies are flat ``name=value`` fields.
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -60,7 +60,7 @@ class LoadedSpec:
 def load_spec(specs_dir: Path, name: str) -> LoadedSpec:
     """Read ``specs_dir / name`` and convert it; the format is recognised from the content."""
     path = (specs_dir / name).resolve()
-    doc = _read(path)
+    doc = read_spec_file(path)
     if "swagger" in doc or "openapi" in doc:
         return _load_openapi(specs_dir, name, path, doc)
     if doc.get("kind") == "discovery#restDescription":
@@ -70,7 +70,8 @@ def load_spec(specs_dir: Path, name: str) -> LoadedSpec:
     raise ValueError(f"{name}: not a Swagger, OpenAPI, discovery or Telegram description")
 
 
-def _read(path: Path) -> dict[str, Any]:
+def read_spec_file(path: Path) -> dict[str, Any]:
+    """A spec file (JSON, or YAML for ``.yaml``/``.yml``) as a mapping; ValueError if not."""
     text = path.read_text(encoding="utf-8")
     if path.suffix in (".yaml", ".yml"):
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -210,7 +211,7 @@ def _file_retriever(specs_dir: Path, *, legacy: bool) -> Callable[[str], Resourc
         target = Path(unquote(parts.path)).resolve()
         if parts.scheme != "file" or not target.is_relative_to(root) or not target.is_file():
             raise LookupError(f"cannot resolve {uri}: only files under {root} are read")
-        return DRAFT202012.create_resource(_convert_tree(_read(target), legacy=legacy))
+        return DRAFT202012.create_resource(_convert_tree(read_spec_file(target), legacy=legacy))
 
     return retrieve
 
