@@ -13,10 +13,10 @@ from s3events_apprise import AppriseOptions, AppriseTransport, split_urls
 
 from s3events.errors import ConfigurationError, InvalidRequest, ServiceError, ServiceUnavailable
 from s3events.plugins import transport_class
-from s3events.testing import VendorMock, assert_not_logged, vendor_mock_fixture
+from s3events.testing import VendorMock, assert_not_logged, forgetting_the_link, vendor_mock_fixture
 from s3events.testing.contracts import DEFAULT_ERRORS, Route, TransportContract
 from s3events.testing.matchers import contains, json_fields
-from s3events.transports.base import OutgoingMessage, SendResult
+from s3events.transports.base import OutgoingMessage
 
 SHARED = "json://bot:SECRETPASS@apprise.test/team-hook"
 SHARED_ENDPOINT = "http://apprise.test/team-hook"
@@ -201,18 +201,8 @@ class TestAppriseContract(TransportContract):
                     "a refused send is ServiceUnavailable and the dispatcher retries later")
 
 
-class AppriseForgetsTheLink(AppriseTransport):
-    """Sends the notification without the join link (in the text or in the facts)."""
-
-    def send(self, message: OutgoingMessage) -> SendResult:
-        link = message.facts["link"]
-        facts = {name: value for name, value in message.facts.items() if name != "link"}
-        return super().send(message.model_copy(
-            update={"text": message.text.replace(link, "(link)"), "facts": facts}))
-
-
 def test_the_contract_catches_a_send_that_drops_the_link(contract_failure: Any) -> None:
     error = contract_failure(TestAppriseContract, "test_send_delivers_the_message_once",
-                             transport_class=AppriseForgetsTheLink)
+                             transport_class=forgetting_the_link(AppriseTransport))
     assert "message: sent" in str(error)
     assert "expected a text containing 'https://meet.example.org/j/contract-123'" in str(error)

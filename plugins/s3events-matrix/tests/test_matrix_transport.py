@@ -25,12 +25,18 @@ from s3events.errors import (
     ServiceUnavailable,
 )
 from s3events.plugins import transport_class
-from s3events.testing import SleepRecorder, VendorMock, assert_not_logged, vendor_mock_fixture
+from s3events.testing import (
+    SleepRecorder,
+    VendorMock,
+    assert_not_logged,
+    forgetting_the_link,
+    vendor_mock_fixture,
+)
 from s3events.testing.contracts import Route, TransportContract
 from s3events.testing.helpers import request_json
 from s3events.testing.matchers import contains, json_fields
 from s3events.testing.specs import validate_response
-from s3events.transports.base import OutgoingMessage, SendResult
+from s3events.transports.base import OutgoingMessage
 
 SPEC = "matrix-client-server/room_send.yaml"
 HS = "https://matrix.test"
@@ -337,18 +343,8 @@ def test_one_transport_sends_from_several_threads_at_once(
     assert len(sends) == 24 and len(txns) == 24  # one PUT per message, each its own txnId
 
 
-class MatrixForgetsTheLink(MatrixTransport):
-    """Sends the message without its join link (in the text or in the facts)."""
-
-    def send(self, message: OutgoingMessage) -> SendResult:
-        link = message.facts["link"]
-        facts = {name: value for name, value in message.facts.items() if name != "link"}
-        return super().send(message.model_copy(
-            update={"text": message.text.replace(link, "(link)"), "facts": facts}))
-
-
 def test_the_contract_catches_a_send_that_drops_the_link(contract_failure: Any) -> None:
     error = contract_failure(TestMatrixContract, "test_send_delivers_the_message_once",
-                             transport_class=MatrixForgetsTheLink)
+                             transport_class=forgetting_the_link(MatrixTransport))
     assert "body: sent" in str(error)
     assert "expected a text containing 'https://meet.example.org/j/contract-123'" in str(error)

@@ -26,12 +26,18 @@ from s3events.errors import (
     ServiceUnavailable,
 )
 from s3events.plugins import transport_class
-from s3events.testing import SleepRecorder, VendorMock, assert_not_logged, vendor_mock_fixture
+from s3events.testing import (
+    SleepRecorder,
+    VendorMock,
+    assert_not_logged,
+    forgetting_the_link,
+    vendor_mock_fixture,
+)
 from s3events.testing.contracts import DEFAULT_ERRORS, Route, TransportContract
 from s3events.testing.helpers import request_json
 from s3events.testing.matchers import contains, json_fields
 from s3events.testing.specs import validate_request
-from s3events.transports.base import OutgoingMessage, SendResult
+from s3events.transports.base import OutgoingMessage
 
 SPEC = "telegram-bot-api-subset-unofficial.json"
 BASE = "https://telegram.test"
@@ -316,17 +322,8 @@ def test_one_transport_sends_from_several_threads_at_once(
     assert sorted(request_json(c.request)["chat_id"] for c in rsps.calls) == chats
 
 
-class TelegramForgetsTheLink(TelegramTransport):
-    """Sends the message without its join link."""
-
-    def send(self, message: OutgoingMessage) -> SendResult:
-        link = message.facts["link"]
-        return super().send(message.model_copy(
-            update={"text": message.text.replace(link, "(link)")}))
-
-
 def test_the_contract_catches_a_send_that_drops_the_link(contract_failure: Any) -> None:
     error = contract_failure(TestTelegramContract, "test_send_delivers_the_message_once",
-                             transport_class=TelegramForgetsTheLink)
+                             transport_class=forgetting_the_link(TelegramTransport))
     assert "text: sent" in str(error)
     assert "expected a text containing 'https://meet.example.org/j/contract-123'" in str(error)

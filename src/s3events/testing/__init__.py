@@ -6,7 +6,8 @@ below are imported from them on first use:
 - :mod:`s3events.testing.specs` checks request bodies against the vendors' own API specs;
 - :mod:`s3events.testing.helpers` has :class:`SleepRecorder`, :func:`vendor_mock` (a
   ``responses`` mock that checks every body sent against the vendor's spec) with its
-  fixture maker :func:`vendor_mock_fixture`, and :func:`assert_not_logged`;
+  fixture maker :func:`vendor_mock_fixture`, :func:`assert_not_logged` and
+  :func:`forgetting_the_link`;
 - :mod:`s3events.testing.matchers` has :func:`json_fields`, :func:`query_fields`,
   :func:`same_instant` and :func:`contains`: ``responses`` matchers for mocks that check
   what they are sent;
@@ -27,17 +28,19 @@ if TYPE_CHECKING:
         SleepRecorder,
         VendorMock,
         assert_not_logged,
+        forgetting_the_link,
         vendor_mock,
         vendor_mock_fixture,
     )
     from .matchers import contains, json_fields, query_fields, same_instant
 
-__all__ = ["Clock", "SleepRecorder", "VendorMock", "assert_not_logged", "contains", "json_fields",
-           "query_fields", "reference_request", "same_instant", "vendor_mock",
-           "vendor_mock_fixture"]
+__all__ = ["Clock", "SleepRecorder", "VendorMock", "assert_not_logged", "contains",
+           "forgetting_the_link", "json_fields", "query_fields", "reference_request",
+           "same_instant", "vendor_mock", "vendor_mock_fixture"]
 
 _HOMES = {"Clock": "clock", "SleepRecorder": "helpers", "VendorMock": "helpers",
-          "assert_not_logged": "helpers", "reference_request": "helpers", "vendor_mock": "helpers",
+          "assert_not_logged": "helpers", "forgetting_the_link": "helpers",
+          "reference_request": "helpers", "vendor_mock": "helpers",
           "vendor_mock_fixture": "helpers", "json_fields": "matchers", "query_fields": "matchers",
           "same_instant": "matchers", "contains": "matchers"}
 

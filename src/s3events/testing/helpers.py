@@ -5,7 +5,9 @@
 - :func:`vendor_mock` is a ``responses`` mock of one vendor API that, when the test is
   over, checks every request body sent to that API against the vendor's own spec;
 - :func:`assert_not_logged` fails when a secret shows in the captured log (or in reprs and
-  error texts the test collected).
+  error texts the test collected);
+- :func:`forgetting_the_link` makes a transport that loses the join link, to show that the
+  transport's contract notices.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ __all__ = [
     "SleepRecorder",
     "VendorMock",
     "assert_not_logged",
+    "forgetting_the_link",
     "logged_text",
     "mask_secret",
     "request_json",
@@ -193,3 +196,21 @@ def reference_request(**changes: Any) -> MeetingRequest:
     }
     data.update(changes)
     return MeetingRequest.model_validate(data)
+
+
+def forgetting_the_link(transport_class: type[Any]) -> type[Any]:
+    """A subclass of ``transport_class`` whose ``send`` drops the join link, from the text and
+    from the facts: its ``TransportContract`` must fail, which shows the contract checks
+    that the link arrives."""
+    base: Any = transport_class
+
+    class ForgetsTheLink(base):  # type: ignore[misc]
+        def send(self, message: Any) -> Any:
+            link = message.facts["link"]
+            facts = {name: value for name, value in message.facts.items() if name != "link"}
+            return super().send(message.model_copy(
+                update={"text": message.text.replace(link, "(link)"), "facts": facts}))
+
+    ForgetsTheLink.__name__ = ForgetsTheLink.__qualname__ = \
+        f"{transport_class.__name__}ForgetsTheLink"
+    return ForgetsTheLink
