@@ -204,9 +204,7 @@ class _Batch:
     def again(self, entry: Entry, person: _Person) -> None:
         """A person already known (earlier in the file, or from before)."""
         w = self.w
-        earlier = self.earlier_line(person)
-        if earlier == entry.line:  # the same file imported again at the same --now
-            earlier = None
+        earlier = self.earlier_line(person, entry.line)
         if not differs(person.row, entry.fields):
             w.counts.unchanged += 1
             if earlier is not None:
@@ -249,15 +247,16 @@ class _Batch:
             counts.cancelled += 1
             self.freed = True
 
-    def earlier_line(self, person: _Person) -> int | None:
-        """The line of this file the person's details came from, if this import wrote them."""
-        if person.line is not None:
-            return person.line
+    def earlier_line(self, person: _Person, line: int | None) -> int | None:
+        """The line of this file the person's details came from, if this import wrote them
+        (never ``line`` itself: that is the same file imported again at the same --now)."""
+        found = person.line
         source, prefix = person.row.get("source") or "", f"{self.w.source}:"
-        if self.w.source and source.startswith(prefix) and person.row["updated_at"] == self.w.now:
+        if found is None and self.w.source and source.startswith(prefix) \
+                and person.row["updated_at"] == self.w.now:
             tail = source.removeprefix(prefix)
-            return int(tail) if tail.isdigit() else None
-        return None
+            found = int(tail) if tail.isdigit() else None
+        return None if found == line else found
 
     def note(self, entry: Entry, message: str, severity: Literal["error", "warning"]) -> None:
         self.w.problems.append(Problem(message, file=self.w.file, line=entry.line,
