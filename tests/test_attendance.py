@@ -284,3 +284,17 @@ def test_someone_who_registered_after_a_session_is_not_one_of_its_no_shows(setup
     assert s1["registered"] == {s["id"]: s for s in before["sessions"]}["s1"]["registered"]
     assert "s1" not in report.person(late).sessions
     assert [p["sessions"] for p in after["people"] if p["email"] == "late@example.org"] == [{}]
+
+
+def test_a_few_joins_far_from_the_session_are_a_warning_too(setup, tmp_path):
+    series, store, _ = setup
+    path = tmp_path / "joins.csv"
+    path.write_text("name,email,join_time,leave_time\n"
+                    "Kim Lee,kim@example.org,2021-10-28T15:00:00Z,2021-10-28T16:00:00Z\n"
+                    "Ana Souza,ana@example.org,2021-10-28T15:05:00Z,2021-10-28T16:00:00Z\n"
+                    "José Peña,jose@example.org,2021-10-28T11:05:00Z,2021-10-28T16:55:00Z\n",
+                    encoding="utf-8")
+    done = import_attendance(store, series, path, session_id="s1", now=NOW)
+    (warning,) = [p for p in done.problems if p.severity == "warning"]
+    assert "1 of 3 joins fall outside session s1" in warning.message
+    assert "check those rows' times" in warning.message

@@ -3,9 +3,10 @@
 :func:`import_attendance` reads the file (see :mod:`s3events.attendance.readers`), keeps
 every row it can read, reports each one it cannot with its line, and stores the
 participants as the session's attendance, replacing what was there: importing the same
-file twice changes nothing. A file whose every row is bad replaces nothing. When most
-joins fall outside the session's time, the report warns: the file may be of another
-session, or its times in another zone than the one they were read in (``--timezone``).
+file twice changes nothing. A file whose every row is bad replaces nothing. When joins
+fall more than an hour outside the session's time, the report warns: when most do, the file
+may be of another session, or its times in another zone than the one they were read in
+(``--timezone``); when a few do, their times are worth a look.
 """
 
 from __future__ import annotations
@@ -88,16 +89,19 @@ def import_attendance(store: Store, series: Series, path: str | Path, *, session
     return report
 
 
-
-
 def _check_times(report: AttendanceImport, attendees: list[Attendee], start: datetime,
                  end: datetime) -> None:
     joins = [a.first_join for a in attendees if a.first_join is not None]
     outside = [j for j in joins if not start - _SLACK <= j <= end + _SLACK]
-    if joins and len(outside) * 2 > len(joins):
+    if not outside:
+        return
+    if len(outside) * 2 > len(joins):
         hint = (f"were they written in another zone than {report.zone}? give it with "
                 "--timezone" if report.zone else "is it the report of another session?")
-        report.problems.append(Problem(
-            f"{len(outside)} of {len(joins)} joins fall outside session {report.session_id} "
-            f"({start:%Y-%m-%d %H:%M}–{end:%H:%M} UTC): {hint}",
-            file=report.file, severity="warning"))
+    else:  # a few: their minutes count as the report gives them, so say so
+        hint = ("their minutes count as the report gives them: check those rows' times "
+                "and offsets")
+    report.problems.append(Problem(
+        f"{len(outside)} of {len(joins)} joins fall outside session {report.session_id} "
+        f"({start:%Y-%m-%d %H:%M}–{end:%H:%M} UTC): {hint}",
+        file=report.file, severity="warning"))
