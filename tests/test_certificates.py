@@ -251,3 +251,14 @@ def test_a_font_file_that_is_not_there_is_named(state_url, write_series, tmp_pat
     code, err = main_exit(capsys, "certificates", str(series.source), "-o",
                           str(tmp_path / "c"), "--state", state_url)
     assert code == 2 and "fonts.0: no font file at" in err and "missing.ttf" in err
+
+
+@pytest.mark.parametrize(("name", "stem"), [("Jürgen Müßig", "jurgen-mussig-7K3M"),
+                                            ("Søren Ærø", "soren-aero-7K3M"),
+                                            (ARABIC, "certificate-7K3M-Q9XD")])
+def test_file_names_spell_names_in_plain_letters(name, stem):
+    from s3events.certificates import Certificate
+
+    certificate = Certificate("r1", name, "x@example.org", "de", (), "7K3M-Q9XD-2PRA-WN4E",
+                              b"")
+    assert certificate.file_name() == f"{stem}.pdf"

@@ -16,8 +16,6 @@ verifies and a new certificate carries a new one. Codes of erased people no long
 from __future__ import annotations
 
 import functools
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +28,7 @@ from ..errors import CertificateFontError, ConfigurationError
 from ..models import Series, Session
 from ..provision import state_secret
 from ..render import MessageRenderer
+from ..slugs import ascii_slug
 from ..store import Store, registrations
 from ..timezones import ZoneNameError, get_zone
 from .codes import certificate_code, codes_equal, normalise_code
@@ -55,8 +54,7 @@ class Certificate:
 
     def file_name(self) -> str:
         """``jose-pena-7K3M.pdf``: the name in plain letters, and the code's first group."""
-        plain = unicodedata.normalize("NFKD", self.name).encode("ascii", "ignore").decode()
-        slug = re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:60]
+        slug = ascii_slug(self.name, 60)
         stem = f"{slug}-{self.code[:4]}" if slug else f"certificate-{self.code[:9]}"
         return f"{stem}.pdf"
 

@@ -25,7 +25,6 @@ import hashlib
 import hmac
 import json
 import re
-import unicodedata
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -34,6 +33,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from ..errors import ConfigurationError
 from ..hookspecs import hookimpl
+from ..slugs import ascii_slug
 from .base import Meeting, MeetingRequest, Participant, PlatformAdapter, PlatformOptions
 
 __all__ = ["JitsiAdapter", "JitsiOptions", "room_name"]
@@ -103,12 +103,6 @@ class JitsiOptions(PlatformOptions):
         return self.app_id is not None and self.app_secret is not None
 
 
-def _slug(text: str, limit: int) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:limit].strip("-")
-
-
 def room_name(series_id: str, session_id: str, marker: str, secret: str) -> str:
     """The room for one session: readable prefix plus 100 bits of HMAC of the marker.
 
@@ -116,7 +110,7 @@ def room_name(series_id: str, session_id: str, marker: str, secret: str) -> str:
     """
     mac = hmac.new(secret.encode(), f"jitsi-room\x00{marker}".encode(), hashlib.sha256)
     token = base64.b32encode(mac.digest()).decode().lower()[:20]
-    prefix = "-".join(p for p in (_slug(series_id, 24), _slug(session_id, 24)) if p)
+    prefix = "-".join(p for p in (ascii_slug(series_id, 24), ascii_slug(session_id, 24)) if p)
     return f"{prefix}-{token}" if prefix else f"s3e-{token}"
 
 
